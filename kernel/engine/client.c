@@ -1,0 +1,470 @@
+/* client.c — the engine client: spawns the executor, sends it cells, forwards what they write,
+ * answers their reads, and stops them. Runs in the kernel process, which never runs user code.
+ *
+ * The executor's stdout and stderr are pipes read here; its requests and events travel on a
+ * socketpair as framed JSON (framing.h). The holder of the state changes pid with every cell
+ * that runs in a fork (executor.c), so the client follows it through the "done" events, and
+ * watches it with a pidfd to notice when it dies. */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "framing.h"
+#include "utf8.h"
+
+enum { DEFAULT_OUTPUT_LIMIT = 4 << 20, READ_CHUNK = 64 << 10 };
+
+typedef enum stop_reason { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT, STOP_OUTPUT } stop_reason;
+
+typedef struct output_stream {
+    int fd;
+    const char *name;
+    unsigned char carry[4];  /* the start of a UTF-8 sequence cut by the last read */
+    size_t n_carry;
+} output_stream;
+
+struct engine {
+    engine_options opts;
+    pid_t holder;
+    int holder_pidfd;
+    int channel;
+    output_stream out, err;
+    json_t *symbols, *includes;
+    pid_t *groups;           /* process groups cells ran in, to clean up on restart */
+    size_t n_groups;
+    size_t cell_output;      /* bytes forwarded for the running cell */
+    bool holder_lost;        /* the holder died between cells */
+
+    pthread_mutex_t lock;    /* guards the fields below, touched by engine_interrupt */
+    bool executing;
+    pid_t running_group;
+    stop_reason stop;
+};
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int pidfd_open_compat(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+static void reap_children(void) {
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+}
+
+/* ---------------------------------------------------------------- the executor process */
+
+static int spawn_executor(engine *eng, char **err) {
+    int sv[2], out[2], errp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+        pipe2(errp, O_CLOEXEC) != 0) {
+        if (err && asprintf(err, "cannot create executor channels: %s", strerror(errno)) < 0) *err = NULL;
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        if (err && asprintf(err, "cannot start the executor: %s", strerror(errno)) < 0) *err = NULL;
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);  /* SIGINT sent to the kernel's group must not reach user code */
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(out[1], 1);
+        dup2(errp[1], 2);
+        dup2(sv[1], 3);
+        execl("/proc/self/exe", "conclab", "executor", "3", (char *)NULL);
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(sv[1]);
+    close(out[1]);
+    close(errp[1]);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    eng->channel = sv[0];
+    eng->out = (output_stream){out[0], "stdout", {0}, 0};
+    eng->err = (output_stream){errp[0], "stderr", {0}, 0};
+    eng->holder = pid;
+    eng->holder_pidfd = pidfd_open_compat(pid);
+    eng->holder_lost = false;
+    return 0;
+}
+
+static void kill_groups(engine *eng) {
+    for (size_t i = 0; i < eng->n_groups; i++) kill(-eng->groups[i], SIGKILL);
+    eng->n_groups = 0;
+    if (eng->holder > 0) kill(-eng->holder, SIGKILL);
+    if (eng->holder > 0) kill(eng->holder, SIGKILL);
+}
+
+static void close_executor(engine *eng) {
+    kill_groups(eng);
+    if (eng->channel >= 0) close(eng->channel);
+    if (eng->out.fd >= 0) close(eng->out.fd);
+    if (eng->err.fd >= 0) close(eng->err.fd);
+    if (eng->holder_pidfd >= 0) close(eng->holder_pidfd);
+    eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
+    eng->holder = 0;
+    reap_children();
+}
+
+static void remember_group(engine *eng, pid_t group) {
+    for (size_t i = 0; i < eng->n_groups; i++)
+        if (eng->groups[i] == group) return;
+    pid_t *grown = realloc(eng->groups, (eng->n_groups + 1) * sizeof *grown);
+    if (!grown) return;
+    eng->groups = grown;
+    eng->groups[eng->n_groups++] = group;
+}
+
+engine *engine_start(const engine_options *opts, char **err) {
+    engine *eng = calloc(1, sizeof *eng);
+    if (!eng) return NULL;
+    if (opts) eng->opts = *opts;
+    if (!eng->opts.output_limit) eng->opts.output_limit = DEFAULT_OUTPUT_LIMIT;
+    eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
+    eng->symbols = json_object();
+    eng->includes = json_array();
+    pthread_mutex_init(&eng->lock, NULL);
+    /* cells hand the state to forked children whose parents exit: adopt them so they are reaped */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    signal(SIGPIPE, SIG_IGN);
+    if (spawn_executor(eng, err) != 0) {
+        engine_free(eng);
+        return NULL;
+    }
+    return eng;
+}
+
+int engine_restart(engine *eng) {
+    close_executor(eng);
+    json_object_clear(eng->symbols);
+    json_array_clear(eng->includes);
+    return spawn_executor(eng, NULL);
+}
+
+void engine_free(engine *eng) {
+    if (!eng) return;
+    if (eng->channel >= 0) {
+        json_t *bye = json_pack("{s:s}", "op", "shutdown");
+        framing_send(eng->channel, bye);
+        json_decref(bye);
+    }
+    close_executor(eng);
+    json_decref(eng->symbols);
+    json_decref(eng->includes);
+    free(eng->groups);
+    pthread_mutex_destroy(&eng->lock);
+    free(eng);
+}
+
+/* ---------------------------------------------------------------- stopping a cell */
+
+static void stop_running_cell(engine *eng, stop_reason why) {
+    pthread_mutex_lock(&eng->lock);
+    pid_t group = 0;
+    if (eng->executing && eng->stop == STOP_NONE) {
+        eng->stop = why;
+        group = eng->running_group;
+    }
+    pthread_mutex_unlock(&eng->lock);
+    if (group > 0) kill(-group, SIGKILL);  /* the cell, its threads and every process it forked */
+}
+
+void engine_interrupt(engine *eng) { stop_running_cell(eng, STOP_INTERRUPT); }
+
+static void note_running(engine *eng, pid_t group) {
+    pthread_mutex_lock(&eng->lock);
+    eng->running_group = group;
+    bool stop_now = eng->stop != STOP_NONE;
+    pthread_mutex_unlock(&eng->lock);
+    remember_group(eng, group);
+    if (stop_now) kill(-group, SIGKILL);  /* interrupted before the cell had even started */
+}
+
+/* ---------------------------------------------------------------- output */
+
+static void emit(engine *eng, const engine_callbacks *cb, const output_stream *s, const char *text, size_t len) {
+    (void)eng;
+    if (len && cb && cb->on_stream) cb->on_stream(cb->ctx, s->name, text, len);
+}
+
+/* Reads what is available on one stream and forwards it as valid UTF-8. Returns bytes read. */
+static size_t forward_stream(engine *eng, const engine_callbacks *cb, output_stream *s, bool counted) {
+    static unsigned char raw[READ_CHUNK + 4];
+    static char clean[3 * (READ_CHUNK + 4) + 1];
+    if (s->fd < 0) return 0;
+    memcpy(raw, s->carry, s->n_carry);
+    ssize_t n = read(s->fd, raw + s->n_carry, READ_CHUNK);
+    if (n <= 0) return 0;
+    size_t total = s->n_carry + (size_t)n, written;
+    size_t used = utf8_sanitize(raw, total, 0, clean, &written);
+    s->n_carry = total - used;
+    memcpy(s->carry, raw + used, s->n_carry);
+    if (!counted) {
+        emit(eng, cb, s, clean, written);
+        return (size_t)n;
+    }
+    size_t limit = eng->opts.output_limit;
+    if (eng->cell_output >= limit) return (size_t)n;  /* already cut off: drain and drop */
+    size_t room = limit - eng->cell_output;
+    eng->cell_output += written;
+    if (written <= room) {
+        emit(eng, cb, s, clean, written);
+        return (size_t)n;
+    }
+    while (room > 0 && ((unsigned char)clean[room] & 0xC0) == 0x80) room--;  /* whole characters */
+    emit(eng, cb, s, clean, room);
+    char note[200];
+    int len = snprintf(note, sizeof note,
+                       "\n[conclab] output limit reached: the cell wrote more than %zu bytes and was "
+                       "stopped (CONCLAB_OUTPUT_LIMIT sets the limit)\n", limit);
+    output_stream *errs = &eng->err;
+    emit(eng, cb, errs, note, (size_t)len);
+    stop_running_cell(eng, STOP_OUTPUT);
+    return (size_t)n;
+}
+
+static void drain_streams(engine *eng, const engine_callbacks *cb, bool counted) {
+    while (forward_stream(eng, cb, &eng->out, counted) > 0) {
+    }
+    while (forward_stream(eng, cb, &eng->err, counted) > 0) {
+    }
+}
+
+void engine_pump(engine *eng, const engine_callbacks *cb) {
+    drain_streams(eng, cb, false);
+    reap_children();
+    struct pollfd p = {eng->holder_pidfd, POLLIN, 0};
+    if (eng->holder_pidfd >= 0 && poll(&p, 1, 0) == 1) eng->holder_lost = true;
+}
+
+/* ---------------------------------------------------------------- running a cell */
+
+typedef struct run_state {
+    engine *eng;
+    const engine_request *req;
+    const engine_callbacks *cb;
+    json_t *done;
+    bool died;
+} run_state;
+
+static void follow_holder(engine *eng, pid_t holder) {
+    if (holder <= 0 || holder == eng->holder) return;
+    if (eng->holder_pidfd >= 0) close(eng->holder_pidfd);
+    eng->holder = holder;
+    eng->holder_pidfd = pidfd_open_compat(holder);
+}
+
+static void merge_definitions(engine *eng, json_t *defs) {
+    size_t i;
+    json_t *d;
+    json_array_foreach(defs, i, d) {
+        const char *name = json_string_value(json_object_get(d, "name"));
+        const char *kind = json_string_value(json_object_get(d, "kind"));
+        if (!name || !kind) continue;
+        if (strcmp(kind, "include") == 0) {
+            size_t k;
+            json_t *have;
+            bool known = false;
+            json_array_foreach(eng->includes, k, have) known = known || strcmp(json_string_value(have), name) == 0;
+            if (!known) json_array_append_new(eng->includes, json_string(name));
+            continue;
+        }
+        json_object_set_new(eng->symbols, name, json_pack("{s:O, s:O, s:O}", "kind", json_object_get(d, "kind"),
+                                                          "declaration", json_object_get(d, "declaration"),
+                                                          "cell", json_object_get(d, "cell")));
+    }
+}
+
+static void answer_input(run_state *rs) {
+    char *line = NULL;
+    if (rs->req->allow_stdin && rs->cb && rs->cb->on_input) line = rs->cb->on_input(rs->cb->ctx, "", false);
+    json_t *reply = line ? json_pack("{s:s, s:s}", "op", "input_reply", "value", line)
+                         : json_pack("{s:s, s:s, s:b}", "op", "input_reply", "value", "", "eof", 1);
+    framing_send(rs->eng->channel, reply);
+    json_decref(reply);
+    free(line);
+}
+
+/* One event from the executor. */
+static void handle_event(run_state *rs, json_t *ev) {
+    const char *kind = json_string_value(json_object_get(ev, "ev"));
+    if (!kind) kind = "";
+    if (strcmp(kind, "running") == 0) {
+        note_running(rs->eng, (pid_t)json_integer_value(json_object_get(ev, "pid")));
+    } else if (strcmp(kind, "display") == 0) {
+        if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, json_object_get(ev, "data"), NULL);
+    } else if (strcmp(kind, "input_request") == 0) {
+        answer_input(rs);
+    } else if (strcmp(kind, "done") == 0) {
+        rs->done = json_incref(ev);
+        follow_holder(rs->eng, (pid_t)json_integer_value(json_object_get(ev, "holder")));
+    }
+}
+
+static bool readable(int fd) {
+    struct pollfd p = {fd, POLLIN, 0};
+    return fd >= 0 && poll(&p, 1, 0) == 1;
+}
+
+static void read_channel(run_state *rs) {
+    json_t *ev = framing_recv(rs->eng->channel);
+    if (!ev) {
+        rs->died = true;
+        return;
+    }
+    handle_event(rs, ev);
+    json_decref(ev);
+}
+
+static void wait_for_done(run_state *rs) {
+    engine *eng = rs->eng;
+    double deadline = eng->opts.timeout_s > 0 ? now_s() + eng->opts.timeout_s : 0;
+    while (!rs->done && !rs->died) {
+        struct pollfd fds[4] = {{eng->out.fd, POLLIN, 0}, {eng->err.fd, POLLIN, 0},
+                                {eng->channel, POLLIN, 0}, {eng->holder_pidfd, POLLIN, 0}};
+        int wait_ms = 200;
+        if (deadline) {
+            double left = deadline - now_s();
+            wait_ms = left <= 0 ? 0 : left < 0.2 ? (int)(left * 1000) + 1 : 200;
+        }
+        int n = poll(fds, 4, wait_ms);
+        if (n < 0 && errno != EINTR) break;
+        if (fds[0].revents) forward_stream(eng, rs->cb, &eng->out, true);
+        if (fds[1].revents) forward_stream(eng, rs->cb, &eng->err, true);
+        if (fds[2].revents) read_channel(rs);
+        if (!rs->done && !rs->died && fds[3].revents) {
+            /* the holder is gone: unless it handed over (a "done" already waiting), it died */
+            while (!rs->done && !rs->died && readable(eng->channel)) read_channel(rs);
+            if (!rs->done) rs->died = true;
+        }
+        if (deadline && now_s() >= deadline) stop_running_cell(eng, STOP_TIMEOUT);
+    }
+}
+
+static void set_error(engine_outcome *out, const char *ename, const char *evalue, json_t *traceback) {
+    out->ok = false;
+    free(out->ename);
+    free(out->evalue);
+    out->ename = strdup(ename);
+    out->evalue = strdup(evalue);
+    json_decref(out->traceback);
+    out->traceback = traceback ? traceback : json_pack("[s]", evalue);
+}
+
+/* Why the client stopped the cell, when it did: that is the error the student should see. */
+static void explain_stop(engine *eng, stop_reason why, bool state_lost, engine_outcome *out) {
+    char evalue[300];
+    const char *kept = state_lost ? "the notebook's state was lost (threads were running, so the cell "
+                                    "could not run in a fork) and a fresh one started"
+                                  : "the notebook's state from before this cell is intact";
+    const char *ename = "Interrupted";
+    if (why == STOP_INTERRUPT) snprintf(evalue, sizeof evalue, "the cell was interrupted; %s", kept);
+    else if (why == STOP_TIMEOUT) {
+        ename = "TimeoutError";
+        snprintf(evalue, sizeof evalue, "the cell ran longer than its time limit of %g s; %s",
+                 eng->opts.timeout_s, kept);
+    } else {
+        ename = "OutputLimitExceeded";
+        snprintf(evalue, sizeof evalue, "the cell wrote more than %zu bytes of output; %s",
+                 eng->opts.output_limit, kept);
+    }
+    set_error(out, ename, evalue, NULL);
+}
+
+static void fill_outcome(engine *eng, run_state *rs, stop_reason why, engine_outcome *out) {
+    if (rs->died) {
+        int status = 0;
+        char evalue[300];
+        if (waitpid(eng->holder, &status, WNOHANG) > 0 && WIFSIGNALED(status))
+            snprintf(evalue, sizeof evalue, "the executor died from signal %d (%s) while the cell ran in "
+                     "place (threads were running); the notebook's state was lost and a fresh one started",
+                     WTERMSIG(status), strsignal(WTERMSIG(status)));
+        else
+            snprintf(evalue, sizeof evalue, "the executor ended while the cell ran in place (threads were "
+                     "running); the notebook's state was lost and a fresh one started");
+        engine_restart(eng);
+        if (why != STOP_NONE) explain_stop(eng, why, true, out);
+        else set_error(out, "ExecutorDied", evalue, NULL);
+        return;
+    }
+    json_t *done = rs->done;
+    merge_definitions(eng, json_object_get(done, "definitions"));
+    if (json_is_true(json_object_get(done, "ok"))) {
+        out->ok = true;
+        const char *value = json_string_value(json_object_get(done, "result"));
+        if (value) out->result = json_pack("{s:s}", "text/plain", value);
+        return;
+    }
+    if (why != STOP_NONE) {
+        explain_stop(eng, why, false, out);
+        return;
+    }
+    const char *ename = json_string_value(json_object_get(done, "ename"));
+    const char *evalue = json_string_value(json_object_get(done, "evalue"));
+    set_error(out, ename ? ename : "Error", evalue ? evalue : "", json_incref(json_object_get(done, "traceback")));
+}
+
+int engine_execute(engine *eng, const engine_request *req, const engine_callbacks *cb, engine_outcome *out) {
+    memset(out, 0, sizeof *out);
+    drain_streams(eng, cb, false);  /* what background threads wrote since the last cell */
+    if (eng->holder_lost || eng->channel < 0) {
+        const char *note = "[conclab] the executor had died between cells; the notebook's state was lost "
+                           "and a fresh one started\n";
+        if (cb && cb->on_stream) cb->on_stream(cb->ctx, "stderr", note, strlen(note));
+        engine_restart(eng);
+    }
+    pthread_mutex_lock(&eng->lock);
+    eng->executing = true;
+    eng->stop = STOP_NONE;
+    eng->running_group = 0;
+    pthread_mutex_unlock(&eng->lock);
+    eng->cell_output = 0;
+
+    json_t *msg = json_pack("{s:s, s:s, s:i, s:b, s:b}", "op", "execute", "code", req->code ? req->code : "",
+                            "cell", req->cell_number, "allow_stdin", req->allow_stdin, "silent", req->silent);
+    run_state rs = {eng, req, cb, NULL, false};
+    if (framing_send(eng->channel, msg) != 0) rs.died = true;
+    json_decref(msg);
+    wait_for_done(&rs);
+    drain_streams(eng, cb, true);
+
+    pthread_mutex_lock(&eng->lock);
+    stop_reason why = eng->stop;
+    eng->executing = false;
+    eng->running_group = 0;
+    pthread_mutex_unlock(&eng->lock);
+    fill_outcome(eng, &rs, why, out);
+    json_decref(rs.done);
+    reap_children();
+    return 0;
+}
+
+void engine_outcome_clear(engine_outcome *out) {
+    free(out->ename);
+    free(out->evalue);
+    json_decref(out->traceback);
+    json_decref(out->result);
+    memset(out, 0, sizeof *out);
+}
+
+const json_t *engine_symbols(const engine *eng) { return eng->symbols; }
+const json_t *engine_includes(const engine *eng) { return eng->includes; }

@@ -1,0 +1,83 @@
+/* engine.h — the engine client: the one door from a front end (the Jupyter kernel, `conclab run`)
+ * to the executor process that holds the notebook's state and runs cells.
+ *
+ * The engine knows C and processes; it knows nothing about ZeroMQ or Jupyter messages. Output
+ * and prompts reach the front end through callbacks, on the thread that called engine_execute. */
+#ifndef CONCLAB_ENGINE_H
+#define CONCLAB_ENGINE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct engine engine;
+
+typedef struct engine_options {
+    size_t output_limit;   /* bytes of stdout+stderr per cell before the cell is cut off; 0: default */
+    double timeout_s;      /* default per-cell time limit in seconds; 0: none */
+} engine_options;
+
+typedef struct engine_callbacks {
+    /* A chunk of the cell's output; text is valid UTF-8 (invalid bytes were replaced). */
+    void (*on_stream)(void *ctx, const char *stream_name, const char *text, size_t len);
+    /* A rich output (compiler warnings, later pictures): data is a mimebundle. Borrowed. */
+    void (*on_display)(void *ctx, json_t *data, json_t *metadata);
+    /* The cell reads standard input. Return a malloc'd line (without its newline), or NULL for
+     * end-of-file. Not called when the request did not allow stdin. */
+    char *(*on_input)(void *ctx, const char *prompt, bool password);
+    void *ctx;
+} engine_callbacks;
+
+typedef struct engine_request {
+    const char *code;
+    int cell_number;       /* execution count, used in names like cell[3] */
+    bool allow_stdin;
+    bool silent;           /* no trailing-expression result is computed */
+} engine_request;
+
+typedef struct engine_outcome {
+    bool ok;
+    char *ename, *evalue;  /* on error: e.g. "CompileError", "SIGSEGV", "Interrupted" */
+    json_t *traceback;     /* on error: array of strings */
+    json_t *result;        /* on success with a trailing expression: {"text/plain": "..."}; else NULL */
+} engine_outcome;
+
+/* Spawns an executor. NULL with *err set on failure. */
+engine *engine_start(const engine_options *opts, char **err);
+
+/* Runs one cell to completion, forwarding output through cb. Always fills *out; returns 0. */
+int engine_execute(engine *eng, const engine_request *req, const engine_callbacks *cb, engine_outcome *out);
+
+/* Stops the running cell and its whole process tree (safe from any thread or a signal handler's
+ * helper thread). The outcome of the cell becomes an "Interrupted" error. No-op when idle. */
+void engine_interrupt(engine *eng);
+
+/* Forwards output written by threads or processes left running after their cell ended. */
+void engine_pump(engine *eng, const engine_callbacks *cb);
+
+/* Throws the state away and starts a fresh executor. 0 or -1. */
+int engine_restart(engine *eng);
+
+/* Everything the notebook has defined so far: an object name -> {"kind", "declaration", "cell"}.
+ * kind is one of "function", "variable", "type", "macro", "enum constant". Borrowed. */
+const json_t *engine_symbols(const engine *eng);
+
+/* The #include lines the notebook has run, in order (borrowed array of strings). */
+const json_t *engine_includes(const engine *eng);
+
+/* Completion at cursor_pos (a position in Unicode code points, as protocol 5.2+ counts):
+ * {"matches": [...], "cursor_start": n, "cursor_end": n, "metadata": {}} (new reference).
+ * Sources: C keywords, the notebook's definitions, the runtime API, names from included headers. */
+json_t *engine_complete(engine *eng, const char *code, int cursor_pos);
+
+/* What is known about the name under (or just before) the cursor: a malloc'd plain text, or NULL.
+ * Notebook definitions give their declaration and cell; runtime API its signature and summary. */
+char *engine_inspect(engine *eng, const char *code, int cursor_pos);
+
+void engine_outcome_clear(engine_outcome *out);
+void engine_free(engine *eng);
+
+/* The directory holding conclab.h (installed next to the binary, or the source tree). */
+const char *engine_runtime_include_dir(void);
+
+#endif

@@ -1,0 +1,200 @@
+/* executor.c — the process that holds the notebook's state.
+ *
+ * Each cell is compiled here, in the holder, so its definitions stay even if running it fails.
+ * Then, when the holder has no other threads (so fork is safe), the cell runs in a forked child
+ * in a process group of its own:
+ *
+ *   - the child finishes: it reports "done" and becomes the new holder; the old holder exits.
+ *   - the child dies (crash, exit(), interrupt, time limit): the old holder is still the
+ *     pre-cell snapshot; it reports what happened, kills what the child left, and carries on.
+ *
+ * When threads are alive (a cell left some running) the cell runs in place, and if it crashes
+ * the engine client sees the holder die and starts a fresh one. */
+#define _GNU_SOURCE
+#include "executor.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "framing.h"
+#include "jit.h"
+#include "render.h"
+#include "stdin_bridge.h"
+
+static int channel;  /* the socket to the engine client */
+
+static int thread_count(void) {
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return 1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') n++;
+    closedir(d);
+    return n;
+}
+
+static void send_event(json_t *ev) {
+    framing_send(channel, ev);
+    json_decref(ev);
+}
+
+static json_t *lines_array(const char *text) {
+    json_t *arr = json_array();
+    const char *p = text;
+    while (p && *p) {
+        const char *eol = strchr(p, '\n');
+        size_t n = eol ? (size_t)(eol - p) : strlen(p);
+        json_array_append_new(arr, json_stringn(p, n));
+        p = eol ? eol + 1 : NULL;
+    }
+    return arr;
+}
+
+static void report_compile_error(const jit_cell *c) {
+    json_t *tb = lines_array(c->errors);
+    const char *first = json_string_value(json_array_get(tb, 0));
+    send_event(json_pack("{s:s, s:b, s:s, s:s, s:o, s:o}", "ev", "done", "ok", 0, "ename",
+                         "CompileError", "evalue", first ? first : "compilation failed", "traceback",
+                         tb, "definitions", json_array()));
+}
+
+static void report_success(const jit_cell *c) {
+    char *value = c->has_value ? render_take() : NULL;
+    json_t *done = json_pack("{s:s, s:b, s:i, s:i, s:O}", "ev", "done", "ok", 1, "holder",
+                             (int)getpid(), "threads", thread_count() - 1, "definitions",
+                             c->definitions);
+    if (value) json_object_set_new(done, "result", json_string(value));
+    free(value);
+    send_event(done);
+}
+
+/* The child's end: what killed it, in words a student can act on. */
+static void report_death(const jit_cell *c, int status) {
+    char evalue[256];
+    const char *ename;
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        ename = sigabbrev_np(sig) ? sigabbrev_np(sig) : "Signal";
+        snprintf(evalue, sizeof evalue, "the cell was stopped by signal %d (SIG%s: %s)", sig,
+                 ename, strsignal(sig));
+        static char name[32];
+        snprintf(name, sizeof name, "SIG%s", ename);
+        ename = name;
+    } else {
+        ename = "Exit";
+        snprintf(evalue, sizeof evalue, "the cell ended the process with exit status %d",
+                 WEXITSTATUS(status));
+    }
+    json_t *tb = json_array();
+    json_array_append_new(tb, json_sprintf("%s: %s", ename, evalue));
+    json_array_append_new(tb, json_string("The notebook's state from before this cell is intact."));
+    send_event(json_pack("{s:s, s:b, s:s, s:s, s:o, s:i, s:O}", "ev", "done", "ok", 0, "ename", ename,
+                         "evalue", evalue, "traceback", tb, "status", status, "definitions",
+                         c->definitions));
+}
+
+static void run_cell(const jit_cell *c, int allow_stdin) {
+    send_event(json_pack("{s:s, s:i}", "ev", "running", "pid", (int)getpid()));
+    stdin_bridge_allow(allow_stdin);
+    c->run();
+    fflush(NULL);
+    stdin_bridge_allow(0);
+}
+
+static int pidfd_open_compat(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+/* Waits for the child to either hand over (a byte on the commit pipe) or die. */
+static int wait_for_child(pid_t child, int commit_fd, int *status) {
+    int pidfd = pidfd_open_compat(child);
+    struct pollfd fds[2] = {{commit_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    for (;;) {
+        int n = poll(fds, pidfd >= 0 ? 2 : 1, -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (fds[0].revents) {
+            char byte;
+            if (read(commit_fd, &byte, 1) == 1) return 1;  /* handed over */
+            fds[0].fd = -1;                                /* the child is gone */
+        }
+        if (fds[1].revents || fds[0].fd < 0) break;
+    }
+    if (pidfd >= 0) close(pidfd);
+    while (waitpid(child, status, 0) < 0 && errno == EINTR) {
+    }
+    return 0;
+}
+
+static void run_forked(const jit_cell *c, int allow_stdin) {
+    int commit[2];
+    fflush(NULL);
+    if (pipe2(commit, O_CLOEXEC) != 0) {
+        run_cell(c, allow_stdin);
+        report_success(c);
+        return;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        setpgid(0, 0);
+        close(commit[0]);
+        run_cell(c, allow_stdin);
+        report_success(c);
+        if (write(commit[1], "c", 1) != 1) _exit(1);
+        close(commit[1]);
+        return;  /* this process is the holder now */
+    }
+    close(commit[1]);
+    int status = 0;
+    int handed_over = child > 0 && wait_for_child(child, commit[0], &status);
+    close(commit[0]);
+    if (handed_over) _exit(0);
+    if (child > 0) kill(-child, SIGKILL);  /* whatever the cell forked dies with it */
+    report_death(c, status);
+}
+
+static void execute(jit *j, json_t *req) {
+    const char *code = json_string_value(json_object_get(req, "code"));
+    int number = (int)json_integer_value(json_object_get(req, "cell"));
+    int silent = json_is_true(json_object_get(req, "silent"));
+    int allow_stdin = json_is_true(json_object_get(req, "allow_stdin"));
+    jit_cell c;
+    jit_compile(j, code ? code : "", number, !silent, &c);
+    if (c.warnings)
+        send_event(json_pack("{s:s, s:{s:s}}", "ev", "display", "data", "text/plain", c.warnings));
+    if (!c.ok) report_compile_error(&c);
+    else if (thread_count() == 1) run_forked(&c, allow_stdin);
+    else {
+        run_cell(&c, allow_stdin);
+        report_success(&c);
+    }
+    jit_cell_clear(&c);
+}
+
+int executor_main(int fd) {
+    channel = fd;
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, SIG_IGN);  /* interrupts arrive as kills of the cell's process group */
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    stdin_bridge_install(fd);
+    jit *j = jit_new();
+    for (;;) {
+        json_t *req = framing_recv(fd);
+        if (!req) return 0;  /* the kernel is gone */
+        const char *op = json_string_value(json_object_get(req, "op"));
+        if (op && strcmp(op, "execute") == 0) execute(j, req);
+        else if (op && strcmp(op, "shutdown") == 0) {
+            json_decref(req);
+            return 0;
+        }
+        json_decref(req);
+    }
+}

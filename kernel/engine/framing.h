@@ -1,0 +1,17 @@
+/* framing.h — JSON messages between the engine client and the executor over a stream socket:
+ * a 4-byte length, then the JSON text. Each frame goes out in one write so that processes
+ * sharing the socket (a cell's children reading stdin) do not interleave. */
+#ifndef CONCLAB_FRAMING_H
+#define CONCLAB_FRAMING_H
+
+#include <jansson.h>
+
+#define FRAMING_MAX (64u << 20)
+
+/* Sends a message; the reference is not stolen. 0, or -1 when the peer is gone. */
+int framing_send(int fd, const json_t *msg);
+
+/* Reads one whole message (blocking). NULL on end-of-file, error or a malformed frame. */
+json_t *framing_recv(int fd);
+
+#endif

@@ -1,0 +1,33 @@
+/* jit.h — compiles one cell at a time with libtcc so that the notebook behaves as one C file
+ * written in order. Every earlier definition reaches a new cell as a prelude of declarations
+ * (types and macros as written, functions as prototypes, globals as extern declarations) and as
+ * symbols bound to the addresses they already have. A redefinition replaces the old one. */
+#ifndef CONCLAB_JIT_H
+#define CONCLAB_JIT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+typedef struct jit jit;
+
+typedef struct jit_cell {
+    bool ok;
+    char *errors;           /* compiler errors, as tcc wrote them ("cell[3]:2: error: ..."); or NULL */
+    char *warnings;         /* compiler warnings; or NULL */
+    void (*run)(void);      /* the cell's top-level statements, in order */
+    bool has_value;         /* the cell ends with an expression whose value run() shows */
+    json_t *definitions;    /* [{name, kind, declaration, cell}] this cell defined */
+} jit_cell;
+
+jit *jit_new(void);
+
+/* Compiles and links a cell. Definitions take effect at once (before run), so a cell that
+ * crashes still leaves its functions and types defined. Always fills *out. */
+void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit_cell *out);
+
+void jit_cell_clear(jit_cell *c);
+
+/* Type names known so far (for the splitter), NULL-terminated; owned by the jit. */
+const char *const *jit_type_names(jit *j);
+
+#endif

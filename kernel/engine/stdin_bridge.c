@@ -1,0 +1,79 @@
+#define _GNU_SOURCE /* fopencookie */
+#include "stdin_bridge.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "framing.h"
+
+static int channel = -1;
+static int allowed;
+static char *pending;     /* the rest of the last line the user typed */
+static size_t pending_len;
+
+void stdin_bridge_allow(int yes) {
+    allowed = yes;
+    free(pending);
+    pending = NULL;
+    pending_len = 0;
+}
+
+/* Asks for one line. Returns 0 with `pending` filled, -1 for end-of-file. */
+static int request_line(void) {
+    if (!allowed || channel < 0) return -1;
+    fflush(stdout);
+    fflush(stderr);
+    json_t *req = json_pack("{s:s, s:s, s:b}", "ev", "input_request", "prompt", "", "password", 0);
+    int sent = framing_send(channel, req);
+    json_decref(req);
+    if (sent != 0) return -1;
+    json_t *reply = framing_recv(channel);
+    const char *value = json_string_value(json_object_get(reply, "value"));
+    int eof = !value || json_is_true(json_object_get(reply, "eof"));
+    if (!eof) {
+        pending_len = strlen(value) + 1;
+        pending = malloc(pending_len + 1);
+        if (pending) {
+            memcpy(pending, value, pending_len - 1);
+            pending[pending_len - 1] = '\n';
+            pending[pending_len] = '\0';
+        } else {
+            eof = 1;
+        }
+    }
+    json_decref(reply);
+    return eof ? -1 : 0;
+}
+
+static ssize_t take_pending(char *buf, size_t count) {
+    if (!pending && request_line() != 0) return 0;
+    size_t n = count < pending_len ? count : pending_len;
+    memcpy(buf, pending, n);
+    memmove(pending, pending + n, pending_len - n);
+    pending_len -= n;
+    if (pending_len == 0) {
+        free(pending);
+        pending = NULL;
+    }
+    return (ssize_t)n;
+}
+
+static ssize_t cookie_read(void *cookie, char *buf, size_t count) {
+    (void)cookie;
+    return take_pending(buf, count);
+}
+
+ssize_t stdin_bridge_read(int fd, void *buf, size_t count) {
+    if (fd == 0) return take_pending(buf, count);
+    return read(fd, buf, count);
+}
+
+void stdin_bridge_install(int channel_fd) {
+    channel = channel_fd;
+    cookie_io_functions_t io = {.read = cookie_read};
+    FILE *in = fopencookie(NULL, "r", io);
+    if (in) stdin = in;
+}

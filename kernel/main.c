@@ -1,0 +1,43 @@
+/* main.c — the `conclab` command: one executable for the kernel, its executor and the tools. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "engine/executor.h"
+#include "jupyter/kernel.h"
+
+static int usage(FILE *to) {
+    fprintf(to,
+            "usage: conclab kernel -f CONNECTION_FILE   serve a notebook (started by Jupyter)\n"
+            "       conclab install [--user | --sys-prefix | --prefix DIR]\n"
+            "                                           register the kernelspec\n"
+            "       conclab run NOTEBOOK.ipynb [-o OUT.ipynb]\n"
+            "                                           execute a notebook headless\n"
+            "       conclab --version\n");
+    return to == stderr ? 2 : 0;
+}
+
+static int run_kernel(int argc, char **argv) {
+    for (int i = 2; i + 1 < argc; i++)
+        if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--connection-file") == 0)
+            return kernel_main(argv[i + 1]);
+    fprintf(stderr, "conclab kernel: missing -f CONNECTION_FILE\n");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) return usage(stderr);
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("conclab %s\n", CONCLAB_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) return usage(stdout);
+    if (strcmp(cmd, "kernel") == 0) return run_kernel(argc, argv);
+    if (strcmp(cmd, "install") == 0) return cli_install(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "executor") == 0 && argc == 3) return executor_main(atoi(argv[2]));
+    fprintf(stderr, "conclab: unknown command '%s'\n", cmd);
+    return usage(stderr);
+}
