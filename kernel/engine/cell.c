@@ -209,13 +209,24 @@ static int is_known_type_name(const splitter *sp, size_t i) {
     const token *t = &sp->toks[i];
     size_t len = t->end - t->start;
     if (len > 2 && memcmp(sp->src + t->end - 2, "_t", 2) == 0) return 1;
-    if (len > 3 && memcmp(sp->src + t->start, "cl_", 3) == 0) return 1;  /* runtime handles */
     if (in_list(sp, i, common_type_names)) return 1;
     for (size_t k = 0; k < sp->n_local_types; k++)
         if (token_is(sp->src, t, sp->local_types[k])) return 1;
     for (size_t k = 0; sp->typedef_names && sp->typedef_names[k]; k++)
         if (token_is(sp->src, t, sp->typedef_names[k])) return 1;
     return 0;
+}
+
+/* Is the identifier at i a typedef name starting a declaration? Two identifiers in a row only
+ * occur in declarations (`pthread_t tid`); a known type name may also be followed by '*' or a
+ * qualifier. A call such as `cl_sleep(x);` or `size_of_t(3);` is never taken for one. */
+static int typedef_name_here(const splitter *sp, size_t i, int has_storage) {
+    if (!is_ident(sp, i)) return 0;
+    if (is_ident(sp, i + 1)) return 1;
+    int known = is_known_type_name(sp, i);
+    if (is(sp, i + 1, "*")) return known || has_storage;
+    if (in_list(sp, i + 1, qualifier_words)) return known || has_storage;
+    return known && is(sp, i + 1, "(") && is(sp, i + 2, "*");  /* `handler_t (*table)[4]` */
 }
 
 /* The declaration specifiers at the start of [a, b): storage classes, qualifiers, attributes,
@@ -258,10 +269,8 @@ static specifiers scan_specifiers(const splitter *sp, size_t a, size_t b) {
                 s.body_open = i;
                 i = matching(sp, i) + 1;
             }
-        } else if (!s.has_type && is_ident(sp, i) &&
-                   (is_known_type_name(sp, i) || is_ident(sp, i + 1) ||
-                    (is(sp, i + 1, "*") && s.has_storage))) {
-            s.has_type = 1;  /* a typedef name */
+        } else if (!s.has_type && typedef_name_here(sp, i, s.has_storage)) {
+            s.has_type = 1;
             i++;
         } else {
             break;

@@ -314,6 +314,9 @@ static void handle_event(run_state *rs, json_t *ev) {
         if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, json_object_get(ev, "data"), NULL);
     } else if (strcmp(kind, "input_request") == 0) {
         answer_input(rs);
+    } else if (strcmp(kind, "clear_output") == 0) {
+        drain_streams(rs->eng, rs->cb, true);  /* what was written before the clear goes first */
+        if (rs->cb && rs->cb->on_clear) rs->cb->on_clear(rs->cb->ctx, json_is_true(json_object_get(ev, "wait")));
     } else if (strcmp(kind, "done") == 0) {
         rs->done = json_incref(ev);
         follow_holder(rs->eng, (pid_t)json_integer_value(json_object_get(ev, "holder")));

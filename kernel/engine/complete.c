@@ -231,15 +231,13 @@ static json_t *reply_of(match_list *m, const complete_word *w) {
     if (m->n) qsort(m->items, m->n, sizeof(*m->items), by_text_then_order);
     json_t *matches = json_array(), *types = json_array();
     for (size_t i = 0; i < m->n; i++) {
-        bool repeat = i > 0 && strcmp(m->items[i].text, m->items[i - 1].text) == 0;
-        if (!repeat) {
-            json_array_append_new(matches, json_string(m->items[i].text));
-            json_array_append_new(types, json_pack("{s:i, s:i, s:s, s:s}", "start", w->cursor_start,
-                                                   "end", w->cursor_end, "text", m->items[i].text,
-                                                   "type", m->items[i].type));
-        }
-        free(m->items[i].text);
+        if (i > 0 && strcmp(m->items[i].text, m->items[i - 1].text) == 0) continue;
+        json_array_append_new(matches, json_string(m->items[i].text));
+        json_array_append_new(types, json_pack("{s:i, s:i, s:s, s:s}", "start", w->cursor_start,
+                                               "end", w->cursor_end, "text", m->items[i].text,
+                                               "type", m->items[i].type));
     }
+    for (size_t i = 0; i < m->n; i++) free(m->items[i].text);
     free(m->items);
     return json_pack("{s:o, s:i, s:i, s:{s:o}}", "matches", matches, "cursor_start", w->cursor_start,
                      "cursor_end", w->cursor_end, "metadata", "_jupyter_types_experimental", types);
@@ -304,13 +302,18 @@ static bool from_real_header(const scan *s) {
     return s->header && s->header_len > 0 && s->header[0] == '/';
 }
 
+/* `extern FILE *stdin;` says more than the `#define stdin stdin` after it, and the function
+ * sigaction more than `struct sigaction`. */
+static bool is_weak_kind(const char *kind) {
+    return !kind || strcmp(kind, "macro") == 0 || strcmp(kind, "struct") == 0 ||
+           strcmp(kind, "union") == 0 || strcmp(kind, "enum") == 0;
+}
+
 static void declare_name(scan *s, const char *name, size_t len, const char *kind, const char *decl) {
     if (is_reserved(name, len) || !from_real_header(s)) return;
     char *key = strndup(name, len);
     json_t *old = json_object_get(s->names, key);
-    const char *old_kind = json_string_value(json_object_get(old, "kind"));
-    /* `extern FILE *stdin;` says more than the `#define stdin stdin` after it */
-    if (!old || (old_kind && strcmp(old_kind, "macro") == 0 && strcmp(kind, "macro") != 0)) {
+    if (!old || (is_weak_kind(json_string_value(json_object_get(old, "kind"))) && !is_weak_kind(kind))) {
         char *header = header_display(s->header, s->header_len);
         json_object_set_new(s->names, key,
                             json_pack("{s:s, s:s, s:s}", "kind", kind, "declaration", decl, "header", header));
@@ -338,11 +341,16 @@ static void read_directive(scan *s, const token *t) {
     while (name < end && isspace((unsigned char)*name)) name++;
     const char *name_end = name;
     while (name_end < end && is_ident_char(*name_end)) name_end++;
+    const char *body = name_end;
+    while (body < end && isspace((unsigned char)*body)) body++;
+    size_t name_len = (size_t)(name_end - name);
+    bool guard_body = body == end || (end - body == 1 && *body == '1');
+    if (guard_body && name_len > 2 && strncmp(name_end - 2, "_H", 2) == 0) return;  /* a guard */
     size_t len = (size_t)(end - s->src - t->start);
     char *decl = strndup(s->src + t->start, len > 200 ? 200 : len);
     for (char *c = decl; *c; c++)
         if (*c == '\n' || *c == '\\') *c = ' ';
-    declare_name(s, name, (size_t)(name_end - name), "macro", decl);
+    declare_name(s, name, name_len, "macro", decl);
     free(decl);
 }
 
@@ -385,12 +393,21 @@ static bool is_name(const scan *s, const token *t) {
     return t->kind == TOK_IDENT && !token_is_keyword(s->src, t);
 }
 
+/* Spacing as the source had it after prev (dropped annotations leave no double spaces), and
+ * never two words glued together. */
+static bool needs_space(const scan *s, const token *prev, const token *t) {
+    if (isspace((unsigned char)s->src[prev->end])) return true;
+    bool prev_word = prev->kind == TOK_IDENT || prev->kind == TOK_NUMBER;
+    bool word = t->kind == TOK_IDENT || t->kind == TOK_NUMBER;
+    return prev_word && word;
+}
+
 /* The tokens of a declaration as written, enum and struct bodies shown as "{ ... }". */
 static char *render(const scan *s, const token *const *v, size_t n) {
     strbuf b = {0};
     for (size_t i = 0; i < n; i++) {
         if (i == 0 && tok_is(s, v[i], "extern")) continue;
-        if (b.len && (v[i]->start > v[i - 1]->end || v[i] != v[i - 1] + 1)) strbuf_add(&b, " ");
+        if (b.len && needs_space(s, v[i - 1], v[i])) strbuf_add(&b, " ");
         if (is_punct(s, v[i], '{')) {
             strbuf_add(&b, "{ ... }");
             i = skip_group(s, v, i, n) - 1;
@@ -420,7 +437,8 @@ static void declare_enum_constants(scan *s, const token *const *v, size_t open, 
 }
 
 /* The declared name of one declarator v[0, n): `name(` for a function, `(*name)` for a pointer
- * to one, else the last name before an initializer or array size. *function tells which. */
+ * to one (or `(*name(...))` for a function returning such a pointer), else the last name before
+ * an initializer or array size. *function tells whether it is a function. */
 static const token *declarator_name(const scan *s, const token *const *v, size_t n, bool *function) {
     *function = false;
     for (size_t i = 0; i < n; i++) {
@@ -429,7 +447,9 @@ static const token *declarator_name(const scan *s, const token *const *v, size_t
             size_t j = i + 1;
             while (j < n && (is_punct(s, v[j], '*') || (v[j]->kind == TOK_IDENT && token_is_keyword(s->src, v[j]))))
                 j++;
-            return j < n && is_name(s, v[j]) ? v[j] : NULL;
+            if (j >= n || !is_name(s, v[j])) return NULL;
+            *function = j + 1 < n && is_punct(s, v[j + 1], '(');  /* (*f(int))(int): returns a pointer */
+            return v[j];
         }
         *function = i > 0 && is_name(s, v[i - 1]);
         return *function ? v[i - 1] : NULL;
@@ -440,6 +460,14 @@ static const token *declarator_name(const scan *s, const token *const *v, size_t
         if (is_name(s, v[i])) last = v[i];
     }
     return last;
+}
+
+/* "struct", "union" or "enum" when t is that keyword, else NULL. */
+static const char *tag_keyword(const scan *s, const token *t) {
+    static const char *const tags[] = {"struct", "union", "enum", NULL};
+    for (size_t i = 0; tags[i]; i++)
+        if (tok_is(s, t, tags[i])) return tags[i];
+    return NULL;
 }
 
 /* One top-level declaration toks[from, to): strip annotations, then name each declarator. */
@@ -477,15 +505,16 @@ static void declare(scan *s, size_t from, size_t to) {
     for (size_t i = 0; flat && i < n; i++) {
         if (is_punct(s, v[i], '{')) {
             size_t close = skip_group(s, v, i, n);
-            bool is_enum = (i >= 1 && tok_is(s, v[i - 1], "enum")) || (i >= 2 && tok_is(s, v[i - 2], "enum"));
+            bool is_enum = (i >= 1 && tok_is(s, v[i - 1], "enum")) ||
+                           (i >= 2 && tok_is(s, v[i - 2], "enum"));
             if (is_enum) declare_enum_constants(s, v, i, close);
             i = close - 1;
             continue;
         }
         flat[m++] = v[i];
     }
-    bool tag_only = m == 2 && (tok_is(s, flat[0], "struct") || tok_is(s, flat[0], "union") ||
-                               tok_is(s, flat[0], "enum"));
+    /* `struct timespec { ... };` declares a tag, completed after "struct " */
+    const char *tag = m == 2 ? tag_keyword(s, flat[0]) : NULL;
     for (size_t start = 0; flat && start < m;) {
         size_t end = start;
         int depth = 0;
@@ -496,7 +525,7 @@ static void declare(scan *s, size_t from, size_t to) {
         }
         bool function;
         const token *name = declarator_name(s, flat + start, end - start, &function);
-        const char *kind = is_typedef || tag_only ? "type" : function ? "function" : "variable";
+        const char *kind = tag ? tag : is_typedef ? "type" : function ? "function" : "variable";
         if (name) declare_name(s, s->src + name->start, name->end - name->start, kind, decl);
         start = end + 1;
     }

@@ -26,6 +26,8 @@ typedef struct engine_callbacks {
      * end-of-file. Not called when the request did not allow stdin. */
     char *(*on_input)(void *ctx, const char *prompt, bool password);
     void *ctx;
+    /* The cell called cl_clear_output(): clear what it has shown so far. May be NULL. */
+    void (*on_clear)(void *ctx, bool wait);
 } engine_callbacks;
 
 typedef struct engine_request {

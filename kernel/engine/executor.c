@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conclab_host.h"
 #include "framing.h"
 #include "jit.h"
 #include "render.h"
@@ -59,6 +60,13 @@ static json_t *lines_array(const char *text) {
         p = eol ? eol + 1 : NULL;
     }
     return arr;
+}
+
+/* cl_clear_output() in a cell: the runtime flushed stdout and stderr, so the client sees the
+ * output written before it first, then this. */
+static void clear_output_hook(void *ctx) {
+    (void)ctx;
+    send_event(json_pack("{s:s, s:b}", "ev", "clear_output", "wait", 0));
 }
 
 static void report_compile_error(const jit_cell *c) {
@@ -185,6 +193,8 @@ int executor_main(int fd) {
     signal(SIGINT, SIG_IGN);  /* interrupts arrive as kills of the cell's process group */
     setvbuf(stdout, NULL, _IOLBF, 0);
     stdin_bridge_install(fd);
+    cl_host_hooks hooks = {clear_output_hook, NULL};
+    cl_host_set_hooks(&hooks);
     jit *j = jit_new();
     for (;;) {
         json_t *req = framing_recv(fd);

@@ -52,6 +52,8 @@ struct jit {
     size_t n_functions;
     char **type_names;  /* NULL-terminated, for the splitter */
     size_t n_type_names;
+    TCCState **states;  /* every cell's compiled code, kept alive */
+    size_t n_states;
 };
 
 typedef enum var_plan { PLAN_STATIC_INIT, PLAN_RUNTIME_INIT, PLAN_REUSE } var_plan;
@@ -551,6 +553,8 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
         build_free(&b);
         return;
     }
+    j->states = xrealloc(j->states, (j->n_states + 1) * sizeof *j->states);
+    j->states[j->n_states++] = s;
     out->definitions = json_array();
     for (size_t i = 0; i < b.c.n_items; i++) commit_item(&b, s, &b.c.items[i], i, out->definitions);
     char runner[64];
@@ -566,4 +570,25 @@ void jit_cell_clear(jit_cell *c) {
     free(c->warnings);
     json_decref(c->definitions);
     memset(c, 0, sizeof *c);
+}
+
+static void free_names(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+void jit_free(jit *j) {
+    if (!j) return;
+    for (size_t i = 0; i < j->n_entries; i++) entry_free(&j->entries[i]);
+    free(j->entries);
+    for (size_t i = 0; i < j->n_vars; i++) {
+        free(j->vars[i].name);
+        free(j->vars[i].type_key);
+    }
+    free(j->vars);
+    free_names(j->functions, j->n_functions);
+    free_names(j->type_names, j->n_type_names);
+    for (size_t i = 0; i < j->n_states; i++) tcc_delete(j->states[i]);
+    free(j->states);
+    free(j);
 }

@@ -27,6 +27,9 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
 
 void jit_cell_clear(jit_cell *c);
 
+/* Frees every cell's code: only for tests, since an executor keeps its state until it exits. */
+void jit_free(jit *j);
+
 /* Type names known so far (for the splitter), NULL-terminated; owned by the jit. */
 const char *const *jit_type_names(jit *j);
 

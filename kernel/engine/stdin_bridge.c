@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,8 +15,12 @@ static int allowed;
 static char *pending;     /* the rest of the last line the user typed */
 static size_t pending_len;
 
+/* Each cell starts with an empty stdin: what an earlier cell typed but did not read (scanf
+ * leaves the newline) and an end-of-file it saw (sticky in glibc) do not leak into this one. */
 void stdin_bridge_allow(int yes) {
     allowed = yes;
+    __fpurge(stdin);
+    clearerr(stdin);
     free(pending);
     pending = NULL;
     pending_len = 0;

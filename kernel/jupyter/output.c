@@ -1,0 +1,78 @@
+/* output.c — the engine's callbacks in Jupyter terms: stream and display_data on iopub, and
+ * input_request on stdin answered by the front end's input_reply. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/utf8.h"
+#include "kernel_state.h"
+
+/* How often a pending prompt looks up from the stdin socket to see an interrupt or shutdown. */
+#define INPUT_POLL_MS 100
+
+/* The engine promises valid UTF-8; should a chunk still be refused by jansson, its invalid
+ * bytes become U+FFFD rather than the output being lost. */
+static json_t *text_json(const char *text, size_t len) {
+    json_t *s = json_stringn(text, len);
+    if (s) return s;
+    char *valid = malloc(3 * len + 1);
+    if (!valid) return json_string("");
+    size_t valid_len = 0;
+    utf8_sanitize((const unsigned char *)text, len, 1, valid, &valid_len);
+    s = json_stringn(valid, valid_len);
+    free(valid);
+    return s ? s : json_string("");
+}
+
+static void publish_stream(void *ctx, const char *stream_name, const char *text, size_t len) {
+    output_route *r = ctx;
+    json_t *content = json_pack("{s:s, s:o}", "name", stream_name, "text", text_json(text, len));
+    server_send(r->k->srv, CHANNEL_IOPUB, r->parent, "stream", content, NULL);
+}
+
+static void publish_display(void *ctx, json_t *data, json_t *metadata) {
+    output_route *r = ctx;
+    json_t *content = json_pack("{s:O, s:o, s:{}}", "data", data,
+                                "metadata", metadata ? json_incref(metadata) : json_object(),
+                                "transient");
+    server_send(r->k->srv, CHANNEL_IOPUB, r->parent, "display_data", content, NULL);
+}
+
+/* Replies to an earlier prompt that was abandoned must not answer this one. */
+static void discard_stale_replies(server *srv) {
+    wire_msg stale = {0};
+    while (server_recv_stdin(srv, 0, &stale) == 1) wire_msg_clear(&stale);
+}
+
+static char *prompt_user(void *ctx, const char *prompt, bool password) {
+    output_route *r = ctx;
+    kernel *k = r->k;
+    if (!r->parent) return NULL;
+    discard_stale_replies(k->srv);
+    unsigned interrupts = atomic_load(&k->interrupts);
+    json_t *content = json_pack("{s:s, s:b}", "prompt", prompt ? prompt : "", "password", password);
+    if (server_send(k->srv, CHANNEL_STDIN, r->parent, "input_request", content, NULL) != 0) return NULL;
+
+    /* Wait in slices: an interrupt or a shutdown must be able to end the wait. */
+    while (atomic_load(&k->interrupts) == interrupts && !atomic_load(&k->stopping)) {
+        wire_msg reply = {0};
+        int got = server_recv_stdin(k->srv, INPUT_POLL_MS, &reply);
+        if (got < 0) return NULL;
+        if (got == 0) continue;
+        char *line = NULL;
+        if (strcmp(wire_msg_type(&reply), "input_reply") == 0)
+            line = strdup(content_string(&reply, "value", ""));
+        wire_msg_clear(&reply);
+        if (line) return line;
+    }
+    return NULL;
+}
+
+engine_callbacks output_callbacks(output_route *route) {
+    engine_callbacks cb = {
+        .on_stream = publish_stream,
+        .on_display = publish_display,
+        .on_input = prompt_user,
+        .ctx = route,
+    };
+    return cb;
+}

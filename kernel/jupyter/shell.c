@@ -1,0 +1,157 @@
+/* shell.c — the shell channel's requests: a table from msg_type to handler, each request
+ * bracketed by busy/idle on iopub, and the drain that aborts queued cells after a failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/cell.h"
+#include "kernel_state.h"
+
+static void reply(kernel *k, const wire_msg *msg, const char *type, json_t *content) {
+    server_send(k->srv, CHANNEL_SHELL, msg, type, content, NULL);
+}
+
+static void on_execute(kernel *k, const wire_msg *msg) {
+    execute_request(k, msg);
+}
+
+static void on_kernel_info(kernel *k, const wire_msg *msg) {
+    reply(k, msg, "kernel_info_reply", kernel_info_content());
+}
+
+static void on_is_complete(kernel *k, const wire_msg *msg) {
+    char indent[64] = "";
+    json_t *content;
+    switch (cell_check_complete(content_string(msg, "code", ""), indent, sizeof(indent))) {
+    case CELL_COMPLETE:
+        content = json_pack("{s:s}", "status", "complete");
+        break;
+    case CELL_INCOMPLETE:
+        content = json_pack("{s:s, s:s}", "status", "incomplete", "indent", indent);
+        break;
+    default:
+        content = json_pack("{s:s}", "status", "invalid");
+        break;
+    }
+    reply(k, msg, "is_complete_reply", content);
+}
+
+/* The protocol counts cursor positions in code points; without one, the cursor is at the end. */
+static int cursor_of(const wire_msg *msg, const char *code) {
+    long long pos = content_int(msg, "cursor_pos", -1);
+    if (pos >= 0) return pos > 0x7fffffff ? 0x7fffffff : (int)pos;
+    int points = 0;
+    for (const unsigned char *p = (const unsigned char *)code; *p; p++)
+        if ((*p & 0xC0) != 0x80) points++;
+    return points;
+}
+
+static void on_complete(kernel *k, const wire_msg *msg) {
+    const char *code = content_string(msg, "code", "");
+    int cursor = cursor_of(msg, code);
+    json_t *content = engine_complete(k->eng, code, cursor);
+    if (!content)
+        content = json_pack("{s:[], s:i, s:i, s:{}}", "matches", "cursor_start", cursor,
+                            "cursor_end", cursor, "metadata");
+    json_object_set_new(content, "status", json_string("ok"));
+    reply(k, msg, "complete_reply", content);
+}
+
+static void on_inspect(kernel *k, const wire_msg *msg) {
+    const char *code = content_string(msg, "code", "");
+    char *text = engine_inspect(k->eng, code, cursor_of(msg, code));
+    json_t *data = json_object();
+    if (text) json_object_set_new(data, "text/plain", json_string(text));
+    reply(k, msg, "inspect_reply",
+          json_pack("{s:s, s:b, s:o, s:{}}", "status", "ok", "found", text != NULL, "data", data,
+                    "metadata"));
+    free(text);
+}
+
+static void on_history(kernel *k, const wire_msg *msg) {
+    const char *access = content_string(msg, "hist_access_type", "tail");
+    bool output = content_bool(msg, "output", false);
+    json_t *entries;
+    if (strcmp(access, "range") == 0)
+        entries = history_range(k->hist, (int)content_int(msg, "session", 0),
+                                (int)content_int(msg, "start", 1), (int)content_int(msg, "stop", 0),
+                                output);
+    else if (strcmp(access, "search") == 0)
+        entries = history_search(k->hist, content_string(msg, "pattern", "*"),
+                                 (int)content_int(msg, "n", 0), content_bool(msg, "unique", false),
+                                 output);
+    else
+        entries = history_tail(k->hist, (int)content_int(msg, "n", 10), output);
+    reply(k, msg, "history_reply", json_pack("{s:s, s:o}", "status", "ok", "history", entries));
+}
+
+static void on_comm_info(kernel *k, const wire_msg *msg) {
+    reply(k, msg, "comm_info_reply", json_pack("{s:s, s:{}}", "status", "ok", "comms"));
+}
+
+/* This kernel has no comm targets: opening, messages and closing are dropped, as ipykernel does
+ * for a target it does not know. */
+static void on_comm(kernel *k, const wire_msg *msg) {
+    (void)k;
+    (void)msg;
+}
+
+static void on_shutdown(kernel *k, const wire_msg *msg) {
+    kernel_reply_shutdown(k, CHANNEL_SHELL, msg);
+}
+
+typedef struct shell_handler {
+    const char *msg_type;
+    void (*handle)(kernel *k, const wire_msg *msg);
+} shell_handler;
+
+static const shell_handler handlers[] = {
+    {"execute_request", on_execute},
+    {"kernel_info_request", on_kernel_info},
+    {"is_complete_request", on_is_complete},
+    {"complete_request", on_complete},
+    {"inspect_request", on_inspect},
+    {"history_request", on_history},
+    {"comm_info_request", on_comm_info},
+    {"comm_open", on_comm},
+    {"comm_msg", on_comm},
+    {"comm_close", on_comm},
+    {"shutdown_request", on_shutdown},
+};
+
+void shell_dispatch(kernel *k, const wire_msg *msg) {
+    const char *type = wire_msg_type(msg);
+    const shell_handler *handler = NULL;
+    for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+        if (strcmp(handlers[i].msg_type, type) == 0) handler = &handlers[i];
+
+    server_publish_status(k->srv, msg, "busy");
+    if (handler)
+        handler->handle(k, msg);
+    else  /* as ipykernel: log it and keep serving; the client gets no reply */
+        fprintf(stderr, "conclab: ignoring unknown shell message type '%s'\n", type);
+    server_publish_status(k->srv, msg, "idle");
+    if (handler && handler->handle == on_shutdown) kernel_stop(k);
+}
+
+static void reply_aborted(kernel *k, const wire_msg *msg) {
+    server_publish_status(k->srv, msg, "busy");
+    server_send(k->srv, CHANNEL_SHELL, msg, "execute_reply", json_pack("{s:s}", "status", "aborted"),
+                json_pack("{s:s}", "status", "aborted"));
+    server_publish_status(k->srv, msg, "idle");
+}
+
+/* After a cell fails with stop_on_error, cells already queued behind it are not run (Run All
+ * stops at the failure); other requests queued meanwhile are answered as usual. */
+void shell_abort_queued(kernel *k) {
+    k->abort_queued = false;
+    wire_msg msg = {0};
+    while (!atomic_load(&k->stopping) && server_recv_shell(k->srv, 0, &msg) == 1) {
+        if (strcmp(wire_msg_type(&msg), "execute_request") == 0)
+            reply_aborted(k, &msg);
+        else
+            shell_dispatch(k, &msg);
+        wire_msg_clear(&msg);
+        memset(&msg, 0, sizeof(msg));
+    }
+}

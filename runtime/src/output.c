@@ -1,0 +1,31 @@
+/* output.c — output calls that mean something to Jupyter, carried there by the host's hooks
+ * (conclab_host.h), with terminal fallbacks for homework run outside notebooks. */
+#include "conclab.h"
+#include "conclab_host.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+/* Set once by the host before cells run; forked cells inherit it. */
+static cl_host_hooks host_hooks;
+
+void cl_host_set_hooks(const cl_host_hooks *hooks) {
+    if (hooks) host_hooks = *hooks;
+    else host_hooks = (cl_host_hooks){0};
+}
+
+void cl_clear_output(void) {
+    fflush(stdout);
+    fflush(stderr);
+    if (host_hooks.clear_output) {
+        host_hooks.clear_output(host_hooks.ctx);
+        return;
+    }
+    /* In a terminal: home the cursor and erase the screen. Into a file or pipe there is nothing
+     * to clear, and escape codes there would only be noise. */
+    if (isatty(STDOUT_FILENO)) {
+        static const char clear_screen[] = "\033[H\033[2J";
+        ssize_t written = write(STDOUT_FILENO, clear_screen, sizeof clear_screen - 1);
+        (void)written; /* a terminal that will not take it has nothing to clear */
+    }
+}

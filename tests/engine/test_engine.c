@@ -1,0 +1,207 @@
+/* test_engine.c — the engine client against a real executor process: output, stdin, crashes,
+ * interrupts, limits and restarts. This binary doubles as the executor (`test_engine executor
+ * FD`), the way `conclab executor FD` does, since the client re-executes /proc/self/exe. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "engine/engine.h"
+#include "engine/executor.h"
+
+typedef struct capture {
+    char out[1 << 16], err[1 << 16], display[4096];
+    size_t n_out, n_err;
+    double first_out_at;
+    int inputs_asked;
+} capture;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void on_stream(void *ctx, const char *name, const char *text, size_t len) {
+    capture *c = ctx;
+    int is_out = strcmp(name, "stdout") == 0;
+    char *buf = is_out ? c->out : c->err;
+    size_t *n = is_out ? &c->n_out : &c->n_err;
+    if (is_out && c->first_out_at == 0) c->first_out_at = now_s();
+    size_t room = sizeof c->out - 1 - *n;
+    if (len > room) len = room;
+    memcpy(buf + *n, text, len);
+    *n += len;
+    buf[*n] = '\0';
+}
+
+static void on_display(void *ctx, json_t *data, json_t *metadata) {
+    (void)metadata;
+    capture *c = ctx;
+    const char *text = json_string_value(json_object_get(data, "text/plain"));
+    if (text) snprintf(c->display, sizeof c->display, "%s", text);
+}
+
+static char *on_input(void *ctx, const char *prompt, bool password) {
+    (void)prompt;
+    (void)password;
+    ((capture *)ctx)->inputs_asked++;
+    return strdup("21");
+}
+
+static engine *eng;
+static int number;
+
+static void run(capture *c, const char *code, bool allow_stdin, engine_outcome *out) {
+    memset(c, 0, sizeof *c);
+    engine_callbacks cb = {.on_stream = on_stream, .on_display = on_display, .on_input = on_input, .ctx = c};
+    engine_request req = {code, ++number, allow_stdin, false};
+    engine_execute(eng, &req, &cb, out);
+}
+
+/* Runs a cell that must succeed and returns its value ("" when none) in a static buffer. */
+static const char *value_of(const char *code) {
+    static char value[256];
+    capture c;
+    engine_outcome out;
+    run(&c, code, false, &out);
+    if (!out.ok) fprintf(stderr, "cell <%s> failed: %s: %s\n", code, out.ename, out.evalue);
+    CHECK(out.ok);
+    const char *v = out.result ? json_string_value(json_object_get(out.result, "text/plain")) : "";
+    snprintf(value, sizeof value, "%s", v ? v : "");
+    engine_outcome_clear(&out);
+    return value;
+}
+
+static void expect_failure(const char *code, const char *ename_fragment) {
+    capture c;
+    engine_outcome out;
+    run(&c, code, false, &out);
+    CHECK(!out.ok);
+    if (!out.ok && !strstr(out.ename, ename_fragment))
+        fprintf(stderr, "cell <%s>: ename %s, want %s\n", code, out.ename, ename_fragment);
+    CHECK(!out.ok && strstr(out.ename, ename_fragment));
+    engine_outcome_clear(&out);
+}
+
+static void test_state_survives_faults(void) {
+    CHECK_STR(value_of("#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n"
+                       "int kept = 41;\nint bump(void) { return ++kept; }\nbump()"), "42");
+    expect_failure("*(volatile int *)0 = 1;", "SIGSEGV");
+    CHECK_STR(value_of("kept"), "42");
+    expect_failure("abort();", "SIGABRT");
+    expect_failure("exit(3);", "Exit");
+    expect_failure("int zero = 0;\nprintf(\"%d\", 1 / zero);", "SIGFPE");
+    expect_failure("int deep(int n) { volatile char pad[256]; pad[0] = 1; return deep(n + 1) + pad[0]; }\ndeep(0);",
+                   "SIGSEGV");
+    CHECK_STR(value_of("bump()"), "43");
+    expect_failure("int broken = ;", "CompileError");
+    CHECK_STR(value_of("kept"), "43");
+}
+
+static void test_output(void) {
+    capture c;
+    engine_outcome out;
+    run(&c, "printf(\"one\\n\");\nfflush(stdout);\nsleep(1);\nprintf(\"two\\n\");", false, &out);
+    double done_at = now_s();
+    CHECK(out.ok);
+    CHECK_STR(c.out, "one\ntwo\n");
+    CHECK(c.first_out_at > 0 && done_at - c.first_out_at > 0.8);  /* "one" arrived live */
+    engine_outcome_clear(&out);
+
+    run(&c, "fprintf(stderr, \"to stderr\\n\");\nif (fork() == 0) { printf(\"from child\\n\"); _exit(0); }\n"
+            "sleep(1);", false, &out);
+    CHECK(out.ok && strstr(c.err, "to stderr") && strstr(c.out, "from child"));
+    engine_outcome_clear(&out);
+
+    run(&c, "printf(\"\\xff\\xfe ok\\n\");", false, &out);
+    CHECK(out.ok && strstr(c.out, "\xEF\xBF\xBD\xEF\xBF\xBD ok"));
+    engine_outcome_clear(&out);
+
+    run(&c, "int cast_warning = (int)(long)\"x\"; int *bad = 3.0 ? 0 : 0; unused_call_warning();", false, &out);
+    CHECK(!out.ok);
+    engine_outcome_clear(&out);
+}
+
+static void test_output_limit(void) {
+    capture c;
+    engine_outcome out;
+    run(&c, "for (;;) printf(\"flooding the notebook with a long line of output\\n\");", false, &out);
+    CHECK(!out.ok && strcmp(out.ename, "OutputLimitExceeded") == 0);
+    CHECK(strstr(c.err, "output limit") != NULL);
+    engine_outcome_clear(&out);
+    CHECK_STR(value_of("kept"), "43");
+}
+
+static void test_stdin(void) {
+    capture c;
+    engine_outcome out;
+    run(&c, "int got = 0;\nscanf(\"%d\", &got);\ngot * 2", true, &out);
+    CHECK(out.ok && c.inputs_asked == 1);
+    CHECK(out.ok && strcmp(json_string_value(json_object_get(out.result, "text/plain")), "42") == 0);
+    engine_outcome_clear(&out);
+    run(&c, "char line[16];\nread(0, line, sizeof line) ", true, &out);
+    CHECK(out.ok && c.inputs_asked == 1);
+    engine_outcome_clear(&out);
+    double start = now_s();
+    run(&c, "int eof_seen = getchar() == EOF;\neof_seen", false, &out);
+    CHECK(out.ok && c.inputs_asked == 0 && now_s() - start < 5);
+    CHECK(out.ok && strcmp(json_string_value(json_object_get(out.result, "text/plain")), "1") == 0);
+    engine_outcome_clear(&out);
+}
+
+static void *interrupt_later(void *arg) {
+    usleep(300 * 1000);
+    engine_interrupt(arg);
+    return NULL;
+}
+
+static void expect_interrupted(const char *code) {
+    pthread_t t;
+    pthread_create(&t, NULL, interrupt_later, eng);
+    double start = now_s();
+    capture c;
+    engine_outcome out;
+    run(&c, code, false, &out);
+    double took = now_s() - start;
+    pthread_join(t, NULL);
+    CHECK(!out.ok && strcmp(out.ename, "Interrupted") == 0);
+    if (took > 1.3) fprintf(stderr, "interrupting <%s> took %.2f s\n", code, took);
+    CHECK(took < 1.3);
+    engine_outcome_clear(&out);
+}
+
+static void test_interrupt(void) {
+    expect_interrupted("for (;;) {}");
+    expect_interrupted("int fds[2]; pipe(fds); char ch; read(fds[0], &ch, 1);");
+    expect_interrupted("for (int i = 0; i < 2; i++) if (fork() == 0) for (;;) {}\nfor (;;) {}");
+    CHECK_STR(value_of("kept"), "43");
+}
+
+static void test_restart(void) {
+    CHECK(engine_restart(eng) == 0);
+    expect_failure("kept", "CompileError");  /* the state is gone */
+    CHECK_STR(value_of("int fresh = 7;\nfresh"), "7");
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "executor") == 0) return executor_main(atoi(argv[2]));
+    char *err = NULL;
+    engine_options opts = {.output_limit = 256 << 10};
+    eng = engine_start(&opts, &err);
+    CHECK(eng != NULL);
+    if (!eng) {
+        fprintf(stderr, "engine_start: %s\n", err);
+        return 1;
+    }
+    test_state_survives_faults();
+    test_output();
+    test_output_limit();
+    test_stdin();
+    test_interrupt();
+    test_restart();
+    engine_free(eng);
+    return check_summary("test_engine");
+}

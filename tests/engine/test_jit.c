@@ -1,0 +1,121 @@
+/* test_jit.c — the notebook-as-one-C-file rules, cell after cell, in one process. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "engine/jit.h"
+#include "engine/render.h"
+
+static jit *notebook;
+static int cell_number;
+
+/* Runs a cell; returns its shown value (malloc'd) or "" when none; NULL on a compile error,
+ * with the errors left in last_errors. */
+static char last_errors[4096];
+static char *run(const char *code) {
+    jit_cell c;
+    jit_compile(notebook, code, ++cell_number, true, &c);
+    last_errors[0] = '\0';
+    if (!c.ok) {
+        snprintf(last_errors, sizeof last_errors, "%s", c.errors ? c.errors : "");
+        jit_cell_clear(&c);
+        return NULL;
+    }
+    c.run();
+    char *value = c.has_value ? render_take() : NULL;
+    jit_cell_clear(&c);
+    return value ? value : strdup("");
+}
+
+static void expect(const char *code, const char *want) {
+    char *got = run(code);
+    if (!got) fprintf(stderr, "compile error in <%s>:\n%s", code, last_errors);
+    CHECK_STR(got, want);
+    free(got);
+}
+
+static void expect_error(const char *code, const char *fragment) {
+    char *got = run(code);
+    CHECK(got == NULL);
+    if (!strstr(last_errors, fragment)) fprintf(stderr, "errors <%s> lack <%s>\n", last_errors, fragment);
+    CHECK(strstr(last_errors, fragment) != NULL);
+    free(got);
+}
+
+static void test_definitions_persist(void) {
+    expect("#include <stdio.h>\n#include <string.h>\n#define GREETING \"hi\"\n"
+           "typedef struct point { int x, y; } point;\nunion num { int i; float f; };\n"
+           "enum color { RED, GREEN, BLUE };\nint counter;\nstatic int hidden = 7;\n"
+           "static int helper(int v) { return v + hidden; }\nvoid inc(void) { counter++; }",
+           "");
+    expect("point p = {3, 4};\nunion num u = {.i = 5};\nenum color c = BLUE;\ninc(); inc();\n"
+           "counter + p.y + u.i + c + helper(0) + (int)strlen(GREETING)",
+           "22");  /* 2 + 4 + 5 + 2 + 7 + 2 */
+}
+
+static void test_statements_in_order(void) {
+    expect("char trail[32] = \"\";\nvoid mark(const char *s) { strcat(trail, s); }", "");
+    expect("mark(\"a\");\nint compute(void) { mark(\"b\"); return 41; }\nint n = compute() + 1;\n"
+           "mark(\"c\");\ntrail", "\"abc\"");
+    expect("n", "42");
+    expect("for (int i = 0; i < 3; i++) counter += 10;\nif (counter > 0) mark(\"d\"); else mark(\"x\");\ntrail",
+           "\"abcd\"");
+}
+
+static void test_redefinition(void) {
+    expect("int twice(int v) { return 2 * v; }\nint call_twice(int v) { return twice(v); }\ncall_twice(5)",
+           "10");
+    expect("int twice(int v) { return 3 * v; }\ntwice(5)", "15");
+    expect("call_twice(5)", "15");  /* an earlier caller reaches the new body */
+    expect("int total = 100;\nint read_total(void) { return total; }", "");
+    expect("int total = 5;\nread_total()", "5");  /* same storage: the old function sees it */
+    expect("typedef int number;\nnumber k = 3;\nk", "3");
+    expect("typedef double number;\nnumber z = 1.5;\nz", "1.5");
+    expect("struct pair { int a; };\nstruct pair q1 = {1};\nq1.a", "1");
+    expect("struct pair { int a, b; };\nstruct pair q2 = {1, 2};\nq2.b", "2");
+    expect("enum mode { OFF, ON };\nON", "1");
+    expect("enum mode { IDLE, BUSY, DONE };\nDONE", "2");
+    expect("#define LIMIT 10\nLIMIT", "10");
+    expect("#define LIMIT 20\nLIMIT", "20");
+    expect("int later(int);\nint use_later(void) { return later(4); }", "");
+    expect("int later(int v) { return v * 100; }\nuse_later()", "400");
+}
+
+static void test_rendering(void) {
+    expect("int fib(int k) { return k < 2 ? k : fib(k - 1) + fib(k - 2); }\nfib(20)", "6765");
+    expect("3.0 / 7", "0.42857142857142855");
+    expect("1.0f / 3", "0.33333334");
+    expect("2.0", "2.0");
+    expect("\"text\"", "\"text\"");
+    expect("\"tab\\there\\n\"", "\"tab\\there\\n\"");
+    expect("char letter = 'a';\nletter", "'a'");
+    expect("_Bool yes = 1;\nyes", "true");
+    expect("unsigned long big = 18446744073709551615UL;\nbig", "18446744073709551615");
+    expect("-5", "-5");
+    expect("(char *)0", "NULL");
+    char *addr = run("&counter");
+    CHECK(addr && strncmp(addr, "0x", 2) == 0);
+    free(addr);
+    expect("p", "<value of 8 bytes>");
+    expect("counter;", "");  /* a trailing semicolon shows nothing */
+}
+
+static void test_compile_errors(void) {
+    expect_error("int ok = 1;\nint broken = ;", "cell[");
+    char want[32];
+    snprintf(want, sizeof want, "cell[%d]:2:", cell_number + 1);
+    expect_error("int fine = 1;\nundeclared_thing + 1;", want);
+    expect_error("int f(void) {", "never closed");
+    expect_error("no_such_function_anywhere();", "no_such_function_anywhere");
+    expect("counter = 1;\ncounter", "1");  /* the notebook still works */
+}
+
+int main(void) {
+    notebook = jit_new();
+    test_definitions_persist();
+    test_statements_in_order();
+    test_redefinition();
+    test_rendering();
+    test_compile_errors();
+    jit_free(notebook);
+    return check_summary("test_jit");
+}

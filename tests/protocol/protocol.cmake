@@ -1,0 +1,6 @@
+# The kernel proved from the outside, through real Jupyter clients (jupyter_client, raw ZeroMQ).
+# Each suite starts its own kernels from CONCLAB_BIN in a private Jupyter home (conftest.py).
+conclab_pytest(protocol_kernel_test tests/protocol/test_kernel_test.py TIMEOUT 300)
+conclab_pytest(protocol_requests tests/protocol/test_requests.py TIMEOUT 300)
+conclab_pytest(protocol_execute tests/protocol/test_execute.py TIMEOUT 600)
+conclab_pytest(protocol_wire tests/protocol/test_wire_live.py TIMEOUT 300)

@@ -1,0 +1,840 @@
+"""test_execute.py — the state rules of C cells (issue 2, items 4–6), proved through jupyter_client.
+
+The notebook must behave as one C file written in order: definitions persist, statements run in
+order, redefinition replaces, a trailing expression is shown, errors name the cell's own lines,
+and output arrives live, in the cell that produced it. Most tests share one kernel per module
+(as a notebook does) and use names with a per-test prefix; tests that spend a kernel (crash,
+flood, interrupt, restart) get one of their own.
+"""
+import re
+import signal
+import time
+
+import pytest
+
+from kernel_session import (all_text, describe_failure, of_type, outputs,
+                            result_text, stream_text)
+from wire_client import pid_running
+
+PRELUDE = r"""#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdbool.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <pthread.h>
+#include <time.h>
+#include <conclab.h>
+"""
+
+
+@pytest.fixture(scope="module")
+def k(kernel):
+    """The module's kernel with the headers most cells use."""
+    kernel.run_ok(PRELUDE)
+    return kernel
+
+
+def stdout_of(k, code, **kwargs):
+    """Runs a cell that must succeed with no stderr output; returns its stdout."""
+    content, msgs = k.run(code, **kwargs)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert stream_text(msgs, "stderr") == "", describe_failure(code, content, msgs)
+    return stream_text(msgs)
+
+
+def value_of(k, code):
+    """Runs a cell that must succeed and returns its execute_result text/plain (or None)."""
+    content, msgs = k.run(code)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    return result_text(msgs)
+
+
+def assert_no_redefinition_complaint(k, code):
+    content, msgs = k.run(code)
+    text = all_text(content, msgs)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert "redefin" not in text.lower(), describe_failure(code, content, msgs)
+
+
+# ---- definitions persist across cells ---------------------------------------------------------
+
+def test_include_persists(k):
+    k.run_ok("#include <sys/utsname.h>")
+    out = stdout_of(k, r'struct utsname inc_u; uname(&inc_u); printf("[%s]\n", inc_u.sysname);')
+    assert out == "[Linux]\n"
+
+
+def test_define_persists(k):
+    k.run_ok("#define DEF_SQUARE(x) ((x) * (x))\n#define DEF_BASE 7")
+    assert stdout_of(k, r'printf("%d\n", DEF_SQUARE(DEF_BASE));') == "49\n"
+
+
+def test_typedef_persists(k):
+    k.run_ok("typedef unsigned long td_count;")
+    assert stdout_of(k, r'td_count td_v = 5; printf("%lu %zu\n", td_v * 3, sizeof(td_count));') == "15 8\n"
+
+
+def test_struct_persists(k):
+    k.run_ok("struct st_point { int x, y; };")
+    assert stdout_of(k, r'struct st_point st_p = {3, 4}; printf("%d\n", st_p.x * 10 + st_p.y);') \
+        == "34\n"
+
+
+def test_union_persists(k):
+    k.run_ok("union un_word { unsigned int i; unsigned char b[4]; };")
+    assert stdout_of(k, r'union un_word un_w; un_w.i = 0x01020304u; printf("%d %zu\n", un_w.b[0], sizeof un_w);') \
+        == "4 4\n"
+
+
+def test_enum_persists(k):
+    k.run_ok("enum en_color { EN_RED, EN_GREEN = 5, EN_BLUE };")
+    assert stdout_of(k, r'enum en_color en_c = EN_BLUE; printf("%d %d\n", EN_RED, en_c);') == "0 6\n"
+
+
+def test_function_persists(k):
+    k.run_ok("int fn_add(int a, int b) { return a + b; }")
+    assert stdout_of(k, r'printf("%d\n", fn_add(2, 3));') == "5\n"
+
+
+def test_global_persists_and_keeps_its_value(k):
+    k.run_ok("int gl_total = 41;")
+    k.run_ok("gl_total++;")
+    assert stdout_of(k, r'printf("%d\n", gl_total);') == "42\n"
+
+
+def test_static_definitions_persist(k):
+    k.run_ok("static int sf_base = 7;\nstatic int sf_twice(void) { return sf_base * 2; }")
+    assert stdout_of(k, r'printf("%d\n", sf_twice());') == "14\n"
+    k.run_ok("sf_base = 8;")
+    assert stdout_of(k, r'printf("%d %d\n", sf_base, sf_twice());') == "8 16\n"
+
+
+def test_function_defined_later_calls_earlier_definitions(k):
+    k.run_ok("int ch_one(void) { return 1; }")
+    k.run_ok("int ch_two(void) { return ch_one() + 1; }")
+    assert stdout_of(k, r'printf("%d\n", ch_two());') == "2\n"
+
+
+def test_prototype_first_definition_later(k):
+    k.run_ok("int pf_later(int);\nint pf_use(void) { return pf_later(2); }")
+    k.run_ok("int pf_later(int x) { return x * 3; }")
+    assert stdout_of(k, r'printf("%d\n", pf_use());') == "6\n"
+
+
+def test_static_local_keeps_counting_across_cells(k):
+    k.run_ok("int sl_next(void) { static int c = 0; return ++c; }")
+    assert stdout_of(k, r'printf("%d\n", sl_next());') == "1\n"
+    assert stdout_of(k, r'printf("%d\n", sl_next());') == "2\n"
+
+
+def test_heap_memory_survives_between_cells(k):
+    k.run_ok("int *hp_data = malloc(4 * sizeof(int));\nfor (int i = 0; i < 4; i++) hp_data[i] = i * i;")
+    assert stdout_of(k, r'printf("%d %d\n", hp_data[2], hp_data[3]); free(hp_data);') == "4 9\n"
+
+
+def test_undef_persists(k):
+    k.run_ok("#define UD_FLAG 1")
+    k.run_ok("#undef UD_FLAG")
+    k.run_ok("int ud_probe(void) {\n#ifdef UD_FLAG\n    return 1;\n#else\n    return 0;\n#endif\n}")
+    assert stdout_of(k, r'printf("%d\n", ud_probe());') == "0\n"
+
+
+def test_conditional_directives_around_statements(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("#include <stdio.h>")
+    code = '#if 0\nputs("hidden");\n#endif\n#ifdef CD_NEVER_DEFINED\nputs("hidden too");\n#else\nputs("shown");\n#endif'
+    assert stdout_of(k, code) == "shown\n"
+    assert stdout_of(k, 'puts("next cell");') == "next cell\n"
+
+
+def test_conditional_directives_around_definitions(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("#include <stdio.h>")
+    k.run_ok("#ifdef CD_NEVER_DEFINED\nint cd_value = 1;\nint cd_f(void) { return 1; }\n#else\n"
+             "int cd_value = 2;\nint cd_f(void) { return 2; }\n#endif")
+    assert stdout_of(k, r'printf("%d %d\n", cd_value, cd_f());') == "2 2\n"
+
+
+# ---- statements run in order --------------------------------------------------------------------
+
+def test_top_level_statements_run_in_order(k):
+    out = stdout_of(k, r'''printf("a\n");
+for (int i = 0; i < 3; i++)
+    printf("%d\n", i);
+printf("b\n");''')
+    assert out == "a\n0\n1\n2\nb\n"
+
+
+def test_declaration_with_runtime_initializer_runs_in_place(k):
+    out = stdout_of(k, r'''printf("one\n");
+int io_mid = printf("two\n");
+printf("three %d\n", io_mid);''')
+    assert out == "one\ntwo\nthree 4\n"
+
+
+def test_non_constant_initializer_runs_once_at_that_point(k):
+    k.run_ok(r'''int nc_calls = 0;
+int nc_compute(void) { nc_calls++; printf("computing\n"); return 6 * 7; }''')
+    out = stdout_of(k, r'''printf("before\n");
+int nc_n = nc_compute();
+printf("after %d\n", nc_n);''')
+    assert out == "before\ncomputing\nafter 42\n"
+    # Later cells see the value; the initializer does not run again.
+    assert stdout_of(k, r'printf("%d %d\n", nc_n, nc_calls);') == "42 1\n"
+
+
+def test_thread_handle_global_joined_in_later_cell(k):
+    k.run_ok(r'''int th_flag = 0;
+void *th_worker(void *arg) { cl_sleep(0.2); th_flag = 1; return arg; }
+cl_thread *th_t = cl_thread_start(th_worker, NULL);''')
+    assert stdout_of(k, r'''cl_thread_join(th_t);
+printf("flag=%d\n", th_flag);''') == "flag=1\n"
+
+
+def test_thread_result_read_in_later_cell(k):
+    k.run_ok(r'''void *tr_worker(void *arg) { return (void *)((long)arg * 2); }
+cl_thread *tr_t = cl_thread_start(tr_worker, (void *)21);''')
+    assert stdout_of(k, r'printf("got=%ld\n", (long)cl_thread_join(tr_t));') == "got=42\n"
+
+
+@pytest.mark.parametrize("setup, call", [
+    ("double rc_d = 0.01;", "cl_sleep(rc_d);"),
+    ("cl_lock *rc_lock = cl_lock_new();", "cl_lock_acquire(rc_lock);\ncl_lock_release(rc_lock);"),
+    ("long rc_n = 1;", "cl_atomic_add(&rc_n, 41);"),
+], ids=["cl_sleep", "cl_lock", "cl_atomic_add"])
+def test_statement_calling_runtime_with_a_global_argument(k, setup, call):
+    """A plain call statement `f(x);` is a statement, whatever f and x are."""
+    k.run_ok(setup)
+    content, msgs = k.run(call)
+    assert content["status"] == "ok", describe_failure(call, content, msgs)
+
+
+# ---- redefinition replaces ---------------------------------------------------------------------
+
+def test_redefined_function_is_called_by_old_callers(k):
+    k.run_ok("int rf_value(void) { return 1; }\nint rf_caller(void) { return rf_value() * 10; }")
+    assert stdout_of(k, r'printf("%d %d\n", rf_value(), rf_caller());') == "1 10\n"
+    assert_no_redefinition_complaint(k, "int rf_value(void) { return 2; }")
+    assert stdout_of(k, r'printf("%d %d\n", rf_value(), rf_caller());') == "2 20\n"
+
+
+def test_redefined_function_with_a_new_signature(k):
+    k.run_ok("int rn_f(int a) { return a + 1; }")
+    assert_no_redefinition_complaint(k, "double rn_f(double a, double b) { return a * b; }")
+    assert stdout_of(k, r'printf("%.2f\n", rn_f(1.5, 3.0));') == "4.50\n"
+
+
+def test_rerunning_the_same_cell_is_fine(k):
+    cell = "int rr_x = 5;\nint rr_get(void) { return rr_x; }\nstruct rr_s { int a; };\ntypedef int rr_t;"
+    k.run_ok(cell)
+    assert_no_redefinition_complaint(k, cell)
+    assert stdout_of(k, r'printf("%d\n", rr_get());') == "5\n"
+
+
+def test_redefined_global_is_reset_and_shared_with_old_functions(k):
+    k.run_ok("int rg_counter = 0;\nvoid rg_bump(void) { rg_counter++; }")
+    assert stdout_of(k, r'rg_bump(); rg_bump(); printf("%d\n", rg_counter);') == "2\n"
+    assert_no_redefinition_complaint(k, "int rg_counter = 0;")
+    assert stdout_of(k, r'printf("%d\n", rg_counter); rg_bump(); printf("%d\n", rg_counter);') \
+        == "0\n1\n"
+
+
+def test_redefined_global_with_a_new_type(k):
+    k.run_ok("int rgt_value = 1;")
+    assert_no_redefinition_complaint(k, "double rgt_value = 2.5;")
+    assert stdout_of(k, r'printf("%.1f\n", rgt_value * 2);') == "5.0\n"
+
+
+def test_redefined_typedef(k):
+    k.run_ok("typedef int rt_num;")
+    assert_no_redefinition_complaint(k, "typedef double rt_num;")
+    assert stdout_of(k, r'rt_num rt_z = 1.5; printf("%.1f %zu\n", (double)(rt_z * 2), sizeof(rt_num));') \
+        == "3.0 8\n"
+
+
+def test_redefined_struct_gets_new_members(k):
+    k.run_ok("struct rs_shape { int a; };")
+    assert_no_redefinition_complaint(k, "struct rs_shape { int a; int b; };")
+    assert stdout_of(k, r'struct rs_shape rs_v = {1, 2}; printf("%d %zu\n", rs_v.b, sizeof(struct rs_shape));') \
+        == "2 8\n"
+
+
+def test_redefined_enum(k):
+    k.run_ok("enum re_e { RE_ONE = 1 };")
+    assert_no_redefinition_complaint(k, "enum re_e { RE_ONE = 10, RE_TWO };")
+    assert stdout_of(k, r'printf("%d %d\n", RE_ONE, RE_TWO);') == "10 11\n"
+
+
+def test_redefined_macro(k):
+    k.run_ok("#define RM_LEVEL 1")
+    assert_no_redefinition_complaint(k, "#define RM_LEVEL 2")
+    assert stdout_of(k, r'printf("%d\n", RM_LEVEL);') == "2\n"
+
+
+# ---- trailing expressions ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shown(k):
+    k.run_ok(r'''int counter = 5;
+int fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+struct tx_point { int x, y; };
+struct tx_point p = {3, 4};
+char letter = 'a';
+bool flag = true;
+double ratio = 0.25;''')
+    return k
+
+
+@pytest.mark.parametrize("code, expected", [
+    ("counter", "5"),
+    ("fib(20)", "6765"),
+    ("p.x", "3"),
+    ("-counter", "-5"),
+    ("counter * 1000000000L", "5000000000"),
+    ("4294967295u", "4294967295"),
+    ("counter + 0.5", "5.5"),
+    ("ratio", "0.25"),
+    ("flag", "true"),
+    ("counter == 5 && flag", "1"),
+    ("(counter)", "5"),
+    ("counter // a comment after the expression", "5"),
+    ("counter /* a comment */", "5"),
+    ("counter\n\n", "5"),
+])
+def test_trailing_expression_value(shown, code, expected):
+    assert value_of(shown, code) == expected
+
+
+def test_trailing_double_quotient(shown):
+    text = value_of(shown, "3.0 / 7")
+    assert text is not None and text.startswith("0.428571"), text
+
+
+def test_trailing_string_shown_as_c_string(shown):
+    text = value_of(shown, '"text"')
+    assert text is not None and '"text"' in text, text
+
+
+def test_trailing_char_shown_as_char(shown):
+    text = value_of(shown, "letter")
+    assert text is not None and "'a'" in text, text
+
+
+def test_trailing_pointer_shown_as_hex_address(shown):
+    content, msgs = shown.run('printf("%p\\n", (void *)&counter);\n&counter')
+    assert content["status"] == "ok", describe_failure("&counter", content, msgs)
+    address = stream_text(msgs).strip()
+    text = result_text(msgs)
+    assert text is not None and re.search(r"0x[0-9a-fA-F]+", text), text
+    assert int(re.search(r"0x[0-9a-fA-F]+", text).group(0), 16) == int(address, 16), (text, address)
+
+
+def test_trailing_expression_after_statements_sees_them(shown):
+    assert value_of(shown, "int te_acc = 0;\nfor (int i = 1; i <= 4; i++) te_acc += i;\nte_acc * 10") == "100"
+
+
+def test_trailing_semicolon_shows_nothing(shown):
+    content, msgs = shown.run("counter;")
+    assert content["status"] == "ok", describe_failure("counter;", content, msgs)
+    assert of_type(msgs, "execute_result") == []
+
+
+def test_execute_result_carries_the_execution_count(shown):
+    content, msgs = shown.run("counter")
+    results = of_type(msgs, "execute_result")
+    assert len(results) == 1
+    assert results[0]["content"]["execution_count"] == content["execution_count"]
+
+
+# ---- compile errors and warnings -------------------------------------------------------------------
+
+def line_references(text):
+    """Line numbers an error text points at: 'cell[3]:4:', 'file:4: error', 'line 4'."""
+    return {int(n) for n in re.findall(r"(?::|\bline\s+)(\d+)\b", text)}
+
+
+def test_compile_error_names_the_cells_own_line(k):
+    code = r'''printf("line one\n");
+int ce_x = 1;
+ce_x = ce_undeclared_name + 1;
+printf("%d\n", ce_x);'''
+    content, msgs = k.run(code)
+    assert content["status"] == "error", describe_failure(code, content, msgs)
+    errors = of_type(msgs, "error")
+    assert len(errors) == 1, describe_failure(code, content, msgs)
+    text = "\n".join([content["evalue"]] + content["traceback"])
+    assert "ce_undeclared_name" in text, text
+    refs = line_references(text)
+    assert 3 in refs, "the error should point at line 3 of the cell: %r" % text
+    assert max(refs) <= 4, "a line number beyond the cell's 4 lines (generated code?): %r" % text
+    named = {int(n) for n in re.findall(r"cell\[(\d+)\]", text)}
+    assert named <= {content["execution_count"]}, "names another cell than In[%d]: %r" % (
+        content["execution_count"], text)
+    # A cell that does not compile runs nothing, and its error is not written to stderr.
+    assert stream_text(msgs) == "", describe_failure(code, content, msgs)
+    assert stream_text(msgs, "stderr") == "", describe_failure(code, content, msgs)
+
+
+def test_compile_error_inside_function_body_names_its_line(k):
+    code = "int cf_ok(void) { return 1; }\n\nint cf_bad(void) {\n    int v = 2;\n    return v + cf_missing;\n}"
+    content, msgs = k.run(code)
+    assert content["status"] == "error", describe_failure(code, content, msgs)
+    text = "\n".join([content["evalue"]] + content["traceback"])
+    refs = line_references(text)
+    assert 5 in refs, "the error should point at line 5 of the cell: %r" % text
+    assert max(refs) <= 6, text
+
+
+def test_compile_error_reply_and_error_message_agree(k):
+    content, msgs = k.run("int ca_x = ;")
+    assert content["status"] == "error"
+    err = of_type(msgs, "error")[0]["content"]
+    assert err["ename"] == content["ename"] and err["ename"]
+    assert isinstance(err["traceback"], list) and all(isinstance(t, str) for t in err["traceback"])
+
+
+def test_failed_cell_leaves_earlier_state_intact(k):
+    k.run_ok("int fs_kept = 77;")
+    content, _ = k.run("fs_kept = 1;\nfs_not_declared();\nint fs_y = ;")
+    assert content["status"] == "error"
+    assert stdout_of(k, r'printf("%d\n", fs_kept);') == "77\n"
+
+
+def test_compile_error_stops_run_all(k):
+    first = k.execute(r'printf("first\n");')
+    bad = k.execute("soe_undeclared_thing + 1;")
+    third = k.execute(r'printf("third\n");')
+    r1, m1 = k.collect(first)
+    r2, m2 = k.collect(bad)
+    r3, m3 = k.collect(third)
+    assert r1["content"]["status"] == "ok"
+    assert r2["content"]["status"] == "error"
+    assert r3["content"]["status"] == "aborted", describe_failure("third", r3["content"], m3)
+    assert "third" not in stream_text(m3)
+    # Only what was queued is aborted: the next cell runs.
+    assert stdout_of(k, r'printf("after\n");') == "after\n"
+
+
+def test_without_stop_on_error_the_queue_keeps_running(k):
+    bad = k.execute("nsoe_undeclared_thing + 1;", stop_on_error=False)
+    nxt = k.execute(r'printf("still runs\n");')
+    r1, _ = k.collect(bad)
+    r2, m2 = k.collect(nxt)
+    assert r1["content"]["status"] == "error"
+    assert r2["content"]["status"] == "ok"
+    assert stream_text(m2) == "still runs\n"
+
+
+def test_warnings_are_display_data_never_stderr(k):
+    code = r'''int wn_f(void) { int *q = 7; return q != 0; }
+printf("%d\n", wn_f());'''
+    content, msgs = k.run(code)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert stream_text(msgs) == "1\n"
+    assert stream_text(msgs, "stderr") == "", "a warning reached stderr: " + describe_failure(code, content, msgs)
+    displays = of_type(msgs, "display_data")
+    texts = [d["content"]["data"].get("text/plain", "") for d in displays]
+    assert any("warning" in t.lower() for t in texts), describe_failure(code, content, msgs)
+
+
+# ---- execute_request fields ------------------------------------------------------------------------
+
+def test_execution_count_increments_and_execute_input_matches(k):
+    c1, m1 = k.run("int ec_a = 1;")
+    c2, m2 = k.run("int ec_b = 2;")
+    assert c2["execution_count"] == c1["execution_count"] + 1
+    inputs = of_type(m2, "execute_input")
+    assert len(inputs) == 1
+    assert inputs[0]["content"]["execution_count"] == c2["execution_count"]
+    assert inputs[0]["content"]["code"] == "int ec_b = 2;"
+
+
+def test_status_busy_idle_bracket_the_request(k):
+    _, msgs = k.run(r'printf("x\n");')
+    states = [m["content"]["execution_state"] for m in msgs if m["msg_type"] == "status"]
+    assert states == ["busy", "idle"]
+    assert msgs[0]["msg_type"] == "status" and msgs[-1]["msg_type"] == "status"
+    assert msgs[1]["msg_type"] == "execute_input", [m["msg_type"] for m in msgs]
+
+
+def test_silent_runs_code_but_shows_and_counts_nothing(k):
+    c0, _ = k.run("int sil_hits = 0;")
+    content, msgs = k.run("sil_hits++;\nsil_hits", silent=True)
+    assert content["status"] == "ok"
+    assert of_type(msgs, "execute_input") == []
+    assert of_type(msgs, "execute_result") == []
+    c2, m2 = k.run("sil_hits")
+    assert result_text(m2) == "1", "the silent cell did not run"
+    assert c2["execution_count"] == c0["execution_count"] + 1
+
+
+def test_store_history_false_is_not_counted_nor_stored(k):
+    c0, _ = k.run("int sh_before = 0;")
+    content, _ = k.run("int sh_marker_8231 = 3;", store_history=False)
+    assert content["status"] == "ok"
+    c2, m2 = k.run("sh_marker_8231")
+    assert result_text(m2) == "3"
+    assert c2["execution_count"] == c0["execution_count"] + 1
+    hist = k.request("history", hist_access_type="search", pattern="*sh_marker_8231 = 3*",
+                     raw=True, output=False)
+    assert hist["content"]["history"] == []
+
+
+def test_user_expressions(k):
+    content, msgs = k.run("int ue_v = 6;", user_expressions={"good": "ue_v * 7", "bad": "ue_nope +"})
+    assert content["status"] == "ok", describe_failure("user_expressions", content, msgs)
+    ue = content["user_expressions"]
+    assert ue["good"]["status"] == "ok", ue
+    assert ue["good"]["data"]["text/plain"] == "42", ue
+    assert ue["bad"]["status"] == "error", ue
+
+
+# ---- standard input ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code, answer, expected", [
+    (r'char sf_buf[64]; if (fgets(sf_buf, sizeof sf_buf, stdin)) printf("got [%s]\n", strtok(sf_buf, "\n"));',
+     "hello there", "got [hello there]\n"),
+    (r'int sc_n = 0; scanf("%d", &sc_n); printf("%d\n", sc_n * 2);', "21", "42\n"),
+    (r'int gc_c = getchar(); printf("[%c]\n", gc_c);', "xyz", "[x]\n"),
+    (r'char rd_b[32]; ssize_t rd_n = read(0, rd_b, sizeof rd_b); printf("%.3s\n", rd_b);', "abc", "abc\n"),
+], ids=["fgets", "scanf", "getchar", "read"])
+def test_stdin_read_sends_input_request(k, code, answer, expected):
+    content, msgs = k.run(code, stdin_lines=[answer], timeout=20)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert len(k.input_requests) == 1, "expected one input_request, got %d" % len(k.input_requests)
+    req = k.input_requests[0]["content"]
+    assert isinstance(req["prompt"], str) and req["password"] is False
+    assert stream_text(msgs) == expected
+
+
+def test_stdin_two_reads_two_prompts(k):
+    code = r'int tr_a = 0, tr_b = 0; scanf("%d", &tr_a); scanf("%d", &tr_b); printf("%d\n", tr_a + tr_b);'
+    content, msgs = k.run(code, stdin_lines=["40", "2"], timeout=20)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert len(k.input_requests) == 2
+    assert stream_text(msgs) == "42\n"
+
+
+@pytest.mark.parametrize("code, expected", [
+    (r'int ns_c = getchar(); printf("eof=%d\n", ns_c == EOF);', "eof=1\n"),
+    (r'char ns_buf[16]; printf("null=%d\n", fgets(ns_buf, sizeof ns_buf, stdin) == NULL);', "null=1\n"),
+    (r'char ns_rb[16]; printf("read=%zd\n", read(0, ns_rb, sizeof ns_rb));', "read=0\n"),
+], ids=["getchar", "fgets", "read"])
+def test_stdin_not_allowed_reads_eof_at_once(k, code, expected):
+    start = time.monotonic()
+    content, msgs = k.run(code, allow_stdin=False, timeout=10)
+    assert time.monotonic() - start < 10
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert stream_text(msgs) == expected
+
+
+# ---- live output --------------------------------------------------------------------------------------
+
+def first_arrival(msgs, name, needle):
+    for m in msgs:
+        if m["msg_type"] == "stream" and m["content"]["name"] == name and needle in m["content"]["text"]:
+            return m["_t"]
+    raise AssertionError("no %s stream containing %r in %r" % (name, needle, outputs(msgs)))
+
+
+@pytest.mark.parametrize("code, name", [
+    (r'printf("first\n"); fflush(stdout); sleep(1); printf("second\n");', "stdout"),
+    (r'printf("first\n"); sleep(1); printf("second\n");', "stdout"),
+    (r'fprintf(stderr, "first\n"); sleep(1); fprintf(stderr, "second\n");', "stderr"),
+], ids=["stdout-flushed", "stdout-line", "stderr"])
+def test_output_arrives_while_the_cell_runs(k, code, name):
+    msg_id = k.execute(code)
+    reply, msgs = k.collect(msg_id, timeout=15)
+    assert reply["content"]["status"] == "ok"
+    lead = reply["_t"] - first_arrival(msgs, name, "first")
+    assert lead > 0.8, "first line arrived only %.3f s before the reply" % lead
+    assert stream_text(msgs, name) == "first\nsecond\n"
+
+
+def test_each_stream_keeps_its_order(k):
+    code = r'''for (int i = 0; i < 300; i++) {
+    printf("o%d\n", i);
+    fprintf(stderr, "e%d\n", i);
+}'''
+    content, msgs = k.run(code)
+    assert content["status"] == "ok"
+    assert stream_text(msgs) == "".join("o%d\n" % i for i in range(300))
+    assert stream_text(msgs, "stderr") == "".join("e%d\n" % i for i in range(300))
+
+
+def test_thread_output_lands_in_the_cell(k):
+    code = r'''void *tw_talk(void *arg) { printf("from pthread %ld\n", (long)arg); return NULL; }
+pthread_t tw_t;
+pthread_create(&tw_t, NULL, tw_talk, (void *)7);
+pthread_join(tw_t, NULL);
+cl_thread *tw_c = cl_thread_start(tw_talk, (void *)8);
+void *tw_r = cl_thread_join(tw_c);'''
+    assert stdout_of(k, code) == "from pthread 7\nfrom pthread 8\n"
+
+
+def test_forked_child_output_lands_in_the_cell_once(k):
+    code = r'''printf("before fork\n");
+pid_t fk_pid = fork();
+if (fk_pid == 0) { printf("from child\n"); fflush(stdout); _exit(0); }
+waitpid(fk_pid, NULL, 0);
+printf("parent done\n");'''
+    out = stdout_of(k, code)
+    assert out.count("before fork\n") == 1, out
+    assert out.count("from child\n") == 1, out
+    assert out.endswith("parent done\n"), out
+
+
+def test_output_latency_under_100_ms(k):
+    """Each line carries the CLOCK_MONOTONIC time it was written (time.monotonic's clock)."""
+    code = r'''for (int i = 0; i < 6; i++) {
+    struct timespec lt_ts;
+    clock_gettime(CLOCK_MONOTONIC, &lt_ts);
+    printf("%ld.%09ld\n", (long)lt_ts.tv_sec, lt_ts.tv_nsec);
+    usleep(150000);
+}'''
+    content, msgs = k.run(code, timeout=15)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    delays = []
+    for m in of_type(msgs, "stream"):
+        for line in m["content"]["text"].splitlines():
+            delays.append(m["_t"] - float(line))
+    assert len(delays) == 6, delays
+    delays.sort()
+    assert delays[len(delays) // 2] < 0.1, "median delay %.3f s: %r" % (delays[len(delays) // 2], delays)
+    assert delays[-1] < 0.25, "worst delay %.3f s: %r" % (delays[-1], delays)
+
+
+def test_output_without_final_newline_is_delivered(k):
+    code = r'printf("no newline"); fprintf(stderr, "err no newline"); write(1, " raw", 4);'
+    content, msgs = k.run(code)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert stream_text(msgs) in ("no newline raw", " rawno newline"), repr(stream_text(msgs))
+    assert stream_text(msgs, "stderr") == "err no newline"
+
+
+def test_large_output_below_the_cap_arrives_whole(k):
+    code = r'for (int i = 0; i < 20000; i++) printf("%05d %s\n", i, "0123456789012345678901234567890123456789");'
+    content, msgs = k.run(code, timeout=60)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    expected = "".join("%05d 0123456789012345678901234567890123456789\n" % i for i in range(20000))
+    text = stream_text(msgs)
+    assert len(text) == len(expected) and text == expected
+
+
+def test_unicode_passes_through(k):
+    code = '// comment with \u00fcml\u00e4uts\nprintf("h\u00e9llo \u2713 \u65e5\u672c\\n");'
+    assert stdout_of(k, code) == "h\u00e9llo \u2713 \u65e5\u672c\n"
+
+
+def test_windows_line_endings(k):
+    code = 'int crlf_v = 3;\r\nprintf("%d\\n", crlf_v);\r\ncrlf_v * 2\r\n'
+    content, msgs = k.run(code)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert stream_text(msgs) == "3\n"
+    assert result_text(msgs) == "6"
+
+
+def test_empty_and_comment_only_cells(k):
+    for code in ("", "   \n", "// just a comment", "/* a block\n   comment */"):
+        content, msgs = k.run(code)
+        assert content["status"] == "ok", describe_failure(code, content, msgs)
+        assert outputs(msgs) == [], describe_failure(code, content, msgs)
+
+
+def test_invalid_utf8_is_replaced(k):
+    content, msgs = k.run(r'printf("\xff\xfe ok\n");')
+    assert content["status"] == "ok"
+    text = stream_text(msgs)
+    assert "\ufffd" in text and "ok" in text, repr(text)
+
+
+def test_utf8_split_across_writes_is_kept_whole(k):
+    code = r'''printf("\xc3"); fflush(stdout); usleep(300000);
+printf("\xa9t\xc3\xa9 done\n");'''
+    text = stdout_of(k, code)
+    assert text == "\u00e9t\u00e9 done\n", repr(text)
+
+
+def test_output_flood_is_cut_off_with_a_note(fresh_kernel):
+    code = r'''char fl_line[1001];
+memset(fl_line, 'x', 1000); fl_line[1000] = 0;
+while (1) puts(fl_line);'''
+    fresh_kernel.run_ok("#include <stdio.h>\n#include <string.h>\nint fl_before = 5;")
+    content, msgs = fresh_kernel.run(code, timeout=90)
+    received = sum(len(m["content"]["text"]) for m in of_type(msgs, "stream"))
+    assert received < 64 * 1024 * 1024, "%d bytes of output reached the client" % received
+    text = all_text(content, msgs)
+    notes = [line for line in text.splitlines() if line.strip("x")]
+    assert any(re.search(r"\d+(\.\d+)?\s*(MB|MiB|KB|KiB|kB|bytes|B)\b", n) for n in notes), \
+        "no note naming the output limit among %r" % notes[-10:]
+    assert fresh_kernel.km.is_alive()
+    content, msgs = fresh_kernel.run(r'printf("%d\n", fl_before);')
+    assert content["status"] == "ok" and stream_text(msgs) == "5\n", describe_failure("next", content, msgs)
+
+
+# ---- interrupts, crashes, control, restart --------------------------------------------------------
+
+def started(k, msg_id, timeout=10):
+    """Waits until the cell is executing (its execute_input is out), then a moment more."""
+    k.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "execute_input", timeout)
+    time.sleep(0.3)
+
+
+def interrupt_and_check(k, code, interrupt):
+    k.run_ok("#include <stdio.h>\n#include <unistd.h>\nint it_keep = 11;")
+    msg_id = k.execute(code)
+    started(k, msg_id)
+    t0 = time.monotonic()
+    interrupt()
+    reply = k.wait_for_reply(msg_id, timeout=10)
+    elapsed = time.monotonic() - t0
+    _, msgs = k.collect(msg_id, timeout=5)
+    assert elapsed < 2.0, "interrupt took %.2f s" % elapsed
+    assert reply["content"]["status"] == "error", describe_failure(code, reply["content"], msgs)
+    assert "interrupt" in (reply["content"]["ename"] + reply["content"]["evalue"]).lower(), reply["content"]
+    content, msgs = k.run(r'printf("%d\n", it_keep);')
+    assert content["status"] == "ok" and stream_text(msgs) == "11\n", describe_failure("after", content, msgs)
+
+
+def test_interrupt_message_stops_busy_loop(fresh_kernel):
+    interrupt_and_check(fresh_kernel, "while (1);", fresh_kernel.km.interrupt_kernel)
+
+
+def test_interrupt_message_stops_sleep(fresh_kernel):
+    interrupt_and_check(fresh_kernel, "sleep(100);", fresh_kernel.km.interrupt_kernel)
+
+
+def test_sigint_to_the_kernel_stops_busy_loop(fresh_kernel):
+    interrupt_and_check(fresh_kernel, "while (1);",
+                        lambda: fresh_kernel.km.signal_kernel(signal.SIGINT))
+
+
+def test_interrupt_ends_the_cells_forked_children(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("#include <stdio.h>\n#include <unistd.h>")
+    code = r'pid_t ik_pid = fork(); if (ik_pid == 0) { for (;;); } printf("%d\n", ik_pid); fflush(stdout); for (;;);'
+    msg_id = k.execute(code)
+    line = k.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream", timeout=10)
+    child = int(line["content"]["text"].split()[0])
+    assert pid_running(child), "the child was not running before the interrupt"
+    k.km.interrupt_kernel()
+    assert k.wait_for_reply(msg_id, timeout=5)["content"]["status"] == "error"
+    k.collect(msg_id, timeout=5)
+    deadline = time.monotonic() + 2
+    while pid_running(child):
+        assert time.monotonic() < deadline, "the cell's child %d outlived the interrupt" % child
+        time.sleep(0.05)
+
+
+def test_interrupt_request_on_control_is_answered(fresh_kernel):
+    k = fresh_kernel
+    msg_id = k.execute("while (1);")
+    started(k, msg_id)
+    reply, seconds = k.control_request("interrupt_request", timeout=5)
+    assert reply["content"]["status"] == "ok"
+    assert seconds < 1.0, "interrupt_reply took %.2f s" % seconds
+    assert k.wait_for_reply(msg_id, timeout=5)["content"]["status"] == "error"
+    k.collect(msg_id, timeout=5)
+
+
+def test_interrupt_while_waiting_for_input(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("#include <stdio.h>")
+    msg_id = k.execute("int iw_c = getchar();", allow_stdin=True)
+    deadline = time.monotonic() + 10
+    while not k._stdin.get(msg_id):
+        assert time.monotonic() < deadline, "no input_request"
+        k._pump(True)
+    t0 = time.monotonic()
+    k.km.interrupt_kernel()
+    reply = k.wait_for_reply(msg_id, timeout=10)
+    assert time.monotonic() - t0 < 2.0
+    assert reply["content"]["status"] == "error"
+    k.collect(msg_id, timeout=5)
+    k.drain()
+    content, msgs = k.run(r'printf("alive\n");')
+    assert stream_text(msgs) == "alive\n", describe_failure("after", content, msgs)
+
+
+def test_interrupt_when_idle_is_harmless(fresh_kernel):
+    k = fresh_kernel
+    reply, _ = k.control_request("interrupt_request")
+    assert reply["content"]["status"] == "ok"
+    content, msgs = k.run('#include <stdio.h>\nprintf("fine\\n");')
+    assert content["status"] == "ok" and stream_text(msgs) == "fine\n"
+
+
+def test_segfault_keeps_kernel_and_state(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("#include <stdio.h>\nint sg_keep = 21;")
+    content, msgs = k.run("*(int *)0 = 1;", timeout=20)
+    assert content["status"] == "error", describe_failure("segv", content, msgs)
+    assert "segv" in (content["ename"] + content["evalue"]).lower() or \
+        "segmentation" in (content["ename"] + content["evalue"]).lower(), content
+    assert len(of_type(msgs, "error")) == 1
+    assert k.km.is_alive()
+    content, msgs = k.run(r'printf("%d\n", sg_keep * 2);')
+    assert content["status"] == "ok" and stream_text(msgs) == "42\n", describe_failure("after", content, msgs)
+
+
+def test_runtime_error_stops_run_all(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("#include <stdio.h>")
+    bad = k.execute("*(volatile int *)0 = 1;")
+    nxt = k.execute(r'printf("should not run\n");')
+    r1, _ = k.collect(bad, timeout=20)
+    r2, m2 = k.collect(nxt, timeout=20)
+    assert r1["content"]["status"] == "error"
+    assert r2["content"]["status"] == "aborted", describe_failure("next", r2["content"], m2)
+    assert "should not run" not in stream_text(m2)
+
+
+def test_exit_in_a_cell_keeps_kernel_and_state(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("#include <stdio.h>\n#include <stdlib.h>\nint ex_keep = 8;")
+    content, msgs = k.run("exit(3);", timeout=20)
+    assert content["status"] == "error", describe_failure("exit(3);", content, msgs)
+    assert "3" in content["evalue"], content
+    assert k.km.is_alive()
+    content, msgs = k.run(r'printf("%d\n", ex_keep);')
+    assert content["status"] == "ok" and stream_text(msgs) == "8\n", describe_failure("after", content, msgs)
+
+
+def test_kernel_info_on_control_while_cell_runs(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("#include <unistd.h>")
+    msg_id = k.execute("sleep(3);")
+    started(k, msg_id)
+    reply, seconds = k.control_request("kernel_info_request", timeout=5)
+    assert reply["content"]["language_info"]["name"] == "c"
+    assert seconds < 1.0, "kernel_info_reply on control took %.2f s during a cell" % seconds
+    assert msg_id not in k._shell, "the cell had already ended; the test proved nothing"
+    r, _ = k.collect(msg_id, timeout=10)
+    assert r["content"]["status"] == "ok"
+
+
+def test_restart_gives_empty_state_fast(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("int rs_gone = 5;")
+    t0 = time.monotonic()
+    k.km.restart_kernel(now=False)
+    k.kc.wait_for_ready(timeout=10)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 5.0, "restart took %.2f s" % elapsed
+    k.drain()
+    content, _ = k.run("int rs_probe = 0;")
+    assert content["status"] == "ok" and content["execution_count"] == 1, content
+    content, msgs = k.run("rs_gone")
+    assert content["status"] == "error", "rs_gone survived the restart: %r" % result_text(msgs)
+
+
+def test_shutdown_request_with_restart_on_control(fresh_kernel):
+    k = fresh_kernel
+    reply, seconds = k.control_request("shutdown_request", {"restart": True}, timeout=5)
+    assert reply["content"]["status"] == "ok"
+    assert reply["content"]["restart"] is True
+    deadline = time.monotonic() + 3
+    while k.km.is_alive():
+        assert time.monotonic() < deadline, "kernel still alive 3 s after shutdown_request"
+        time.sleep(0.05)
