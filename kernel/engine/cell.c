@@ -16,6 +16,7 @@
 #include "lexer.h"
 
 typedef struct splitter {
+    int depth;  /* open top-level #if groups */
     const char *src;
     token *toks;
     size_t n;
@@ -89,6 +90,7 @@ static cell_item *new_item(splitter *sp, cell_item_kind kind, int line) {
     memset(it, 0, sizeof *it);
     it->kind = kind;
     it->line = line;
+    it->conditional_depth = sp->depth;
     return it;
 }
 
@@ -520,11 +522,24 @@ static void emit_declaration(splitter *sp, size_t a, size_t b, const specifiers 
 
 /* ---------------------------------------------------------------- classification */
 
+static int starts_with_word(const char *p, const char *word) {
+    size_t n = strlen(word);
+    return strncmp(p, word, n) == 0 && !(p[n] == '_' || (p[n] >= 'a' && p[n] <= 'z') ||
+                                         (p[n] >= 'A' && p[n] <= 'Z') || (p[n] >= '0' && p[n] <= '9'));
+}
+
 static void emit_directive(splitter *sp, size_t i) {
     cell_item *it = new_item(sp, ITEM_DIRECTIVE, sp->toks[i].line);
     it->text = tok_text(sp, i);
     const char *p = it->text + 1;
     while (*p == ' ' || *p == '\t') p++;
+    int opens = starts_with_word(p, "if") || starts_with_word(p, "ifdef") || starts_with_word(p, "ifndef");
+    int middle = starts_with_word(p, "elif") || starts_with_word(p, "else");
+    int closes = starts_with_word(p, "endif");
+    it->is_conditional = opens || middle || closes;
+    if (opens) sp->depth++;
+    if ((middle || closes) && sp->depth > 0) it->conditional_depth = sp->depth - 1;
+    if (closes && sp->depth > 0) sp->depth--;
     if (strncmp(p, "define", 6) == 0 || strncmp(p, "undef", 5) == 0) {
         p += p[0] == 'd' ? 6 : 5;
         while (*p == ' ' || *p == '\t') p++;
@@ -561,7 +576,7 @@ static void classify(splitter *sp, size_t a, size_t b, int terminated) {
 int cell_split(const char *code, const char *const *typedef_names, cell *out, char **err) {
     memset(out, 0, sizeof *out);
     *err = NULL;
-    splitter sp = {code, NULL, 0, typedef_names, NULL, 0, out};
+    splitter sp = {0, code, NULL, 0, typedef_names, NULL, 0, out};
     int open_comment = 0;
     sp.toks = lexer_tokenize(code, strlen(code), &sp.n, &open_comment);
     if (!sp.toks) abort();

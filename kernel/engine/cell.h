@@ -35,6 +35,9 @@ typedef struct cell_item {
     size_t name_offset;  /* where the name starts inside prototype */
     char *body;          /* ITEM_FUNCTION: "{ ... }" */
     int body_line;       /* line where the body starts */
+    /* preprocessor conditionals at the top level of the cell */
+    bool is_conditional; /* ITEM_DIRECTIVE: #if, #ifdef, #ifndef, #elif, #else, #endif */
+    int conditional_depth; /* how many #if groups enclose the item (0: always compiled) */
 } cell_item;
 
 typedef struct cell {

@@ -68,6 +68,17 @@ static void reap_children(void) {
     }
 }
 
+/* After killing the executor's processes, wait (briefly) until they are gone, so none is left
+ * as a zombie for an init that may never reap it. */
+static void reap_until_gone(double seconds) {
+    double deadline = now_s() + seconds;
+    while (now_s() < deadline) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid < 0) return;  /* no children left */
+        if (pid == 0) usleep(1000);
+    }
+}
+
 /* ---------------------------------------------------------------- the executor process */
 
 static int spawn_executor(engine *eng, char **err) {
@@ -122,7 +133,7 @@ static void close_executor(engine *eng) {
     if (eng->holder_pidfd >= 0) close(eng->holder_pidfd);
     eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
     eng->holder = 0;
-    reap_children();
+    reap_until_gone(0.5);
 }
 
 static void remember_group(engine *eng, pid_t group) {
@@ -317,6 +328,9 @@ static void handle_event(run_state *rs, json_t *ev) {
     } else if (strcmp(kind, "clear_output") == 0) {
         drain_streams(rs->eng, rs->cb, true);  /* what was written before the clear goes first */
         if (rs->cb && rs->cb->on_clear) rs->cb->on_clear(rs->cb->ctx, json_is_true(json_object_get(ev, "wait")));
+        json_t *ack = json_pack("{s:s}", "op", "clear_ack");
+        framing_send(rs->eng->channel, ack);
+        json_decref(ack);
     } else if (strcmp(kind, "done") == 0) {
         rs->done = json_incref(ev);
         follow_holder(rs->eng, (pid_t)json_integer_value(json_object_get(ev, "holder")));

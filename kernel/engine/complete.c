@@ -272,6 +272,7 @@ json_t *complete_matches(const char *code, int cursor, const complete_sources *s
 
 typedef struct scan {
     const char *src;
+    size_t len;
     const token *toks;
     json_t *names;
     const char *header;  /* the file the current line comes from (a line marker's path) */
@@ -396,7 +397,7 @@ static bool is_name(const scan *s, const token *t) {
 /* Spacing as the source had it after prev (dropped annotations leave no double spaces), and
  * never two words glued together. */
 static bool needs_space(const scan *s, const token *prev, const token *t) {
-    if (isspace((unsigned char)s->src[prev->end])) return true;
+    if (prev->end < s->len && isspace((unsigned char)s->src[prev->end])) return true;
     bool prev_word = prev->kind == TOK_IDENT || prev->kind == TOK_NUMBER;
     bool word = t->kind == TOK_IDENT || t->kind == TOK_NUMBER;
     return prev_word && word;
@@ -551,7 +552,7 @@ static bool opens_function_body(const scan *s, size_t decl, size_t brace) {
 json_t *complete_scan_preprocessed(const char *text, size_t len) {
     size_t n = 0;
     token *toks = lexer_tokenize(text, len, &n, NULL);
-    scan s = {.src = text, .toks = toks, .names = json_object()};
+    scan s = {.src = text, .len = len, .toks = toks, .names = json_object()};
     size_t decl = 0, body = 0;
     int depth = 0;
     for (size_t i = 0; toks && i < n; i++) {

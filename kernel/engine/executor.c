@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,26 @@
 #include "render.h"
 #include "stdin_bridge.h"
 
-static int channel;  /* the socket to the engine client */
+static int channel;      /* the socket to the engine client */
+static int kernel_pidfd; /* becomes readable when the kernel process dies */
+static pid_t *groups;    /* process groups of the cells that became holders (inherited by forks) */
+static size_t n_groups;
+
+/* Ends every process the notebook's cells left behind, and this one. */
+_Noreturn static void end_everything(void) {
+    for (size_t i = 0; i < n_groups; i++) kill(-groups[i], SIGKILL);
+    kill(-getpgrp(), SIGKILL);
+    _exit(0);
+}
+
+static void remember_own_group(void) {
+    pid_t *grown = realloc(groups, (n_groups + 1) * sizeof *grown);
+    if (!grown) return;
+    groups = grown;
+    groups[n_groups++] = getpid();
+}
+
+static int pidfd_open_compat(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 static int thread_count(void) {
     DIR *d = opendir("/proc/self/task");
@@ -62,11 +82,13 @@ static json_t *lines_array(const char *text) {
     return arr;
 }
 
-/* cl_clear_output() in a cell: the runtime flushed stdout and stderr, so the client sees the
- * output written before it first, then this. */
+/* cl_clear_output() in a cell. The runtime flushed stdout and stderr; the cell then waits for
+ * the client's word that it forwarded that output and the clear, so what the cell writes next
+ * cannot overtake the clear on its way to the notebook. */
 static void clear_output_hook(void *ctx) {
     (void)ctx;
     send_event(json_pack("{s:s, s:b}", "ev", "clear_output", "wait", 0));
+    json_decref(framing_recv(channel));  /* {"op": "clear_ack"} */
 }
 
 static void report_compile_error(const jit_cell *c) {
@@ -120,15 +142,18 @@ static void run_cell(const jit_cell *c, int allow_stdin) {
     stdin_bridge_allow(0);
 }
 
-static int pidfd_open_compat(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
-
-/* Waits for the child to either hand over (a byte on the commit pipe) or die. */
+/* Waits for the child to either hand over (a byte on the commit pipe) or die. If the kernel
+ * dies meanwhile, nobody will ever read the cell's output: stop it and everything else. */
 static int wait_for_child(pid_t child, int commit_fd, int *status) {
     int pidfd = pidfd_open_compat(child);
-    struct pollfd fds[2] = {{commit_fd, POLLIN, 0}, {pidfd, POLLIN, 0}};
+    struct pollfd fds[3] = {{commit_fd, POLLIN, 0}, {pidfd, POLLIN, 0}, {kernel_pidfd, POLLIN, 0}};
     for (;;) {
-        int n = poll(fds, pidfd >= 0 ? 2 : 1, -1);
+        int n = poll(fds, 3, -1);
         if (n < 0 && errno == EINTR) continue;
+        if (fds[2].revents) {
+            kill(-child, SIGKILL);
+            end_everything();
+        }
         if (fds[0].revents) {
             char byte;
             if (read(commit_fd, &byte, 1) == 1) return 1;  /* handed over */
@@ -156,6 +181,7 @@ static void run_forked(const jit_cell *c, int allow_stdin) {
         close(commit[0]);
         run_cell(c, allow_stdin);
         report_success(c);
+        remember_own_group();
         if (write(commit[1], "c", 1) != 1) _exit(1);
         close(commit[1]);
         return;  /* this process is the holder now */
@@ -167,6 +193,26 @@ static void run_forked(const jit_cell *c, int allow_stdin) {
     if (handed_over) _exit(0);
     if (child > 0) kill(-child, SIGKILL);  /* whatever the cell forked dies with it */
     report_death(c, status);
+}
+
+/* A cell running in place (threads were alive, so no fork) has no parent process watching the
+ * kernel for it; a thread does, since this process has threads anyway. */
+static void *watch_kernel(void *arg) {
+    (void)arg;
+    struct pollfd p = {kernel_pidfd, POLLIN, 0};
+    while (poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    end_everything();
+}
+
+static void start_kernel_watchdog(void) {
+    static pid_t started_in;
+    if (started_in == getpid() || kernel_pidfd < 0) return;
+    pthread_t t;
+    if (pthread_create(&t, NULL, watch_kernel, NULL) == 0) {
+        pthread_detach(t);
+        started_in = getpid();
+    }
 }
 
 static void execute(jit *j, json_t *req) {
@@ -181,6 +227,7 @@ static void execute(jit *j, json_t *req) {
     if (!c.ok) report_compile_error(&c);
     else if (thread_count() == 1) run_forked(&c, allow_stdin);
     else {
+        start_kernel_watchdog();
         run_cell(&c, allow_stdin);
         report_success(&c);
     }
@@ -189,6 +236,7 @@ static void execute(jit *j, json_t *req) {
 
 int executor_main(int fd) {
     channel = fd;
+    kernel_pidfd = pidfd_open_compat(getppid());
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, SIG_IGN);  /* interrupts arrive as kills of the cell's process group */
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -198,13 +246,12 @@ int executor_main(int fd) {
     jit *j = jit_new();
     for (;;) {
         json_t *req = framing_recv(fd);
-        if (!req) return 0;  /* the kernel is gone */
         const char *op = json_string_value(json_object_get(req, "op"));
-        if (op && strcmp(op, "execute") == 0) execute(j, req);
-        else if (op && strcmp(op, "shutdown") == 0) {
+        if (!req || (op && strcmp(op, "shutdown") == 0)) {  /* asked to, or the kernel is gone */
             json_decref(req);
-            return 0;
+            end_everything();
         }
+        if (op && strcmp(op, "execute") == 0) execute(j, req);
         json_decref(req);
     }
 }

@@ -103,6 +103,35 @@ static char *describe_header_name(const json_t *info) {
     return strbuf_take(&b);
 }
 
+/* The keywords a concurrency lab meets, and what tcc 0.9.27 makes of them. */
+static const struct {
+    const char *word, *text;
+} keyword_notes[] = {
+    {"volatile", "volatile: every access goes to memory. It does not make an access atomic or "
+                 "ordered between threads: use a lock or cl_atomic_*."},
+    {"_Atomic", "_Atomic: C11 atomic types. tcc 0.9.27 does not support them (nor <stdatomic.h>): "
+                "use cl_atomic_add, cl_atomic_load, cl_atomic_store and cl_atomic_cas."},
+    {"_Thread_local", "_Thread_local: one variable per thread. tcc 0.9.27 does not support it (nor "
+                      "__thread): use pthread_key_create and pthread_getspecific."},
+    {"static", "static: at file scope, a name private to the notebook; in a function, a variable "
+               "that keeps its value between calls (and is shared by every thread)."},
+    {"extern", "extern: declares a name defined elsewhere (another cell or a library) without "
+               "defining it."},
+    {"restrict", "restrict: promises the compiler that this pointer is the only way to reach its "
+                 "object while it is in scope."},
+    {"inline", "inline: a hint to expand calls in place; tcc compiles inline functions as "
+               "ordinary ones."},
+    {"sizeof", "sizeof: the size in bytes of a type or an expression's type, known at compile "
+               "time."},
+    {"typedef", "typedef: gives a type a new name; later cells can use it."},
+};
+
+static char *describe_keyword(const char *name) {
+    for (size_t i = 0; i < sizeof(keyword_notes) / sizeof(keyword_notes[0]); i++)
+        if (strcmp(keyword_notes[i].word, name) == 0) return strdup(keyword_notes[i].text);
+    return NULL;
+}
+
 char *inspect_text(const char *code, int cursor, const complete_sources *src) {
     const char *tag;
     char *name = complete_name_at(code, cursor, &tag);
@@ -114,6 +143,7 @@ char *inspect_text(const char *code, int cursor, const complete_sources *src) {
     if (info) text = describe_symbol(info);
     else if (doc) text = describe_runtime(doc);
     else if (header_info) text = describe_header_name(header_info);
+    else text = describe_keyword(name);
     free(key);
     free(name);
     return text;

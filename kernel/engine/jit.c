@@ -155,7 +155,20 @@ static char *renamed_prototype(const cell_item *it, int number) {
 /* Type and macro items replace their old entry in place, so what was declared after the old
  * one (a struct using this struct) still follows the new one. */
 static bool emitted_in_place(const cell_item *it) {
-    return it->kind == ITEM_TYPE || (it->kind == ITEM_DIRECTIVE && it->name);
+    return it->conditional_depth == 0 && (it->kind == ITEM_TYPE || (it->kind == ITEM_DIRECTIVE && it->name));
+}
+
+/* An item inside a top-level #if group leaves a one-byte marker next to it, so that after
+ * compiling we can tell whether the preprocessor kept it. */
+static void emit_marker(const build *b, strbuf *src, size_t index) {
+    strbuf_addf(src, "\nchar __cl_item_%d_%zu;\n", b->number, index);
+}
+
+static bool compiled_in(const build *b, TCCState *s, const cell_item *it, size_t index) {
+    if (it->conditional_depth == 0) return true;
+    char marker[64];
+    snprintf(marker, sizeof marker, "__cl_item_%d_%zu", b->number, index);
+    return tcc_get_symbol(s, marker) != NULL;
 }
 
 static void emit_item_definition(build *b, strbuf *src, const cell_item *it, size_t index) {
@@ -165,7 +178,8 @@ static void emit_item_definition(build *b, strbuf *src, const cell_item *it, siz
         if (it->name && strncmp(it->text + strspn(it->text, "# \t"), "define", 6) == 0)
             strbuf_addf(src, "#undef %s\n", it->name);
         strbuf_addf(src, "%s\n", it->text);
-        break;
+        if (it->conditional_depth > 0 && !it->is_conditional) emit_marker(b, src, index);
+        return;
     case ITEM_TYPE:
         strbuf_addf(src, "%s\n", it->text);
         break;
@@ -191,8 +205,9 @@ static void emit_item_definition(build *b, strbuf *src, const cell_item *it, siz
             strbuf_addf(src, "%s %s;\n", it->specifiers, it->declarator);
         break;
     default:
-        break;
+        return;
     }
+    if (it->conditional_depth > 0) emit_marker(b, src, index);
 }
 
 static void emit_prelude(build *b, strbuf *src) {
@@ -220,7 +235,7 @@ static void emit_statements(build *b, strbuf *src) {
     strbuf_addf(src, "void __cl_cell_%d(void) {\n", b->number);
     for (size_t i = 0; i < b->c.n_items; i++) {
         const cell_item *it = &b->c.items[i];
-        if (it->kind == ITEM_STATEMENT) {
+        if (it->kind == ITEM_STATEMENT || it->is_conditional) {  /* #if groups hold in both halves */
             add_line(src, b->number, it->line);
             strbuf_addf(src, "%s\n", it->text);
         } else if (it->kind == ITEM_VARIABLE && !it->is_extern && b->plans[i] != PLAN_STATIC_INIT) {
@@ -487,7 +502,8 @@ static void describe(json_t *defs, const char *name, const char *kind, const cha
 
 static void commit_item(build *b, TCCState *s, const cell_item *it, size_t index, json_t *defs) {
     jit *j = b->j;
-    if (it->kind == ITEM_STATEMENT || it->kind == ITEM_EXPRESSION) return;
+    if (it->kind == ITEM_STATEMENT || it->kind == ITEM_EXPRESSION || it->is_conditional) return;
+    if (!compiled_in(b, s, it, index)) return;
     if (it->kind == ITEM_VARIABLE && it->is_extern && find_var(j, it->name)) return;
     if (it->kind == ITEM_FUNCTION) {
         char *def;

@@ -1,5 +1,5 @@
-/* output.c — the engine's callbacks in Jupyter terms: stream and display_data on iopub, and
- * input_request on stdin answered by the front end's input_reply. */
+/* output.c — the engine's callbacks in Jupyter terms: stream, display_data and clear_output on
+ * iopub, and input_request on stdin answered by the front end's input_reply. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +37,11 @@ static void publish_display(void *ctx, json_t *data, json_t *metadata) {
     server_send(r->k->srv, CHANNEL_IOPUB, r->parent, "display_data", content, NULL);
 }
 
+static void publish_clear(void *ctx, bool wait) {
+    output_route *r = ctx;
+    server_send(r->k->srv, CHANNEL_IOPUB, r->parent, "clear_output", json_pack("{s:b}", "wait", wait), NULL);
+}
+
 /* Replies to an earlier prompt that was abandoned must not answer this one. */
 static void discard_stale_replies(server *srv) {
     wire_msg stale = {0};
@@ -72,6 +77,7 @@ engine_callbacks output_callbacks(output_route *route) {
         .on_stream = publish_stream,
         .on_display = publish_display,
         .on_input = prompt_user,
+        .on_clear = publish_clear,
         .ctx = route,
     };
     return cb;

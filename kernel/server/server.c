@@ -131,8 +131,6 @@ static int recv_multipart(void *sock, multipart *mp) {
             if (mp->n) return 1;  /* cannot happen mid-message; decode will reject the stump */
             return errno == EAGAIN ? 0 : -1;
         }
-        mp->frames[mp->n].data = zmq_msg_data(m);
-        mp->frames[mp->n].size = zmq_msg_size(m);
         mp->n++;
         if (!zmq_msg_more(m)) return 1;
     }
@@ -144,6 +142,12 @@ static int take_message(server *srv, void *sock, wire_msg *out) {
     multipart mp = {0};
     int rc = recv_multipart(sock, &mp);
     if (rc == 1) {
+        /* Point at the parts only now: growing the array moved the zmq_msg_t structs, and small
+         * messages keep their bytes inside the struct itself. */
+        for (size_t i = 0; i < mp.n; i++) {
+            mp.frames[i].data = zmq_msg_data(&mp.msgs[i]);
+            mp.frames[i].size = zmq_msg_size(&mp.msgs[i]);
+        }
         char *why = NULL;
         wire_status st = mp.overflow ? WIRE_MALFORMED
                                      : wire_decode(mp.frames, mp.n, srv->key, srv->key_len, out, &why);

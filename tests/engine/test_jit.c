@@ -99,6 +99,14 @@ static void test_rendering(void) {
     expect("counter;", "");  /* a trailing semicolon shows nothing */
 }
 
+static void test_conditionals(void) {
+    expect("#if 0\nmark(\"hidden\");\n#endif\n#ifdef NEVER_DEFINED_HERE\nmark(\"no\");\n#else\nmark(\"e\");\n#endif\ntrail",
+           "\"abcde\"");
+    expect("#ifdef NEVER_DEFINED_HERE\nint branch = 1;\nint which(void) { return 1; }\n#define PICKED 1\n#else\n"
+           "int branch = 2;\nint which(void) { return 2; }\n#define PICKED 2\n#endif", "");
+    expect("branch * 100 + which() * 10 + PICKED", "222");  /* later cells see the branch taken */
+}
+
 static void test_compile_errors(void) {
     expect_error("int ok = 1;\nint broken = ;", "cell[");
     char want[32];
@@ -115,6 +123,7 @@ int main(void) {
     test_statements_in_order();
     test_redefinition();
     test_rendering();
+    test_conditionals();
     test_compile_errors();
     jit_free(notebook);
     return check_summary("test_jit");

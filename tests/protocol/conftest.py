@@ -8,6 +8,7 @@ jupyter_client — so nothing reads the user's own Jupyter directories.
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -25,6 +26,7 @@ os.environ.pop("JUPYTER_CONFIG_PATH", None)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kernel_session import KernelSession  # noqa: E402  (needs the environment above)
+from wire_client import descendants_of, pid_running  # noqa: E402
 
 
 def _find_binary():
@@ -77,7 +79,15 @@ def start_session(startup_timeout=30):
     return KernelSession(km, kc)
 
 
+def _kernel_pid(km):
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return getattr(process, "pid", None)
+
+
 def stop_session(session):
+    """Shuts the kernel down; anything it leaves running below it is ended by pid."""
+    pid = _kernel_pid(session.km)
+    below = descendants_of(pid) if pid else []
     try:
         session.kc.stop_channels()
     finally:
@@ -86,6 +96,12 @@ def stop_session(session):
                 session.km.shutdown_kernel(now=False)
             except Exception:
                 session.km.shutdown_kernel(now=True)
+        for child in below:
+            if pid_running(child):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except OSError:
+                    pass
 
 
 @pytest.fixture(scope="module")

@@ -635,6 +635,17 @@ def test_windows_line_endings(k):
     assert result_text(msgs) == "6"
 
 
+def test_clear_output_comes_between_the_lines_it_separates(k):
+    code = 'printf("before\\n");\ncl_clear_output();\nprintf("after\\n");'
+    content, msgs = k.run(code)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    seq = [(m["msg_type"], m["content"].get("text")) for m in outputs(msgs)]
+    assert ("clear_output", None) in seq, seq
+    cut = seq.index(("clear_output", None))
+    assert "".join(t for kind, t in seq[:cut] if kind == "stream") == "before\n", seq
+    assert "".join(t for kind, t in seq[cut + 1:] if kind == "stream") == "after\n", seq
+
+
 def test_empty_and_comment_only_cells(k):
     for code in ("", "   \n", "// just a comment", "/* a block\n   comment */"):
         content, msgs = k.run(code)

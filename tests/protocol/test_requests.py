@@ -90,6 +90,9 @@ def is_complete(kernel, code):
     "// an open brace {",
     "int f(void) {\n    return 1;\n}",
     "#include <stdio.h>",
+    'printf("\\"{");',
+    "char q = '\\'';",
+    "int x = 1; // (",
     "",
 ])
 def test_is_complete_complete(kernel, code):
@@ -216,6 +219,21 @@ def test_inspect_notebook_variable_with_cursor_inside_the_name(kernel):
     text = c["data"]["text/plain"]
     assert "double ip_scale" in text, text
     assert names_cell(text, n), text
+
+
+@pytest.mark.parametrize("definition, name, expected", [
+    ("#define IP_LIMIT 10", "IP_LIMIT", "IP_LIMIT 10"),
+    ("typedef unsigned long ip_size_t;", "ip_size_t", "unsigned long"),
+    ("enum ip_dir { IP_NORTH, IP_SOUTH };", "IP_SOUTH", "IP_SOUTH"),
+], ids=["macro", "typedef", "enum-constant"])
+def test_inspect_other_notebook_definitions(kernel, definition, name, expected):
+    content, _ = kernel.run(definition)
+    assert content["status"] == "ok"
+    c = inspect(kernel, "x = " + name)
+    assert c["found"] is True, (definition, c)
+    text = c["data"]["text/plain"]
+    assert expected in text, text
+    assert names_cell(text, content["execution_count"]), text
 
 
 def test_inspect_runtime_function(kernel):

@@ -311,7 +311,12 @@ static void test_inspect(void) {
     CHECK(text && strstr(text, "int printf (const char *, ...)") && strstr(text, "<stdio.h>"));
     free(text);
 
+    text = inspect_text("volatile long n;", 4, &src);  /* a keyword with a note */
+    CHECK(text && strstr(text, "volatile") && strstr(text, "atomic"));
+    free(text);
+
     CHECK(inspect_text("unknown_name", 3, &src) == NULL);
+    CHECK(inspect_text("while (1)", 2, &src) == NULL);  /* a keyword without one */
     json_decref(symbols);
     json_decref(names);
     api_docs_free(&docs);
