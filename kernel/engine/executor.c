@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "conclab_host.h"
+#include "crash.h"
 #include "framing.h"
 #include "jit.h"
 #include "render.h"
@@ -127,15 +128,27 @@ static void report_death(const jit_cell *c, int status) {
                  WEXITSTATUS(status));
     }
     json_t *tb = json_array();
+    const char *where = crash_note();
+    if (where[0]) {  /* "cell[3], line 2\n  in fib() from cell[2]\n..." */
+        size_t n = strcspn(where, "\n");
+        size_t len = strlen(evalue);
+        snprintf(evalue + len, sizeof evalue - len, " at %.*s", (int)n, where);
+    }
     json_array_append_new(tb, json_sprintf("%s: %s", ename, evalue));
+    if (where[0] && where[strcspn(where, "\n")]) {
+        json_t *frames = lines_array(where + strcspn(where, "\n") + 1);
+        json_array_extend(tb, frames);
+        json_decref(frames);
+    }
     json_array_append_new(tb, json_string("The notebook's state from before this cell is intact."));
     send_event(json_pack("{s:s, s:b, s:s, s:s, s:o, s:i, s:O}", "ev", "done", "ok", 0, "ename", ename,
                          "evalue", evalue, "traceback", tb, "status", status, "definitions",
                          c->definitions));
 }
 
-static void run_cell(const jit_cell *c, int allow_stdin) {
+static void run_cell(const jit_cell *c, int number, int allow_stdin) {
     send_event(json_pack("{s:s, s:i}", "ev", "running", "pid", (int)getpid()));
+    crash_arm(number);
     stdin_bridge_allow(allow_stdin);
     c->run();
     fflush(NULL);
@@ -167,11 +180,12 @@ static int wait_for_child(pid_t child, int commit_fd, int *status) {
     return 0;
 }
 
-static void run_forked(const jit_cell *c, int allow_stdin) {
+static void run_forked(const jit_cell *c, int number, int allow_stdin) {
     int commit[2];
     fflush(NULL);
+    crash_prepare();
     if (pipe2(commit, O_CLOEXEC) != 0) {
-        run_cell(c, allow_stdin);
+        run_cell(c, number, allow_stdin);
         report_success(c);
         return;
     }
@@ -179,7 +193,7 @@ static void run_forked(const jit_cell *c, int allow_stdin) {
     if (child == 0) {
         setpgid(0, 0);
         close(commit[0]);
-        run_cell(c, allow_stdin);
+        run_cell(c, number, allow_stdin);
         report_success(c);
         remember_own_group();
         if (write(commit[1], "c", 1) != 1) _exit(1);
@@ -225,10 +239,10 @@ static void execute(jit *j, json_t *req) {
     if (c.warnings)
         send_event(json_pack("{s:s, s:{s:s}}", "ev", "display", "data", "text/plain", c.warnings));
     if (!c.ok) report_compile_error(&c);
-    else if (thread_count() == 1) run_forked(&c, allow_stdin);
+    else if (thread_count() == 1) run_forked(&c, number, allow_stdin);
     else {
         start_kernel_watchdog();
-        run_cell(&c, allow_stdin);
+        run_cell(&c, number, allow_stdin);
         report_success(&c);
     }
     jit_cell_clear(&c);

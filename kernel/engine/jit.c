@@ -18,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cell.h"
+#include "codemap.h"
 #include "engine.h"
 #include "render.h"
 #include "stdin_bridge.h"
@@ -54,6 +56,8 @@ struct jit {
     size_t n_type_names;
     TCCState **states;  /* every cell's compiled code, kept alive */
     size_t n_states;
+    void **code;        /* the memory each state's code was relocated into */
+    size_t *code_size;
 };
 
 typedef enum var_plan { PLAN_STATIC_INIT, PLAN_RUNTIME_INIT, PLAN_REUSE } var_plan;
@@ -63,6 +67,8 @@ typedef struct build {
     cell c;
     int number;
     bool want_value, opaque_value;
+    void *code;         /* where the linked code lives */
+    size_t code_size;
     var_plan *plans;    /* per item; meaningful for ITEM_VARIABLE */
     bool *emitted;      /* per item: already placed in the prelude, in place of an old entry */
     strbuf errors, warnings;
@@ -213,6 +219,7 @@ static void emit_item_definition(build *b, strbuf *src, const cell_item *it, siz
 static void emit_prelude(build *b, strbuf *src) {
     strbuf_add(src, "#include <conclab.h>\n");
     strbuf_add(src, render_prelude);
+    strbuf_add(src, "extern volatile int __cl_line;\n");
     for (size_t i = 0; i < b->j->n_entries; i++) {
         const entry *e = &b->j->entries[i];
         const cell_item *by = replacing_item(b, e);
@@ -235,11 +242,15 @@ static void emit_statements(build *b, strbuf *src) {
     strbuf_addf(src, "void __cl_cell_%d(void) {\n", b->number);
     for (size_t i = 0; i < b->c.n_items; i++) {
         const cell_item *it = &b->c.items[i];
-        if (it->kind == ITEM_STATEMENT || it->is_conditional) {  /* #if groups hold in both halves */
+        if (it->is_conditional) {  /* #if groups hold in both halves */
             add_line(src, b->number, it->line);
             strbuf_addf(src, "%s\n", it->text);
+        } else if (it->kind == ITEM_STATEMENT) {
+            add_line(src, b->number, it->line);
+            strbuf_addf(src, "__cl_line = %d; %s\n", it->line, it->text);
         } else if (it->kind == ITEM_VARIABLE && !it->is_extern && b->plans[i] != PLAN_STATIC_INIT) {
             add_line(src, b->number, it->line);
+            strbuf_addf(src, "__cl_line = %d; ", it->line);
             if (it->initializer)
                 strbuf_addf(src, "{ __typeof__(%s) __cl_v = %s; __cl_copy(&%s, &__cl_v, sizeof %s); }\n",
                             it->name, it->initializer, it->name, it->name);
@@ -248,6 +259,7 @@ static void emit_statements(build *b, strbuf *src) {
                             it->name, it->name, it->name);
         } else if (it->kind == ITEM_EXPRESSION) {
             add_line(src, b->number, it->line);
+            strbuf_addf(src, "__cl_line = %d; ", it->line);
             if (b->want_value)
                 strbuf_addf(src, "%s((%s));\n", b->opaque_value ? "__CL_SHOW_OPAQUE" : "__CL_SHOW", it->text);
             else
@@ -290,6 +302,7 @@ static void add_executor_symbols(TCCState *s) {
     tcc_add_symbol(s, "render_show_opaque", (void *)render_show_opaque);
     tcc_add_symbol(s, "__cl_copy", (void *)memcpy);
     tcc_add_symbol(s, "read", (void *)stdin_bridge_read);
+    tcc_add_symbol(s, "__cl_line", (void *)&codemap_line);
 }
 
 static bool defined_here(const build *b, const char *name) {
@@ -373,6 +386,22 @@ static void plan_variables(build *b) {
     }
 }
 
+/* Relocates into memory of our own, so a crash address can be traced to the cell it is in. */
+static int relocate(build *b, TCCState *s) {
+    int size = tcc_relocate(s, NULL);
+    if (size < 0) return -1;
+    size_t length = size > 0 ? (size_t)size : 1;
+    void *mem = mmap(NULL, length, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return -1;
+    if (tcc_relocate(s, mem) < 0) {
+        munmap(mem, length);
+        return -1;
+    }
+    b->code = mem;
+    b->code_size = length;
+    return 0;
+}
+
 /* Compiles and links; on failure the state is deleted and NULL returned with b->errors set. */
 static TCCState *compile_and_link(build *b) {
     for (int attempt = 0; attempt < 8; attempt++) {
@@ -386,7 +415,7 @@ static TCCState *compile_and_link(build *b) {
         add_notebook_symbols(b, s);
         int rc = tcc_compile_string(s, src);
         free(src);
-        if (rc == 0 && tcc_relocate(s, TCC_RELOCATE_AUTO) == 0) return s;
+        if (rc == 0 && relocate(b, s) == 0) return s;
         tcc_delete(s);
         if (move_refused_initializers(b)) continue;
         if (value_needs_opaque_rendering(b)) {
@@ -536,6 +565,21 @@ static void commit_item(build *b, TCCState *s, const cell_item *it, size_t index
     put_entry(j, e);
 }
 
+/* Tells the code map where this cell's functions are: __cl_def_N_name and __cl_cell_N. */
+static void note_symbol(void *ctx, const char *name, const void *addr) {
+    (void)ctx;
+    int cell = 0, used = 0;
+    if (sscanf(name, "__cl_def_%d_%n", &cell, &used) == 1 && used > 0)
+        codemap_add_function((uintptr_t)addr, name + used, cell);
+    else if (sscanf(name, "__cl_cell_%d", &cell) == 1)
+        codemap_add_function((uintptr_t)addr, NULL, cell);
+}
+
+static void map_code(TCCState *s, void *code, size_t size) {
+    codemap_add_region((uintptr_t)code, size);
+    tcc_list_symbols(s, NULL, note_symbol);
+}
+
 static void build_free(build *b) {
     cell_free(&b->c);
     free(b->plans);
@@ -570,7 +614,12 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
         return;
     }
     j->states = xrealloc(j->states, (j->n_states + 1) * sizeof *j->states);
+    j->code = xrealloc(j->code, (j->n_states + 1) * sizeof *j->code);
+    j->code_size = xrealloc(j->code_size, (j->n_states + 1) * sizeof *j->code_size);
+    j->code[j->n_states] = b.code;
+    j->code_size[j->n_states] = b.code_size;
     j->states[j->n_states++] = s;
+    map_code(s, b.code, b.code_size);
     out->definitions = json_array();
     for (size_t i = 0; i < b.c.n_items; i++) commit_item(&b, s, &b.c.items[i], i, out->definitions);
     char runner[64];
@@ -604,7 +653,12 @@ void jit_free(jit *j) {
     free(j->vars);
     free_names(j->functions, j->n_functions);
     free_names(j->type_names, j->n_type_names);
-    for (size_t i = 0; i < j->n_states; i++) tcc_delete(j->states[i]);
+    for (size_t i = 0; i < j->n_states; i++) {
+        tcc_delete(j->states[i]);
+        munmap(j->code[i], j->code_size[i]);
+    }
     free(j->states);
+    free(j->code);
+    free(j->code_size);
     free(j);
 }

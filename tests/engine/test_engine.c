@@ -101,6 +101,25 @@ static void test_state_survives_faults(void) {
     CHECK_STR(value_of("kept"), "43");
 }
 
+/* A crash names the cell and line it happened at, and the notebook functions it was in. */
+static void test_crash_location(void) {
+    CHECK_STR(value_of("int walk(int *p, int n) {\n  if (n == 0) return *p;\n  return walk(p, n - 1) + 1;\n}"), "");
+    int defined_in = number;
+    capture c;
+    engine_outcome out;
+    run(&c, "int unused_here = 0;\nwalk(NULL, 3);", false, &out);
+    char where[64], frames[64], top[64];
+    snprintf(where, sizeof where, "at cell[%d], line 2", number);
+    snprintf(frames, sizeof frames, "in walk() from cell[%d] (4 frames)", defined_in);
+    snprintf(top, sizeof top, "at the top level of cell[%d], line 2", number);
+    char *tb = out.traceback ? json_dumps(out.traceback, 0) : NULL;
+    CHECK(!out.ok && strstr(out.evalue, where));
+    CHECK(tb && strstr(tb, frames) && strstr(tb, top));
+    if (tb && !strstr(tb, frames)) fprintf(stderr, "traceback: %s\n", tb);
+    free(tb);
+    engine_outcome_clear(&out);
+}
+
 static void test_output(void) {
     capture c;
     engine_outcome out;
@@ -197,6 +216,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     test_state_survives_faults();
+    test_crash_location();
     test_output();
     test_output_limit();
     test_stdin();

@@ -8,13 +8,10 @@ jupyter_client — so nothing reads the user's own Jupyter directories.
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 
 import pytest
-
-KERNEL_NAME = "conclab-test"
 
 _HOME = tempfile.mkdtemp(prefix="conclab-protocol-")
 os.environ["JUPYTER_PATH"] = os.path.join(_HOME, "share")
@@ -25,8 +22,8 @@ os.environ["JUPYTER_PLATFORM_DIRS"] = "1"
 os.environ.pop("JUPYTER_CONFIG_PATH", None)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from kernel_session import KernelSession  # noqa: E402  (needs the environment above)
-from wire_client import descendants_of, pid_running  # noqa: E402
+pytest.register_assert_rewrite("kernel_session", "wire_client")
+from kernel_session import KERNEL_NAME, PRELUDE, start_session, stop_session  # noqa: E402
 
 
 def _find_binary():
@@ -62,48 +59,6 @@ def jupyter_home():
     shutil.rmtree(_HOME, ignore_errors=True)
 
 
-def start_session(startup_timeout=30):
-    """Starts a conclab-test kernel and a connected client. The caller must call stop_session."""
-    from jupyter_client.manager import KernelManager
-
-    km = KernelManager(kernel_name=KERNEL_NAME)
-    km.shutdown_wait_time = 3.0
-    km.start_kernel()
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=startup_timeout)
-    except BaseException:
-        stop_session(KernelSession(km, kc))
-        raise
-    return KernelSession(km, kc)
-
-
-def _kernel_pid(km):
-    process = getattr(getattr(km, "provisioner", None), "process", None)
-    return getattr(process, "pid", None)
-
-
-def stop_session(session):
-    """Shuts the kernel down; anything it leaves running below it is ended by pid."""
-    pid = _kernel_pid(session.km)
-    below = descendants_of(pid) if pid else []
-    try:
-        session.kc.stop_channels()
-    finally:
-        if session.km.has_kernel:
-            try:
-                session.km.shutdown_kernel(now=False)
-            except Exception:
-                session.km.shutdown_kernel(now=True)
-        for child in below:
-            if pid_running(child):
-                try:
-                    os.kill(child, signal.SIGKILL)
-                except OSError:
-                    pass
-
-
 @pytest.fixture(scope="module")
 def kernel(jupyter_home):
     """One kernel per test module: state accumulates across the module's tests."""
@@ -112,6 +67,13 @@ def kernel(jupyter_home):
         yield session
     finally:
         stop_session(session)
+
+
+@pytest.fixture(scope="module")
+def k(kernel):
+    """The module's kernel with the headers most cells use already included."""
+    kernel.run_ok(PRELUDE)
+    return kernel
 
 
 @pytest.fixture

@@ -7,8 +7,14 @@ to other requests are kept aside, not thrown away, so tests may queue several re
 
 Every wait has a deadline: a kernel that stops answering fails the test, it never hangs it.
 """
+import os
+import signal
 import time
 from queue import Empty
+
+from wire_client import descendants_of, pid_running
+
+KERNEL_NAME = "conclab-test"   # the kernelspec conftest.py writes
 
 # How long one poll of a channel may block; short, so receipt times are accurate to ~10 ms.
 POLL_S = 0.005
@@ -58,13 +64,14 @@ class KernelSession:
             got |= self._poll(self.kc.get_stdin_msg, self._stdin, True)
         return got
 
-    def collect(self, msg_id, timeout=30, stdin_lines=None):
+    def collect(self, msg_id, timeout=30, stdin_lines=None, answer_delay=0.0):
         """Waits for the reply to msg_id and its closing `idle` status.
 
         Returns (reply_msg, iopub_msgs): iopub_msgs holds every iopub message of the request in
         arrival order (busy, execute_input, outputs..., idle); each message carries "_t", the
         time.monotonic() at which it was received. When stdin_lines is a list, each input_request
-        of the request is answered with the next line and recorded in self.input_requests.
+        of the request is answered with the next line, answer_delay seconds after it arrived, and
+        recorded in self.input_requests (with "_answered", the time the answer was sent).
         """
         deadline = time.monotonic() + timeout
         answers = list(stdin_lines) if stdin_lines is not None else None
@@ -72,9 +79,11 @@ class KernelSession:
         with_stdin = answers is not None
         while True:
             if with_stdin:
-                for req in self._stdin.pop(msg_id, []):
-                    self.input_requests.append(req)
-                    self.kc.input(answers.pop(0) if answers else "")
+                self.input_requests += self._stdin.pop(msg_id, [])
+                for req in self.input_requests:
+                    if "_answered" not in req and time.monotonic() >= req["_t"] + answer_delay:
+                        self.kc.input(answers.pop(0) if answers else "")
+                        req["_answered"] = time.monotonic()
             reply = self._shell.get(msg_id)
             msgs = self._iopub.get(msg_id, [])
             idle = any(m["msg_type"] == "status" and m["content"].get("execution_state") == "idle"
@@ -89,12 +98,13 @@ class KernelSession:
                        [m["msg_type"] for m in msgs]))
             self._pump(with_stdin)
 
-    def run(self, code, timeout=30, stdin_lines=None, **kwargs):
+    def run(self, code, timeout=30, stdin_lines=None, answer_delay=0.0, **kwargs):
         """Executes code and returns (reply_content, iopub_msgs) once the kernel is idle again."""
         if stdin_lines is not None:
             kwargs["allow_stdin"] = True
         msg_id = self.execute(code, **kwargs)
-        reply, msgs = self.collect(msg_id, timeout=timeout, stdin_lines=stdin_lines)
+        reply, msgs = self.collect(msg_id, timeout=timeout, stdin_lines=stdin_lines,
+                                   answer_delay=answer_delay)
         return reply["content"], msgs
 
     def run_ok(self, code, timeout=30, **kwargs):
@@ -153,6 +163,54 @@ class KernelSession:
         self._stdin.clear()
 
 
+# -- starting and stopping ----------------------------------------------------------------------
+
+def start_session(startup_timeout=30, env=None):
+    """Starts a conclab-test kernel and a connected client. The caller must call stop_session.
+    env: extra environment variables for the kernel process."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=KERNEL_NAME)
+    km.shutdown_wait_time = 3.0
+    if env:
+        km.start_kernel(env=dict(os.environ, **env))
+    else:
+        km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=startup_timeout)
+    except BaseException:
+        stop_session(KernelSession(km, kc))
+        raise
+    return KernelSession(km, kc)
+
+
+def _kernel_pid(km):
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    return getattr(process, "pid", None)
+
+
+def stop_session(session):
+    """Shuts the kernel down; anything it leaves running below it is ended by pid."""
+    pid = _kernel_pid(session.km)
+    below = descendants_of(pid) if pid else []
+    try:
+        session.kc.stop_channels()
+    finally:
+        if session.km.has_kernel:
+            try:
+                session.km.shutdown_kernel(now=False)
+            except Exception:
+                session.km.shutdown_kernel(now=True)
+        for child in below:
+            if pid_running(child):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except OSError:
+                    pass
+
+
 # -- reading outputs ---------------------------------------------------------------------------
 
 def outputs(msgs):
@@ -198,3 +256,41 @@ def describe_failure(code, content, msgs):
     return ("cell:\n%s\nreply: %r\noutputs: %r"
             % (code, {k: v for k, v in content.items() if k != "payload"},
                [(m["msg_type"], m["content"]) for m in outputs(msgs)]))
+
+
+# -- running cells that must succeed ---------------------------------------------------------------
+
+# The headers most test cells use, run once as a module's first cell (conftest.py: fixture k).
+PRELUDE = r"""#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdbool.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <pthread.h>
+#include <time.h>
+#include <conclab.h>
+"""
+
+
+def stdout_of(k, code, **kwargs):
+    """Runs a cell that must succeed with no stderr output; returns its stdout."""
+    content, msgs = k.run(code, **kwargs)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert stream_text(msgs, "stderr") == "", describe_failure(code, content, msgs)
+    return stream_text(msgs)
+
+
+def value_of(k, code):
+    """Runs a cell that must succeed and returns its execute_result text/plain (or None)."""
+    content, msgs = k.run(code)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    return result_text(msgs)
+
+
+def assert_no_redefinition_complaint(k, code):
+    """Runs a cell that redefines something: it must succeed and say nothing about it."""
+    content, msgs = k.run(code)
+    text = all_text(content, msgs)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    assert "redefin" not in text.lower(), describe_failure(code, content, msgs)

@@ -3,4 +3,6 @@
 conclab_pytest(protocol_kernel_test tests/protocol/test_kernel_test.py TIMEOUT 300)
 conclab_pytest(protocol_requests tests/protocol/test_requests.py TIMEOUT 300)
 conclab_pytest(protocol_execute tests/protocol/test_execute.py TIMEOUT 600)
+conclab_pytest(protocol_output tests/protocol/test_output.py TIMEOUT 300)
+conclab_pytest(protocol_lifecycle tests/protocol/test_lifecycle.py TIMEOUT 300)
 conclab_pytest(protocol_wire tests/protocol/test_wire_live.py TIMEOUT 300)

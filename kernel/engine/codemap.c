@@ -1,0 +1,58 @@
+#include "codemap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct region {
+    uintptr_t start, end;
+} region;
+
+typedef struct function {
+    uintptr_t start;
+    char name[64];
+    int cell;
+} function;
+
+static region *regions;
+static size_t n_regions;
+static function *functions;
+static size_t n_functions;
+
+volatile int codemap_line;
+
+void codemap_add_region(uintptr_t start, size_t size) {
+    region *grown = realloc(regions, (n_regions + 1) * sizeof *grown);
+    if (!grown) return;
+    regions = grown;
+    regions[n_regions++] = (region){start, start + size};
+}
+
+void codemap_add_function(uintptr_t start, const char *name, int cell) {
+    function *grown = realloc(functions, (n_functions + 1) * sizeof *grown);
+    if (!grown) return;
+    functions = grown;
+    function *f = &functions[n_functions++];
+    f->start = start;
+    f->cell = cell;
+    f->name[0] = '\0';
+    if (name) {
+        strncpy(f->name, name, sizeof f->name - 1);
+        f->name[sizeof f->name - 1] = '\0';
+    }
+}
+
+int codemap_lookup(uintptr_t addr, const char **name, int *cell) {
+    const region *in = NULL;
+    for (size_t i = 0; i < n_regions && !in; i++)
+        if (addr >= regions[i].start && addr < regions[i].end) in = &regions[i];
+    if (!in) return 0;
+    const function *best = NULL;
+    for (size_t i = 0; i < n_functions; i++) {
+        const function *f = &functions[i];
+        if (f->start <= addr && f->start >= in->start && (!best || f->start > best->start)) best = f;
+    }
+    if (!best) return 0;
+    *name = best->name;
+    *cell = best->cell;
+    return 1;
+}

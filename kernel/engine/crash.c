@@ -1,0 +1,137 @@
+#define _GNU_SOURCE
+#include "crash.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "codemap.h"
+
+enum { NOTE_SIZE = 8192, MAX_FRAMES = 256, STACK_SPAN = 64 << 20 };
+
+static char *note;
+static int armed_cell;
+static uintptr_t armed_stack_top;   /* frames above this belong to the executor, not the cell */
+static char alternate_stack[64 << 10];
+
+/* Async-signal-safe text building: no stdio, no malloc. */
+typedef struct writer {
+    char *buf;
+    size_t len, cap;
+} writer;
+
+static void put(writer *w, const char *s) {
+    while (*s && w->len + 1 < w->cap) w->buf[w->len++] = *s++;
+    w->buf[w->len] = '\0';
+}
+
+static void put_int(writer *w, long v) {
+    char digits[24];
+    int n = 0;
+    unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
+    do digits[n++] = (char)('0' + u % 10);
+    while ((u /= 10) && n < 23);
+    if (v < 0) put(w, "-");
+    while (n > 0) {
+        char one[2] = {digits[--n], '\0'};
+        put(w, one);
+    }
+}
+
+static void put_frame(writer *w, const char *name, int cell, long repeats, int cut_short) {
+    if (name[0]) {
+        put(w, "  in ");
+        put(w, name);
+        put(w, "() from cell[");
+        put_int(w, cell);
+        put(w, "]");
+    } else {
+        put(w, "  at the top level of cell[");
+        put_int(w, cell);
+        put(w, "], line ");
+        put_int(w, codemap_line);
+    }
+    if (repeats > 1) {
+        put(w, " (");
+        put_int(w, repeats);
+        put(w, cut_short ? " frames or more)" : " frames)");
+    }
+    put(w, "\n");
+}
+
+/* Writes the notebook frames from the innermost out, folding runs of the same function. */
+static void walk_frames(writer *w, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
+    const char *last_name = NULL, *ignored;
+    int last_cell = 0, ignored_cell;
+    long repeats = 0;
+    int depth = 0;
+    if (!codemap_lookup(pc, &ignored, &ignored_cell) && sp && !(sp & 7)) {
+        /* died inside a library function that keeps no frame (strlen(NULL)): the cell's
+         * return address is still on top of the stack */
+        uintptr_t ret = ((uintptr_t *)sp)[0];
+        if (codemap_lookup(ret - 1, &ignored, &ignored_cell)) pc = ret - 1;
+    }
+    for (; depth < MAX_FRAMES; depth++) {
+        const char *name;
+        int cell;
+        if (codemap_lookup(pc, &name, &cell)) {
+            if (last_name && strcmp(name, last_name) == 0 && cell == last_cell) {
+                repeats++;
+            } else {
+                if (last_name) put_frame(w, last_name, last_cell, repeats, 0);
+                last_name = name, last_cell = cell, repeats = 1;
+            }
+        }
+        if (fp < sp || fp - sp > STACK_SPAN || (fp & 7) || (armed_stack_top && fp >= armed_stack_top)) break;
+        uintptr_t next = ((uintptr_t *)fp)[0];
+        pc = ((uintptr_t *)fp)[1] - 1;  /* inside the call instruction */
+        if (next <= fp) break;
+        fp = next;
+    }
+    if (last_name) put_frame(w, last_name, last_cell, repeats, depth == MAX_FRAMES);
+}
+
+static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
+    (void)sig;
+    (void)info;
+    if (!note) return;
+    ucontext_t *uc = context;
+    writer w = {note, 0, NOTE_SIZE};
+    put(&w, "cell[");
+    put_int(&w, armed_cell);
+    put(&w, "], line ");
+    put_int(&w, codemap_line);
+    put(&w, "\n");
+    walk_frames(&w, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
+                (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
+    /* returning re-runs the faulting instruction under the default action (SA_RESETHAND), so
+     * the process still dies from this very signal */
+}
+
+void crash_prepare(void) {
+    if (!note) {
+        void *page = mmap(NULL, NOTE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (page == MAP_FAILED) return;
+        note = page;
+    }
+    note[0] = '\0';
+}
+
+void crash_arm(int cell) {
+    armed_cell = cell;
+    codemap_line = 0;
+    armed_stack_top = (uintptr_t)__builtin_frame_address(0);
+    stack_t alt = {.ss_sp = alternate_stack, .ss_flags = 0, .ss_size = sizeof alternate_stack};
+    sigaltstack(&alt, NULL);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fatal_signal;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) sigaction(fatal[i], &sa, NULL);
+}
+
+const char *crash_note(void) { return note ? note : ""; }

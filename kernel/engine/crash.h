@@ -1,0 +1,18 @@
+/* crash.h — a cell that dies from a signal leaves a note saying where: the top-level line of the
+ * cell it was running and the chain of notebook functions it was in, read off the frame
+ * pointers (tcc always keeps them). The note lives in a page shared with the holder, which
+ * outlives the dead cell and puts the note into the error the student sees. */
+#ifndef CONCLAB_CRASH_H
+#define CONCLAB_CRASH_H
+
+/* In the holder, before forking a cell: makes the shared page (once) and empties it. */
+void crash_prepare(void);
+
+/* In the cell's process: installs the handlers (on an alternate stack, so a stack overflow can
+ * be reported too) for the cell numbered `cell`. */
+void crash_arm(int cell);
+
+/* In the holder, after the cell died: the note, one frame per line; "" when there is none. */
+const char *crash_note(void);
+
+#endif
