@@ -2,6 +2,7 @@
 #include "crash.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -119,7 +120,20 @@ void crash_prepare(void) {
     note[0] = '\0';
 }
 
+/* exit() from a cell (or from bounds checking, which exits with 255): where it was called. */
+static void note_exit_location(void) {
+    if (!note || note[0]) return;
+    writer w = {note, 0, NOTE_SIZE};
+    put(&w, "cell[");
+    put_int(&w, armed_cell);
+    put(&w, "], line ");
+    put_int(&w, codemap_line);
+    put(&w, "\n");
+}
+
 void crash_arm(int cell) {
+    static int exit_hook;
+    if (!exit_hook) exit_hook = atexit(note_exit_location) == 0;
     armed_cell = cell;
     codemap_line = 0;
     armed_stack_top = (uintptr_t)__builtin_frame_address(0);

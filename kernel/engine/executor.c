@@ -19,7 +19,10 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <sys/prctl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,7 @@
 #include "jit.h"
 #include "render.h"
 #include "stdin_bridge.h"
+#include "thread_census.h"
 
 static int channel;      /* the socket to the engine client */
 static int kernel_pidfd; /* becomes readable when the kernel process dies */
@@ -100,10 +104,11 @@ static void report_compile_error(const jit_cell *c) {
                          tb, "definitions", json_array()));
 }
 
-static void report_success(const jit_cell *c) {
+static void report_success(const jit_cell *c, int number) {
     char *value = c->has_value ? render_take() : NULL;
-    json_t *done = json_pack("{s:s, s:b, s:i, s:i, s:O}", "ev", "done", "ok", 1, "holder",
-                             (int)getpid(), "threads", thread_count() - 1, "definitions",
+    thread_census_take(number);
+    json_t *done = json_pack("{s:s, s:b, s:i, s:o, s:O}", "ev", "done", "ok", 1, "holder",
+                             (int)getpid(), "threads", thread_census_by_cell(), "definitions",
                              c->definitions);
     if (value) json_object_set_new(done, "result", json_string(value));
     free(value);
@@ -111,10 +116,16 @@ static void report_success(const jit_cell *c) {
 }
 
 /* The child's end: what killed it, in words a student can act on. */
-static void report_death(const jit_cell *c, int status) {
-    char evalue[256];
+static void report_death(const jit_cell *c, int status, bool bounds) {
+    char evalue[512];
     const char *ename;
-    if (WIFSIGNALED(status)) {
+    bool bounds_stop = bounds && ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
+                                  (WIFEXITED(status) && WEXITSTATUS(status) == 255));
+    if (bounds_stop) {
+        ename = "BoundsError";
+        snprintf(evalue, sizeof evalue, "bounds checking stopped the cell: an access outside its object, "
+                 "a use after free or a bad free (the BCHECK line above has the address)");
+    } else if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         ename = sigabbrev_np(sig) ? sigabbrev_np(sig) : "Signal";
         snprintf(evalue, sizeof evalue, "the cell was stopped by signal %d (SIG%s: %s)", sig,
@@ -180,13 +191,13 @@ static int wait_for_child(pid_t child, int commit_fd, int *status) {
     return 0;
 }
 
-static void run_forked(const jit_cell *c, int number, int allow_stdin) {
+static void run_forked(const jit_cell *c, int number, int allow_stdin, bool bounds) {
     int commit[2];
     fflush(NULL);
     crash_prepare();
     if (pipe2(commit, O_CLOEXEC) != 0) {
         run_cell(c, number, allow_stdin);
-        report_success(c);
+        report_success(c, number);
         return;
     }
     pid_t child = fork();
@@ -194,7 +205,7 @@ static void run_forked(const jit_cell *c, int number, int allow_stdin) {
         setpgid(0, 0);
         close(commit[0]);
         run_cell(c, number, allow_stdin);
-        report_success(c);
+        report_success(c, number);
         remember_own_group();
         if (write(commit[1], "c", 1) != 1) _exit(1);
         close(commit[1]);
@@ -206,13 +217,15 @@ static void run_forked(const jit_cell *c, int number, int allow_stdin) {
     close(commit[0]);
     if (handed_over) _exit(0);
     if (child > 0) kill(-child, SIGKILL);  /* whatever the cell forked dies with it */
-    report_death(c, status);
+    report_death(c, status, bounds);
 }
 
 /* A cell running in place (threads were alive, so no fork) has no parent process watching the
  * kernel for it; a thread does, since this process has threads anyway. */
 static void *watch_kernel(void *arg) {
-    (void)arg;
+    sem_t *started = arg;
+    thread_census_exclude_self();
+    sem_post(started);
     struct pollfd p = {kernel_pidfd, POLLIN, 0};
     while (poll(&p, 1, -1) < 0 && errno == EINTR) {
     }
@@ -223,10 +236,14 @@ static void start_kernel_watchdog(void) {
     static pid_t started_in;
     if (started_in == getpid() || kernel_pidfd < 0) return;
     pthread_t t;
-    if (pthread_create(&t, NULL, watch_kernel, NULL) == 0) {
+    sem_t started;
+    sem_init(&started, 0, 0);
+    if (pthread_create(&t, NULL, watch_kernel, &started) == 0) {
+        sem_wait(&started);  /* registered as ours before any census can count it */
         pthread_detach(t);
         started_in = getpid();
     }
+    sem_destroy(&started);
 }
 
 static void execute(jit *j, json_t *req) {
@@ -234,16 +251,18 @@ static void execute(jit *j, json_t *req) {
     int number = (int)json_integer_value(json_object_get(req, "cell"));
     int silent = json_is_true(json_object_get(req, "silent"));
     int allow_stdin = json_is_true(json_object_get(req, "allow_stdin"));
+    bool bounds = json_is_true(json_object_get(req, "bounds"));
+    jit_set_bounds(j, bounds);
     jit_cell c;
     jit_compile(j, code ? code : "", number, !silent, &c);
     if (c.warnings)
         send_event(json_pack("{s:s, s:{s:s}}", "ev", "display", "data", "text/plain", c.warnings));
     if (!c.ok) report_compile_error(&c);
-    else if (thread_count() == 1) run_forked(&c, number, allow_stdin);
+    else if (thread_count() == 1) run_forked(&c, number, allow_stdin, bounds);
     else {
         start_kernel_watchdog();
         run_cell(&c, number, allow_stdin);
-        report_success(&c);
+        report_success(&c, number);
     }
     jit_cell_clear(&c);
 }
@@ -251,6 +270,7 @@ static void execute(jit *j, json_t *req) {
 int executor_main(int fd) {
     channel = fd;
     kernel_pidfd = pidfd_open_compat(getppid());
+    prctl(PR_SET_NAME, "conclab-cell");  /* what %threads and ps show for this process's threads */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, SIG_IGN);  /* interrupts arrive as kills of the cell's process group */
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -266,6 +286,8 @@ int executor_main(int fd) {
             end_everything();
         }
         if (op && strcmp(op, "execute") == 0) execute(j, req);
+        else if (op && strcmp(op, "threads") == 0)
+            send_event(json_pack("{s:s, s:o}", "ev", "threads", "threads", thread_census_list()));
         json_decref(req);
     }
 }

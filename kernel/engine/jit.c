@@ -58,6 +58,7 @@ struct jit {
     size_t n_states;
     void **code;        /* the memory each state's code was relocated into */
     size_t *code_size;
+    bool bounds;        /* compile with tcc -b */
 };
 
 typedef enum var_plan { PLAN_STATIC_INIT, PLAN_RUNTIME_INIT, PLAN_REUSE } var_plan;
@@ -336,8 +337,11 @@ static TCCState *new_state(build *b) {
     TCCState *s = tcc_new();
     if (!s) abort();
     tcc_set_error_func(s, b, collect_message);
-    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
+    /* options first: -b turns on debug sections, which the output type then creates (the other
+     * order leaves them missing and tcc crashes in put_stabs_r) */
     tcc_set_options(s, "-Wall -Wimplicit-function-declaration");
+    if (b->j->bounds) tcc_set_options(s, "-b");
+    tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
     tcc_add_include_path(s, engine_runtime_include_dir());
     tcc_define_symbol(s, "_GNU_SOURCE", "1");
     return s;
@@ -629,6 +633,8 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
     out->ok = out->run != NULL;
     build_free(&b);
 }
+
+void jit_set_bounds(jit *j, bool on) { j->bounds = on; }
 
 void jit_cell_clear(jit_cell *c) {
     free(c->errors);

@@ -25,6 +25,10 @@ jit *jit_new(void);
  * crashes still leaves its functions and types defined. Always fills *out. */
 void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit_cell *out);
 
+/* Bounds checking (tcc -b) for the cells compiled from now on: out-of-bounds accesses, use after
+ * free and double free are reported instead of corrupting memory. */
+void jit_set_bounds(jit *j, bool on);
+
 void jit_cell_clear(jit_cell *c);
 
 /* Frees every cell's code: only for tests, since an executor keeps its state until it exits. */

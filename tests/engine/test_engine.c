@@ -199,6 +199,70 @@ static void test_interrupt(void) {
     CHECK_STR(value_of("kept"), "43");
 }
 
+static void expect_error_text(const char *code, const char *ename, const char *evalue_fragment) {
+    capture c;
+    engine_outcome out;
+    run(&c, code, false, &out);
+    CHECK(!out.ok && strcmp(out.ename, ename) == 0 && strstr(out.evalue, evalue_fragment));
+    if (out.ok || !strstr(out.evalue, evalue_fragment))
+        fprintf(stderr, "<%s>: %s: %s\n", code, out.ename ? out.ename : "ok", out.evalue ? out.evalue : "");
+    engine_outcome_clear(&out);
+}
+
+/* Runs in a fresh notebook (after test_restart): no threads are alive yet, so cells fork. */
+static void test_magics(void) {
+    capture c;
+    engine_outcome out;
+    run(&c, "%timeout 0.5", false, &out);
+    CHECK(out.ok && strstr(c.out, "0.5 s"));
+    engine_outcome_clear(&out);
+    double start = now_s();
+    expect_error_text("for (;;) {}", "TimeoutError", "0.5 s");
+    CHECK(now_s() - start < 2);
+    expect_error_text("%%timeout 0.2\nfor (;;) {}", "TimeoutError", "0.2 s");
+    run(&c, "%timeout 0\n%limits", false, &out);
+    CHECK(out.ok && strstr(c.out, "time per cell:   none") && strstr(c.out, "bounds checking: off"));
+    engine_outcome_clear(&out);
+    expect_error_text("%nonsense", "MagicError", "unknown magic %nonsense");
+    expect_error_text("%%timeout soon\nint never;", "MagicError", "number of seconds");
+    /* the magic line is blanked, not removed: errors keep the cell's own line numbers */
+    char want[32];
+    snprintf(want, sizeof want, "cell[%d]:3:", number + 1);
+    expect_error_text("%%timeout 5\nint fine = 1;\nint broken = ;", "CompileError", want);
+}
+
+static void test_bounds_checking(void) {
+    CHECK_STR(value_of("#include <stdlib.h>\nint *heap_probe;"), "");
+    char at[32];
+    snprintf(at, sizeof at, "at cell[%d], line 3", number + 1);
+    expect_error_text("%%bounds\nint *p = malloc(2 * sizeof *p);\np[3] = 1;", "BoundsError", at);
+    snprintf(at, sizeof at, "at cell[%d], line 4", number + 1);
+    expect_error_text("%%bounds\nint *q = malloc(8);\nfree(q);\nq[0] = 1;", "BoundsError", at);
+    expect_error_text("%%bounds\nint *r = malloc(8);\nfree(r);\nfree(r);", "BoundsError", "bad free");
+    CHECK_STR(value_of("%%bounds\nint *s = malloc(4 * sizeof *s);\nfor (int i = 0; i < 4; i++) s[i] = i;\ns[3]"), "3");
+}
+
+/* Threads a cell leaves running: the notebook is told, %threads lists them, and later cells
+ * still work (in place, since a fork would lose the threads). */
+static void test_threads_left_running(void) {
+    capture c;
+    engine_outcome out;
+    run(&c, "#include <conclab.h>\nvoid *idle_loop(void *arg) { (void)arg; for (;;) cl_sleep(0.05); return NULL; }\n"
+            "cl_thread *w1 = cl_thread_start(idle_loop, NULL);\ncl_thread *w2 = cl_thread_start(idle_loop, NULL);",
+        false, &out);
+    char want[64];
+    snprintf(want, sizeof want, "2 threads started by cell [%d] are still running", number);
+    CHECK(out.ok && strstr(c.display, want));
+    if (!strstr(c.display, want)) fprintf(stderr, "display: <%s>\n", c.display);
+    engine_outcome_clear(&out);
+    int started_in = number;
+    run(&c, "%threads", false, &out);
+    snprintf(want, sizeof want, "from cell [%d]", started_in);
+    CHECK(out.ok && strstr(c.out, want) && strstr(strstr(c.out, want) + 1, want));
+    engine_outcome_clear(&out);
+    CHECK_STR(value_of("int still_fine = 6;\nstill_fine * 7"), "42");
+}
+
 static void test_restart(void) {
     CHECK(engine_restart(eng) == 0);
     expect_failure("kept", "CompileError");  /* the state is gone */
@@ -222,6 +286,9 @@ int main(int argc, char **argv) {
     test_stdin();
     test_interrupt();
     test_restart();
+    test_magics();
+    test_bounds_checking();
+    test_threads_left_running();
     engine_free(eng);
     return check_summary("test_engine");
 }

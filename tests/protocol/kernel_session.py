@@ -6,6 +6,8 @@ message whose parent is the request, stamped with the time it was received. Mess
 to other requests are kept aside, not thrown away, so tests may queue several requests at once.
 
 Every wait has a deadline: a kernel that stops answering fails the test, it never hangs it.
+Also here: starting and stopping a kernel (stop_session ends whatever the kernel leaves running
+below it), readers for a request's outputs, and short forms for cells that must succeed.
 """
 import os
 import signal
@@ -152,6 +154,20 @@ class KernelSession:
                     return m
             self._pump(False)
         raise KernelTimeout("no matching iopub message for %s within %.1f s" % (msg_id, timeout))
+
+    def wait_for_input_request(self, msg_id, timeout):
+        """Waits for an input_request of msg_id on the stdin channel; returns it unanswered."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._stdin.get(msg_id):
+                return self._stdin[msg_id][0]
+            self._pump(True)
+        raise KernelTimeout("no input_request for %s within %.1f s" % (msg_id, timeout))
+
+    def has_reply(self, msg_id):
+        """True once the shell reply to msg_id has been received (and not yet collected)."""
+        self._pump(False)
+        return msg_id in self._shell
 
     def drain(self, seconds=0.2):
         """Forgets whatever is pending (e.g. after a test that left requests unanswered)."""

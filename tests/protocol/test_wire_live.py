@@ -141,6 +141,24 @@ def test_unsigned_execute_request_never_runs(rk, tmp_path):
     rk.drain()
 
 
+def test_stdin_round_trip_and_forged_input_reply(rk):
+    code = '#include <stdio.h>\nchar in_buf[32];\nif (fgets(in_buf, sizeof in_buf, stdin)) printf("got %s", in_buf);'
+    msg_id = rk.request("shell", "execute_request", {"code": code, "silent": False, "allow_stdin": True})
+    ask = rk.reply_to("stdin", msg_id, timeout=10)
+    assert ask is not None and ask["msg_type"] == "input_request", "no input_request on stdin"
+    assert ask["signature"] == rk.sign(ask["raw_parts"]), "input_request signature does not verify"
+    # A forged answer is dropped: the cell keeps waiting for a real one.
+    forged = rk.parts("input_reply", {"value": "forged"}, parent=ask["header"])
+    rk.send_frames("stdin", rk.frames(forged, signature=b"0" * 64))
+    assert rk.reply_to("shell", msg_id, timeout=1.0) is None, "the cell ended on a forged input_reply"
+    rk.send_frames("stdin", rk.frames(rk.parts("input_reply", {"value": "real"}, parent=ask["header"])))
+    reply = rk.reply_to("shell", msg_id, timeout=10)
+    assert reply is not None and reply["content"]["status"] == "ok"
+    published = rk.iopub_for(msg_id, timeout=3)
+    text = "".join(m["content"]["text"] for m in published if m["msg_type"] == "stream")
+    assert text == "got real\n", repr(text)
+
+
 # ---- malformed frames -----------------------------------------------------------------------------
 
 def signed_raw(rk, parts):

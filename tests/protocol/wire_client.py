@@ -100,6 +100,10 @@ class RawKernel:
             s.setsockopt(zmq.LINGER, 0)
             if kind == zmq.SUB:
                 s.setsockopt(zmq.SUBSCRIBE, b"")
+            elif kind == zmq.DEALER:
+                # One identity for shell and stdin, as jupyter_client does: the kernel routes
+                # input_request to the identity that sent the execute_request.
+                s.setsockopt(zmq.IDENTITY, self.session.encode())
             s.connect("tcp://127.0.0.1:%d" % self.ports[name])
             self.sockets[name] = s
 
@@ -119,9 +123,10 @@ class RawKernel:
                 "date": datetime.now(timezone.utc).isoformat(), "msg_type": msg_type,
                 "version": "5.3"}
 
-    def parts(self, msg_type, content=None, msg_id=None):
+    def parts(self, msg_type, content=None, msg_id=None, parent=None):
         """The four JSON parts of a fresh message, as bytes."""
-        return [json.dumps(self.header(msg_type, msg_id)).encode(), b"{}", b"{}",
+        return [json.dumps(self.header(msg_type, msg_id)).encode(),
+                json.dumps(parent or {}).encode(), b"{}",
                 json.dumps({} if content is None else content).encode()]
 
     def frames(self, parts, signature=None):
