@@ -63,11 +63,16 @@ struct jit {
 
 typedef enum var_plan { PLAN_STATIC_INIT, PLAN_RUNTIME_INIT, PLAN_REUSE } var_plan;
 
+/* The trailing expression is first shown as a scalar, string or pointer; a struct or union is
+ * shown by size; a void expression (a call) just runs. tcc's refusals move us down the list. */
+typedef enum value_mode { VALUE_SCALAR, VALUE_OPAQUE, VALUE_VOID } value_mode;
+
 typedef struct build {
     jit *j;
     cell c;
     int number;
-    bool want_value, opaque_value;
+    bool want_value;
+    value_mode value;   /* how the trailing expression is shown */
     void *code;         /* where the linked code lives */
     size_t code_size;
     var_plan *plans;    /* per item; meaningful for ITEM_VARIABLE */
@@ -261,8 +266,11 @@ static void emit_statements(build *b, strbuf *src) {
         } else if (it->kind == ITEM_EXPRESSION) {
             add_line(src, b->number, it->line);
             strbuf_addf(src, "__cl_line = %d; ", it->line);
-            if (b->want_value)
-                strbuf_addf(src, "%s((%s));\n", b->opaque_value ? "__CL_SHOW_OPAQUE" : "__CL_SHOW", it->text);
+            if (b->want_value && b->value == VALUE_SCALAR)
+                strbuf_addf(src, "__CL_SHOW((%s));\n", it->text);
+            else if (b->want_value && b->value == VALUE_OPAQUE)
+                strbuf_addf(src, "{ __typeof__(%s) __cl_v = (%s); render_show_opaque(sizeof __cl_v); }\n",
+                            it->text, it->text);
             else
                 strbuf_addf(src, "(void)(%s);\n", it->text);
         }
@@ -372,9 +380,19 @@ static bool move_refused_initializers(build *b) {
     return moved;
 }
 
-static bool value_needs_opaque_rendering(const build *b) {
-    return b->want_value && !b->opaque_value && b->errors.data &&
-           strstr(b->errors.data, "cannot convert") != NULL;
+/* Did tcc refuse the way the trailing expression is shown (an error on its lines)? */
+static bool refused_value_display(const build *b) {
+    if (!b->want_value || b->value == VALUE_VOID || !b->errors.data || !b->c.n_items) return false;
+    const cell_item *last = &b->c.items[b->c.n_items - 1];
+    if (last->kind != ITEM_EXPRESSION) return false;
+    int last_line = last->line;
+    for (const char *c = last->text; *c; c++) last_line += *c == '\n';
+    for (int line = last->line; line <= last_line; line++) {
+        char at[48];
+        snprintf(at, sizeof at, "cell[%d]:%d:", b->number, line);
+        if (strstr(b->errors.data, at)) return true;
+    }
+    return false;
 }
 
 static void plan_variables(build *b) {
@@ -422,8 +440,8 @@ static TCCState *compile_and_link(build *b) {
         if (rc == 0 && relocate(b, s) == 0) return s;
         tcc_delete(s);
         if (move_refused_initializers(b)) continue;
-        if (value_needs_opaque_rendering(b)) {
-            b->opaque_value = true;
+        if (refused_value_display(b)) {
+            b->value++;
             continue;
         }
         break;
@@ -629,7 +647,8 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
     char runner[64];
     snprintf(runner, sizeof runner, "__cl_cell_%d", cell_number);
     out->run = (void (*)(void))tcc_get_symbol(s, runner);
-    out->has_value = want_value && b.c.n_items > 0 && b.c.items[b.c.n_items - 1].kind == ITEM_EXPRESSION;
+    out->has_value = want_value && b.value != VALUE_VOID && b.c.n_items > 0 &&
+                     b.c.items[b.c.n_items - 1].kind == ITEM_EXPRESSION;
     out->ok = out->run != NULL;
     build_free(&b);
 }

@@ -97,6 +97,8 @@ static void test_rendering(void) {
     free(addr);
     expect("p", "<value of 8 bytes>");
     expect("counter;", "");  /* a trailing semicolon shows nothing */
+    expect("int greetings = 0;\nvoid greet(void) { greetings++; }\ngreet()", "");  /* runs, shows nothing */
+    expect("greetings", "1");
 }
 
 static void test_conditionals(void) {
