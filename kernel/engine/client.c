@@ -25,12 +25,14 @@
 
 #include "framing.h"
 #include "magics.h"
+#include "process_limit.h"
 #include "strbuf.h"
 #include "utf8.h"
 
-enum { DEFAULT_OUTPUT_LIMIT = 4 << 20, READ_CHUNK = 64 << 10 };
+enum { DEFAULT_OUTPUT_LIMIT = 4 << 20, DEFAULT_PROCESS_LIMIT = 256, READ_CHUNK = 64 << 10 };
+#define DEFAULT_MEMORY_LIMIT ((size_t)4 << 30)
 
-typedef enum stop_reason { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT, STOP_OUTPUT } stop_reason;
+typedef enum stop_reason { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT, STOP_OUTPUT, STOP_PROCESSES } stop_reason;
 
 typedef struct output_stream {
     int fd;
@@ -51,6 +53,7 @@ struct engine {
     size_t cell_output;      /* bytes forwarded for the running cell */
     bool holder_lost;        /* the holder died between cells */
     notebook_settings settings; /* what line magics set */
+    process_limit processes;
     char *thread_notice;     /* the last "threads still running" notice shown */
 
     pthread_mutex_t lock;    /* guards the fields below, touched by engine_interrupt */
@@ -104,6 +107,7 @@ static int spawn_executor(engine *eng, char **err) {
         dup2(out[1], 1);
         dup2(errp[1], 2);
         dup2(sv[1], 3);
+        process_limit_join(&eng->processes);
         execl("/proc/self/exe", "conclab", "executor", "3", (char *)NULL);
         _exit(127);
     }
@@ -149,12 +153,27 @@ static void remember_group(engine *eng, pid_t group) {
     eng->groups[eng->n_groups++] = group;
 }
 
+/* "4G", "512M", "100000": a size from the environment, or fallback. */
+static size_t size_from_env(const char *name, size_t fallback) {
+    const char *text = getenv(name);
+    if (!text || !*text) return fallback;
+    char *end;
+    double v = strtod(text, &end);
+    size_t scale = *end == 'K' || *end == 'k' ? 1u << 10 : *end == 'M' || *end == 'm' ? 1u << 20
+                 : *end == 'G' || *end == 'g' ? 1u << 30 : 1;
+    return v > 0 ? (size_t)(v * (double)scale) : fallback;
+}
+
 engine *engine_start(const engine_options *opts, char **err) {
     engine *eng = calloc(1, sizeof *eng);
     if (!eng) return NULL;
     if (opts) eng->opts = *opts;
     if (!eng->opts.output_limit) eng->opts.output_limit = DEFAULT_OUTPUT_LIMIT;
     eng->settings.timeout_s = eng->opts.timeout_s;
+    if (!eng->opts.memory_limit) eng->opts.memory_limit = size_from_env("CONCLAB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT);
+    if (!eng->opts.process_limit)
+        eng->opts.process_limit = (int)size_from_env("CONCLAB_PROCESS_LIMIT", DEFAULT_PROCESS_LIMIT);
+    process_limit_init(&eng->processes, eng->opts.process_limit);
     eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
     eng->symbols = json_object();
     eng->includes = json_array();
@@ -187,6 +206,7 @@ void engine_free(engine *eng) {
         json_decref(bye);
     }
     close_executor(eng);
+    process_limit_free(&eng->processes);
     json_decref(eng->symbols);
     json_decref(eng->includes);
     free(eng->groups);
@@ -384,6 +404,7 @@ static void wait_for_done(run_state *rs) {
             if (!rs->done) rs->died = true;
         }
         if (deadline && now_s() >= deadline) stop_running_cell(eng, STOP_TIMEOUT);
+        if (process_limit_exceeded(&eng->processes, eng->running_group)) stop_running_cell(eng, STOP_PROCESSES);
     }
 }
 
@@ -409,6 +430,11 @@ static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool
         ename = "TimeoutError";
         snprintf(evalue, sizeof evalue, "the cell ran longer than its time limit of %g s (%%%%timeout "
                  "SECONDS changes it); %s", rs->timeout_s, kept);
+    } else if (why == STOP_PROCESSES) {
+        ename = "ProcessLimitExceeded";
+        snprintf(evalue, sizeof evalue, "the cell tried to run more than %d processes at once (a fork bomb?) and "
+                 "was stopped with every process it made (CONCLAB_PROCESS_LIMIT sets the limit); %s",
+                 eng->opts.process_limit, kept);
     } else {
         ename = "OutputLimitExceeded";
         snprintf(evalue, sizeof evalue, "the cell wrote more than %zu bytes of output; %s",
@@ -510,6 +536,10 @@ static void answer_limits(engine *eng, const engine_callbacks *cb) {
     if (eng->settings.timeout_s > 0) strbuf_addf(&text, "time per cell:   %g s (%%timeout SECONDS)\n", eng->settings.timeout_s);
     else strbuf_add(&text, "time per cell:   none (%timeout SECONDS sets one)\n");
     strbuf_addf(&text, "output per cell: %zu bytes (CONCLAB_OUTPUT_LIMIT)\n", eng->opts.output_limit);
+    strbuf_addf(&text, "memory per cell: %zu MiB more than the notebook holds (CONCLAB_MEMORY_LIMIT)\n",
+                eng->opts.memory_limit >> 20);
+    strbuf_addf(&text, "processes:       %d at once (CONCLAB_PROCESS_LIMIT%s)\n", eng->opts.process_limit,
+                eng->processes.dir[0] ? ", enforced by a pids cgroup" : ", counted per cell");
     strbuf_addf(&text, "bounds checking: %s (%%bounds on|off)\n", eng->settings.bounds ? "on" : "off");
     char *s = strbuf_take(&text);
     say(cb, s);
@@ -561,9 +591,10 @@ int engine_execute(engine *eng, const engine_request *req, const engine_callback
         pthread_mutex_unlock(&eng->lock);
         return 0;
     }
-    json_t *msg = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b}", "op", "execute", "code", code, "cell",
+    json_t *msg = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b, s:I}", "op", "execute", "code", code, "cell",
                             req->cell_number, "allow_stdin", req->allow_stdin, "silent", req->silent,
-                            "bounds", magics.bounds);
+                            "bounds", magics.bounds, "memory_limit", (json_int_t)eng->opts.memory_limit);
+    process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
     run_state rs = {eng, req, cb, magics.timeout_s, NULL, false};
     free(code);
     cell_magics_clear(&magics);

@@ -10,8 +10,10 @@
 
 #include "codemap.h"
 
-enum { NOTE_SIZE = 8192, MAX_FRAMES = 256, STACK_SPAN = 64 << 20 };
+enum { PAGE_SIZE = 8192, NOTE_OFFSET = 64, NOTE_SIZE = PAGE_SIZE - NOTE_OFFSET, MAX_FRAMES = 256,
+       STACK_SPAN = 64 << 20 };
 
+static char *page;            /* shared with the holder: [size_t failed allocation][...][note] */
 static char *note;
 static int armed_cell;
 static uintptr_t armed_stack_top;   /* frames above this belong to the executor, not the cell */
@@ -112,13 +114,22 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
 }
 
 void crash_prepare(void) {
-    if (!note) {
-        void *page = mmap(NULL, NOTE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (page == MAP_FAILED) return;
-        note = page;
+    if (!page) {
+        void *shared = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (shared == MAP_FAILED) return;
+        page = shared;
+        note = page + NOTE_OFFSET;
     }
     note[0] = '\0';
+    *(volatile size_t *)(void *)page = 0;
 }
+
+void crash_note_failed_allocation(size_t bytes) {
+    volatile size_t *failed = (volatile size_t *)(void *)page;
+    if (page && bytes > *failed) *failed = bytes;
+}
+
+size_t crash_failed_allocation(void) { return page ? *(volatile size_t *)(void *)page : 0; }
 
 /* exit() from a cell (or from bounds checking, which exits with 255): where it was called. */
 static void note_exit_location(void) {

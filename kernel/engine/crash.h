@@ -5,6 +5,8 @@
 #ifndef CONCLAB_CRASH_H
 #define CONCLAB_CRASH_H
 
+#include <stddef.h>
+
 /* In the holder, before forking a cell: makes the shared page (once) and empties it. */
 void crash_prepare(void);
 
@@ -14,5 +16,10 @@ void crash_arm(int cell);
 
 /* In the holder, after the cell died: the note, one frame per line; "" when there is none. */
 const char *crash_note(void);
+
+/* In the cell: an allocation of `bytes` failed (the memory limit, most likely). The holder reads
+ * the largest such request back with crash_failed_allocation() (0: none). */
+void crash_note_failed_allocation(size_t bytes);
+size_t crash_failed_allocation(void);
 
 #endif

@@ -15,6 +15,8 @@ typedef struct engine engine;
 typedef struct engine_options {
     size_t output_limit;   /* bytes of stdout+stderr per cell before the cell is cut off; 0: default */
     double timeout_s;      /* default per-cell time limit in seconds; 0: none */
+    size_t memory_limit;   /* address space a cell may add; 0: CONCLAB_MEMORY_LIMIT or 4 GiB */
+    int process_limit;     /* processes the notebook may have at once; 0: CONCLAB_PROCESS_LIMIT or 256 */
 } engine_options;
 
 typedef struct engine_callbacks {

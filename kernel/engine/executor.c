@@ -34,6 +34,7 @@
 #include "crash.h"
 #include "framing.h"
 #include "jit.h"
+#include "memory_guard.h"
 #include "render.h"
 #include "stdin_bridge.h"
 #include "thread_census.h"
@@ -121,7 +122,13 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
     const char *ename;
     bool bounds_stop = bounds && ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
                                   (WIFEXITED(status) && WEXITSTATUS(status) == 255));
-    if (bounds_stop) {
+    size_t failed = crash_failed_allocation();
+    if (failed && !bounds_stop) {
+        ename = "MemoryLimitExceeded";
+        snprintf(evalue, sizeof evalue, "the cell reached its memory limit (an allocation of %zu bytes failed) "
+                 "and then died (%s)", failed,
+                 WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "it exited");
+    } else if (bounds_stop) {
         ename = "BoundsError";
         snprintf(evalue, sizeof evalue, "bounds checking stopped the cell: an access outside its object, "
                  "a use after free or a bad free (the BCHECK line above has the address)");
@@ -191,7 +198,7 @@ static int wait_for_child(pid_t child, int commit_fd, int *status) {
     return 0;
 }
 
-static void run_forked(const jit_cell *c, int number, int allow_stdin, bool bounds) {
+static void run_forked(const jit_cell *c, int number, int allow_stdin, bool bounds, size_t memory_limit) {
     int commit[2];
     fflush(NULL);
     crash_prepare();
@@ -203,6 +210,7 @@ static void run_forked(const jit_cell *c, int number, int allow_stdin, bool boun
     pid_t child = fork();
     if (child == 0) {
         setpgid(0, 0);
+        memory_guard_limit(memory_limit);
         close(commit[0]);
         run_cell(c, number, allow_stdin);
         report_success(c, number);
@@ -252,13 +260,14 @@ static void execute(jit *j, json_t *req) {
     int silent = json_is_true(json_object_get(req, "silent"));
     int allow_stdin = json_is_true(json_object_get(req, "allow_stdin"));
     bool bounds = json_is_true(json_object_get(req, "bounds"));
+    size_t memory_limit = (size_t)json_integer_value(json_object_get(req, "memory_limit"));
     jit_set_bounds(j, bounds);
     jit_cell c;
     jit_compile(j, code ? code : "", number, !silent, &c);
     if (c.warnings)
         send_event(json_pack("{s:s, s:{s:s}}", "ev", "display", "data", "text/plain", c.warnings));
     if (!c.ok) report_compile_error(&c);
-    else if (thread_count() == 1) run_forked(&c, number, allow_stdin, bounds);
+    else if (thread_count() == 1) run_forked(&c, number, allow_stdin, bounds, memory_limit);
     else {
         start_kernel_watchdog();
         run_cell(&c, number, allow_stdin);

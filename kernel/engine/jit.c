@@ -23,6 +23,7 @@
 #include "cell.h"
 #include "codemap.h"
 #include "engine.h"
+#include "memory_guard.h"
 #include "render.h"
 #include "stdin_bridge.h"
 #include "strbuf.h"
@@ -300,7 +301,12 @@ static void collect_message(void *opaque, const char *msg) {
 }
 
 /* Symbols the generated code needs from the executor itself. */
-static void add_executor_symbols(TCCState *s) {
+static void add_executor_symbols(TCCState *s, bool bounds) {
+    if (!bounds) {  /* bounds checking brings allocation functions of its own */
+        tcc_add_symbol(s, "malloc", (void *)memory_guard_malloc);
+        tcc_add_symbol(s, "calloc", (void *)memory_guard_calloc);
+        tcc_add_symbol(s, "realloc", (void *)memory_guard_realloc);
+    }
     tcc_add_symbol(s, "render_show_bool", (void *)render_show_bool);
     tcc_add_symbol(s, "render_show_char", (void *)render_show_char);
     tcc_add_symbol(s, "render_show_int", (void *)render_show_int);
@@ -433,7 +439,7 @@ static TCCState *compile_and_link(build *b) {
         char *src = generate(b);
         if (getenv("CONCLAB_JIT_DUMP")) fprintf(stderr, "---- cell[%d] attempt %d\n%s\n", b->number, attempt, src);
         TCCState *s = new_state(b);
-        add_executor_symbols(s);
+        add_executor_symbols(s, b->j->bounds);
         add_notebook_symbols(b, s);
         int rc = tcc_compile_string(s, src);
         free(src);

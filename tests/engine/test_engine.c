@@ -263,6 +263,21 @@ static void test_threads_left_running(void) {
     CHECK_STR(value_of("int still_fine = 6;\nstill_fine * 7"), "42");
 }
 
+/* The memory and process limits end the offending cell only, and say which limit it was. */
+static void test_resource_limits(void) {
+    CHECK_STR(value_of("#include <string.h>\nint limits_kept = 5;"), "");
+    capture c;
+    engine_outcome out;
+    run(&c, "for (;;) { char *p = malloc(32 << 20); memset(p, 1, 32 << 20); }", false, &out);
+    CHECK(!out.ok && strcmp(out.ename, "MemoryLimitExceeded") == 0);
+    CHECK(strstr(c.err, "memory limit reached") != NULL);
+    engine_outcome_clear(&out);
+    double start = now_s();
+    expect_error_text("for (;;) fork();", "ProcessLimitExceeded", "more than 64 processes");
+    CHECK(now_s() - start < 5);
+    CHECK_STR(value_of("limits_kept"), "5");
+}
+
 static void test_restart(void) {
     CHECK(engine_restart(eng) == 0);
     expect_failure("kept", "CompileError");  /* the state is gone */
@@ -272,7 +287,7 @@ static void test_restart(void) {
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "executor") == 0) return executor_main(atoi(argv[2]));
     char *err = NULL;
-    engine_options opts = {.output_limit = 256 << 10};
+    engine_options opts = {.output_limit = 256 << 10, .memory_limit = 256 << 20, .process_limit = 64};
     eng = engine_start(&opts, &err);
     CHECK(eng != NULL);
     if (!eng) {
@@ -285,6 +300,7 @@ int main(int argc, char **argv) {
     test_output_limit();
     test_stdin();
     test_interrupt();
+    test_resource_limits();
     test_restart();
     test_magics();
     test_bounds_checking();

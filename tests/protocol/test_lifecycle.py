@@ -165,6 +165,21 @@ def test_restart_gives_empty_state_fast(fresh_kernel):
     assert content["status"] == "error", "rs_gone survived the restart: %r" % result_text(msgs)
 
 
+def test_restart_during_a_running_cell(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok("int rr_gone = 5;")
+    msg_id = k.execute("for (;;);")
+    started(k, msg_id)
+    t0 = time.monotonic()
+    k.km.restart_kernel(now=False)
+    k.kc.wait_for_ready(timeout=10)
+    elapsed = time.monotonic() - t0
+    assert elapsed < 5.0, "restart during a busy cell took %.2f s" % elapsed
+    k.drain()
+    content, msgs = k.run("#include <stdio.h>\nputs(\"fresh\");")
+    assert content["status"] == "ok" and stream_text(msgs) == "fresh\n", describe_failure("after", content, msgs)
+
+
 def test_shutdown_request_with_restart_on_control(fresh_kernel):
     k = fresh_kernel
     reply, seconds = k.control_request("shutdown_request", {"restart": True}, timeout=5)

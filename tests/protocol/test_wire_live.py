@@ -320,6 +320,32 @@ def test_shutdown_request_ends_kernel_and_executor(own_rk):
     assert left == [], "processes of the kernel outlived it: %r" % left
 
 
+def test_shutdown_request_during_a_running_cell(own_rk):
+    rk = own_rk
+    msg_id = rk.request("shell", "execute_request", {"code": "for (;;);", "silent": False})
+    deadline = time.monotonic() + 10
+    while True:
+        assert time.monotonic() < deadline, "the cell never started"
+        msg = rk.recv("iopub", 0.5)
+        if msg and msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+            break
+    time.sleep(0.3)
+    below = descendants_of(rk.proc.pid)
+    rk.seen_descendants += below
+    t0 = time.monotonic()
+    shut = rk.request("control", "shutdown_request", {"restart": False})
+    reply = rk.reply_to("control", shut, timeout=2)
+    assert reply is not None, "no shutdown_reply within 2 s while a cell runs"
+    try:
+        rk.proc.wait(3)
+    except Exception:
+        raise AssertionError("kernel still running 3 s after shutdown_request during a cell")
+    assert time.monotonic() - t0 < 3
+    time.sleep(0.5)
+    left = [pid for pid in below if pid_running(pid)]
+    assert left == [], "processes of the kernel outlived it: %r" % left
+
+
 def test_sigterm_ends_kernel_and_executor(own_rk):
     rk = own_rk
     msg_id = rk.request("shell", "execute_request", {"code": "int st_x = 1;", "silent": False})

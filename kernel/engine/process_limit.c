@@ -1,0 +1,118 @@
+#define _GNU_SOURCE
+#include "process_limit.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_file(const char *dir, const char *name, const char *text) {
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    if (fclose(f) != 0) rc = -1;
+    return rc;
+}
+
+/* Where this process's pids cgroup is: cgroup v1 (".../pids/<path>") or v2 ("/sys/fs/cgroup/<path>"
+ * when it offers the pids controller). */
+static int current_pids_cgroup(char *out, size_t size) {
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    if (!f) return -1;
+    char line[512];
+    int found = -1;
+    while (found != 0 && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = '\0';
+        char *controllers = strchr(line, ':');
+        char *path = controllers ? strchr(controllers + 1, ':') : NULL;
+        if (!path) continue;
+        *path++ = '\0';
+        controllers++;
+        if (strstr(controllers, "pids") &&
+            snprintf(out, size, "/sys/fs/cgroup/pids%s", strcmp(path, "/") == 0 ? "" : path) < (int)size)
+            found = 0;
+        else if (controllers[0] == '\0' && access("/sys/fs/cgroup/cgroup.controllers", R_OK) == 0 &&
+                 snprintf(out, size, "/sys/fs/cgroup%s", strcmp(path, "/") == 0 ? "" : path) < (int)size)
+            found = 0;
+    }
+    fclose(f);
+    return found;
+}
+
+void process_limit_init(process_limit *pl, int max) {
+    memset(pl, 0, sizeof *pl);
+    pl->max = max;
+    char parent[PATH_MAX - 32];
+    if (max <= 0 || current_pids_cgroup(parent, sizeof parent) != 0) return;
+    snprintf(pl->dir, sizeof pl->dir, "%s/conclab-%d", parent, (int)getpid());
+    char limit[32];
+    snprintf(limit, sizeof limit, "%d\n", max);
+    if ((mkdir(pl->dir, 0755) != 0) || write_file(pl->dir, "pids.max", limit) != 0) {
+        rmdir(pl->dir);
+        pl->dir[0] = '\0';
+    }
+}
+
+void process_limit_join(const process_limit *pl) {
+    if (!pl->dir[0]) return;
+    char pid[32];
+    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    write_file(pl->dir, "cgroup.procs", pid);
+}
+
+static long refused_forks(const process_limit *pl) {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/pids.events", pl->dir);
+    FILE *f = fopen(path, "r");
+    long n = 0;
+    if (f) {
+        if (fscanf(f, "max %ld", &n) != 1) n = 0;
+        fclose(f);
+    }
+    return n;
+}
+
+static int count_group(pid_t group) {
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        if (fgets(buf, sizeof buf, f)) {
+            char *close = strrchr(buf, ')');  /* "pid (comm) state ppid pgrp ..." */
+            int ppid, pgrp;
+            char state;
+            if (close && sscanf(close + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 && pgrp == group &&
+                state != 'Z')
+                n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}
+
+bool process_limit_exceeded(process_limit *pl, pid_t group) {
+    if (pl->max <= 0) return false;
+    if (pl->dir[0]) {
+        long now = refused_forks(pl);
+        bool hit = now > pl->refused;
+        pl->refused = now;
+        return hit;
+    }
+    return group > 0 && count_group(group) > pl->max;
+}
+
+void process_limit_free(process_limit *pl) {
+    if (pl->dir[0]) rmdir(pl->dir);
+    pl->dir[0] = '\0';
+}

@@ -1,0 +1,31 @@
+/* process_limit.h — a cap on the processes a notebook may have, so a fork bomb ends its cell
+ * instead of the machine. Where the pids cgroup controller can be written (root, or a delegated
+ * cgroup), the executor and everything it forks live in a cgroup of their own with pids.max set,
+ * and a refused fork shows in pids.events. Elsewhere the cell's process group is counted. */
+#ifndef CONCLAB_PROCESS_LIMIT_H
+#define CONCLAB_PROCESS_LIMIT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct process_limit {
+    int max;
+    char dir[PATH_MAX];  /* the cgroup, or "" when there is none */
+    long refused;        /* forks the cgroup refused, as last seen */
+} process_limit;
+
+/* Makes the cgroup if it can. */
+void process_limit_init(process_limit *pl, int max);
+
+/* Moves the calling process into the cgroup (in the executor, before exec). */
+void process_limit_join(const process_limit *pl);
+
+/* Has the notebook hit the cap since the last call? `group` is the running cell's process group,
+ * counted when there is no cgroup. */
+bool process_limit_exceeded(process_limit *pl, pid_t group);
+
+/* Removes the cgroup (once its processes are gone). */
+void process_limit_free(process_limit *pl);
+
+#endif
