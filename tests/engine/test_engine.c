@@ -92,6 +92,11 @@ static void test_state_survives_faults(void) {
     expect_failure("*(volatile int *)0 = 1;", "SIGSEGV");
     CHECK_STR(value_of("kept"), "42");
     expect_failure("abort();", "SIGABRT");
+    expect_failure("#include <assert.h>\nassert(kept == 0);", "SIGABRT");
+    expect_failure("#include <sys/mman.h>\nFILE *empty = tmpfile();\n"
+                   "char *mapped = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fileno(empty), 0);\n"
+                   "printf(\"%d\", mapped[0]);", "SIGBUS");
+    expect_failure("_exit(0);", "Exit");
     expect_failure("exit(3);", "Exit");
     expect_failure("int zero = 0;\nprintf(\"%d\", 1 / zero);", "SIGFPE");
     expect_failure("int deep(int n) { volatile char pad[256]; pad[0] = 1; return deep(n + 1) + pad[0]; }\ndeep(0);",
@@ -196,6 +201,16 @@ static void test_interrupt(void) {
     expect_interrupted("for (;;) {}");
     expect_interrupted("int fds[2]; pipe(fds); char ch; read(fds[0], &ch, 1);");
     expect_interrupted("for (int i = 0; i < 2; i++) if (fork() == 0) for (;;) {}\nfor (;;) {}");
+    expect_interrupted("#include <sys/wait.h>\nfor (int i = 0; i < 2; i++) if (fork() == 0) for (;;) {}\n"
+                       "while (wait(NULL) > 0) {}");
+    expect_interrupted("#include <pthread.h>\nvoid *spin_forever(void *a) { (void)a; for (;;) {} return NULL; }\n"
+                       "pthread_t spinner;\npthread_create(&spinner, NULL, spin_forever, NULL);\n"
+                       "pthread_join(spinner, NULL);");
+    expect_interrupted("pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER, lock_b = PTHREAD_MUTEX_INITIALIZER;\n"
+                       "void *grab_b_then_a(void *x) { (void)x; pthread_mutex_lock(&lock_b); usleep(100000);\n"
+                       "  pthread_mutex_lock(&lock_a); return NULL; }\n"
+                       "pthread_t other;\npthread_create(&other, NULL, grab_b_then_a, NULL);\n"
+                       "pthread_mutex_lock(&lock_a);\nusleep(100000);\npthread_mutex_lock(&lock_b);");
     CHECK_STR(value_of("kept"), "43");
 }
 
