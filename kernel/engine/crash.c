@@ -43,6 +43,15 @@ static void put_int(writer *w, long v) {
     }
 }
 
+/* The first line of a note: "cell[3], line 2", the top-level line the cell was running. */
+static void put_location(writer *w) {
+    put(w, "cell[");
+    put_int(w, armed_cell);
+    put(w, "], line ");
+    put_int(w, codemap_line);
+    put(w, "\n");
+}
+
 static void put_frame(writer *w, const char *name, int cell, long repeats, int cut_short) {
     if (name[0]) {
         put(w, "  in ");
@@ -102,11 +111,7 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
     if (!note) return;
     ucontext_t *uc = context;
     writer w = {note, 0, NOTE_SIZE};
-    put(&w, "cell[");
-    put_int(&w, armed_cell);
-    put(&w, "], line ");
-    put_int(&w, codemap_line);
-    put(&w, "\n");
+    put_location(&w);
     walk_frames(&w, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
                 (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
     /* returning re-runs the faulting instruction under the default action (SA_RESETHAND), so
@@ -135,11 +140,7 @@ size_t crash_failed_allocation(void) { return page ? *(volatile size_t *)(void *
 static void note_exit_location(void) {
     if (!note || note[0]) return;
     writer w = {note, 0, NOTE_SIZE};
-    put(&w, "cell[");
-    put_int(&w, armed_cell);
-    put(&w, "], line ");
-    put_int(&w, codemap_line);
-    put(&w, "\n");
+    put_location(&w);
 }
 
 void crash_arm(int cell) {
