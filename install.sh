@@ -148,6 +148,37 @@ register_kernel() {
 
 started=$SECONDS
 if [[ $WITH_DEPS == 1 ]]; then install_packages; fi
+
+# ---- BEGIN UI test dependencies (tests/ui: ctest ui_notebook) ----
+# The notebook UI test drives Jupyter Notebook in headless Chromium with Playwright: Chromium and
+# Node come from Debian (any node >= 18 already on PATH will do), playwright-core from npm, pinned
+# by tests/ui/package-lock.json. npm ci runs only when node_modules is older than the lock file.
+install_ui_test_deps() {
+  local ui=$ROOT/tests/ui missing=()
+  if [[ $WITH_DEPS == 1 ]]; then
+    [[ $(dpkg-query -W -f='${db:Status-Status}' chromium 2>/dev/null) == installed ]] || missing+=(chromium)
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
+    if ((${#missing[@]})); then
+      step "UI test packages: installing ${missing[*]}"
+      local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
+      as_root "${apt[@]}" update </dev/null
+      as_root "${apt[@]}" install -y --no-install-recommends "${missing[@]}" </dev/null
+    fi
+  fi
+  if [[ -f $ui/node_modules/.package-lock.json && $ui/node_modules/.package-lock.json -nt $ui/package-lock.json &&
+        -f $ui/node_modules/playwright-core/package.json ]]; then
+    step "UI test node modules: up to date"
+  elif command -v npm >/dev/null 2>&1; then
+    step "UI test node modules: npm ci in tests/ui"
+    (cd "$ui" && as_owner env PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund </dev/null)
+  else
+    echo "install.sh: note: npm not found; the UI test (ctest ui_notebook) will fail until it is" >&2
+  fi
+}
+install_ui_test_deps
+# ---- END UI test dependencies ----
+
 build
 install_files
 register_kernel

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codemap.h"
 #include "framing.h"
 #include "magics.h"
 #include "process_limit.h"
@@ -54,6 +56,8 @@ struct engine {
     bool holder_lost;        /* the holder died between cells */
     notebook_settings settings; /* what line magics set */
     process_limit processes;
+    int progress_fd;             /* shared with every executor: where the running cell is */
+    codemap_progress *progress;
     char *thread_notice;     /* the last "threads still running" notice shown */
 
     pthread_mutex_t lock;    /* guards the fields below, touched by engine_interrupt */
@@ -102,11 +106,14 @@ static int spawn_executor(engine *eng, char **err) {
     }
     if (pid == 0) {
         setpgid(0, 0);  /* SIGINT sent to the kernel's group must not reach user code */
+        /* lift the channel and the progress page above 4 first: either may sit at 3 or 4 */
+        int channel = fcntl(sv[1], F_DUPFD_CLOEXEC, 10), progress = fcntl(eng->progress_fd, F_DUPFD_CLOEXEC, 10);
         int devnull = open("/dev/null", O_RDONLY);
         dup2(devnull, 0);
         dup2(out[1], 1);
         dup2(errp[1], 2);
-        dup2(sv[1], 3);
+        dup2(channel, 3);
+        if (progress >= 0) dup2(progress, 4);
         process_limit_join(&eng->processes);
         execl("/proc/self/exe", "conclab", "executor", "3", (char *)NULL);
         _exit(127);
@@ -175,6 +182,11 @@ engine *engine_start(const engine_options *opts, char **err) {
         eng->opts.process_limit = (int)size_from_env("CONCLAB_PROCESS_LIMIT", DEFAULT_PROCESS_LIMIT);
     process_limit_init(&eng->processes, eng->opts.process_limit);
     eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
+    eng->progress_fd = memfd_create("conclab-progress", MFD_CLOEXEC);
+    if (eng->progress_fd >= 0 && ftruncate(eng->progress_fd, sizeof *eng->progress) == 0) {
+        void *page = mmap(NULL, sizeof *eng->progress, PROT_READ | PROT_WRITE, MAP_SHARED, eng->progress_fd, 0);
+        if (page != MAP_FAILED) eng->progress = page;
+    }
     eng->symbols = json_object();
     eng->includes = json_array();
     pthread_mutex_init(&eng->lock, NULL);
@@ -207,6 +219,8 @@ void engine_free(engine *eng) {
     }
     close_executor(eng);
     process_limit_free(&eng->processes);
+    if (eng->progress) munmap(eng->progress, sizeof *eng->progress);
+    if (eng->progress_fd >= 0) close(eng->progress_fd);
     json_decref(eng->symbols);
     json_decref(eng->includes);
     free(eng->groups);
@@ -305,6 +319,7 @@ typedef struct run_state {
     double timeout_s;
     json_t *done;
     bool died;
+    char at[64];  /* " at cell[4], line 3": where the cell was when it stopped, or "" */
 } run_state;
 
 static void follow_holder(engine *eng, pid_t holder) {
@@ -418,29 +433,52 @@ static void set_error(engine_outcome *out, const char *ename, const char *evalue
     out->traceback = traceback ? traceback : json_pack("[s]", evalue);
 }
 
+/* Where the cell was when it ended: the executor's note after a crash, else the progress page
+ * the cell's code keeps up to date (an interrupted or timed-out cell leaves no note). */
+static void locate(engine *eng, run_state *rs) {
+    const char *where = rs->done ? json_string_value(json_object_get(rs->done, "where")) : NULL;
+    if (where) snprintf(rs->at, sizeof rs->at, " at %s", where);
+    else if (eng->progress && eng->progress->cell == rs->req->cell_number && eng->progress->line > 0)
+        snprintf(rs->at, sizeof rs->at, " at cell[%d], line %d", eng->progress->cell, eng->progress->line);
+}
+
+/* The notebook frames the executor listed: its traceback without the first and last lines. */
+static json_t *frames_of(const run_state *rs) {
+    json_t *tb = rs->done ? json_object_get(rs->done, "traceback") : NULL;
+    json_t *frames = json_array();
+    for (size_t i = 1; i + 1 < json_array_size(tb); i++) json_array_append(frames, json_array_get(tb, i));
+    return frames;
+}
+
 /* Why the client stopped the cell, when it did: that is the error the student should see. */
 static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool state_lost, engine_outcome *out) {
-    char evalue[300];
+    char evalue[1024];
+    const char *at = rs->at;
     const char *kept = state_lost ? "the notebook's state was lost (threads were running, so the cell "
                                     "could not run in a fork) and a fresh one started"
                                   : "the notebook's state from before this cell is intact";
     const char *ename = "Interrupted";
-    if (why == STOP_INTERRUPT) snprintf(evalue, sizeof evalue, "the cell was interrupted; %s", kept);
+    if (why == STOP_INTERRUPT) snprintf(evalue, sizeof evalue, "the cell was interrupted%s; %s", at, kept);
     else if (why == STOP_TIMEOUT) {
         ename = "TimeoutError";
         snprintf(evalue, sizeof evalue, "the cell ran longer than its time limit of %g s (%%%%timeout "
-                 "SECONDS changes it); %s", rs->timeout_s, kept);
+                 "SECONDS changes it)%s; %s", rs->timeout_s, at, kept);
     } else if (why == STOP_PROCESSES) {
         ename = "ProcessLimitExceeded";
         snprintf(evalue, sizeof evalue, "the cell tried to run more than %d processes at once (a fork bomb?) and "
-                 "was stopped with every process it made (CONCLAB_PROCESS_LIMIT sets the limit); %s",
-                 eng->opts.process_limit, kept);
+                 "was stopped with every process it made (CONCLAB_PROCESS_LIMIT sets the limit)%s; %s",
+                 eng->opts.process_limit, at, kept);
     } else {
         ename = "OutputLimitExceeded";
-        snprintf(evalue, sizeof evalue, "the cell wrote more than %zu bytes of output; %s",
-                 eng->opts.output_limit, kept);
+        snprintf(evalue, sizeof evalue, "the cell wrote more than %zu bytes of output%s; %s",
+                 eng->opts.output_limit, at, kept);
     }
-    set_error(out, ename, evalue, NULL);
+    json_t *tb = json_array();
+    json_array_append_new(tb, json_sprintf("%s: %s", ename, evalue));
+    json_t *frames = frames_of(rs);
+    json_array_extend(tb, frames);
+    json_decref(frames);
+    set_error(out, ename, evalue, tb);
 }
 
 static void say(const engine_callbacks *cb, const char *text) {
@@ -471,11 +509,23 @@ static void notice_threads(engine *eng, const engine_callbacks *cb, json_t *by_c
     eng->thread_notice = now;
 }
 
+/* The holder's end may be noticed (its socket closing) a moment before it can be reaped. */
+static bool wait_for_holder(engine *eng, int *status) {
+    double deadline = now_s() + 0.5;
+    for (;;) {
+        pid_t got = waitpid(eng->holder, status, WNOHANG);
+        if (got == eng->holder) return true;
+        if (got < 0 || now_s() > deadline) return false;
+        usleep(1000);
+    }
+}
+
 static void fill_outcome(engine *eng, run_state *rs, stop_reason why, engine_outcome *out) {
+    locate(eng, rs);
     if (rs->died) {
         int status = 0;
         char evalue[300];
-        if (waitpid(eng->holder, &status, WNOHANG) > 0 && WIFSIGNALED(status))
+        if (wait_for_holder(eng, &status) && WIFSIGNALED(status))
             snprintf(evalue, sizeof evalue, "the executor died from signal %d (%s) while the cell ran in "
                      "place (threads were running); the notebook's state was lost and a fresh one started",
                      WTERMSIG(status), strsignal(WTERMSIG(status)));
@@ -595,7 +645,7 @@ int engine_execute(engine *eng, const engine_request *req, const engine_callback
                             req->cell_number, "allow_stdin", req->allow_stdin, "silent", req->silent,
                             "bounds", magics.bounds, "memory_limit", (json_int_t)eng->opts.memory_limit);
     process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
-    run_state rs = {eng, req, cb, magics.timeout_s, NULL, false};
+    run_state rs = {.eng = eng, .req = req, .cb = cb, .timeout_s = magics.timeout_s};
     free(code);
     cell_magics_clear(&magics);
     if (framing_send(eng->channel, msg) != 0) rs.died = true;

@@ -18,7 +18,19 @@ static size_t n_regions;
 static function *functions;
 static size_t n_functions;
 
-volatile int codemap_line;
+static codemap_progress private_progress;
+static codemap_progress *progress = &private_progress;
+volatile int *codemap_line = &private_progress.line;
+
+void codemap_use_progress(codemap_progress *page) {
+    progress = page ? page : &private_progress;
+    codemap_line = &progress->line;
+}
+
+void codemap_running(int cell) {
+    progress->line = 0;
+    progress->cell = cell;
+}
 
 void codemap_add_region(uintptr_t start, size_t size) {
     region *grown = realloc(regions, (n_regions + 1) * sizeof *grown);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include "codemap.h"
 
@@ -48,7 +49,7 @@ static void put_location(writer *w) {
     put(w, "cell[");
     put_int(w, armed_cell);
     put(w, "], line ");
-    put_int(w, codemap_line);
+    put_int(w, *codemap_line);
     put(w, "\n");
 }
 
@@ -63,7 +64,7 @@ static void put_frame(writer *w, const char *name, int cell, long repeats, int c
         put(w, "  at the top level of cell[");
         put_int(w, cell);
         put(w, "], line ");
-        put_int(w, codemap_line);
+        put_int(w, *codemap_line);
     }
     if (repeats > 1) {
         put(w, " (");
@@ -106,8 +107,8 @@ static void walk_frames(writer *w, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
 }
 
 static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
-    (void)sig;
     (void)info;
+    (void)sig;
     if (!note) return;
     ucontext_t *uc = context;
     writer w = {note, 0, NOTE_SIZE};
@@ -143,11 +144,16 @@ static void note_exit_location(void) {
     put_location(&w);
 }
 
+void crash_exit_now(int status) {
+    note_exit_location();
+    _exit(status);
+}
+
 void crash_arm(int cell) {
     static int exit_hook;
     if (!exit_hook) exit_hook = atexit(note_exit_location) == 0;
     armed_cell = cell;
-    codemap_line = 0;
+    codemap_running(cell);
     armed_stack_top = (uintptr_t)__builtin_frame_address(0);
     stack_t alt = {.ss_sp = alternate_stack, .ss_flags = 0, .ss_size = sizeof alternate_stack};
     sigaltstack(&alt, NULL);

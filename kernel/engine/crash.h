@@ -14,6 +14,9 @@ void crash_prepare(void);
  * be reported too) for the cell numbered `cell`. */
 void crash_arm(int cell);
 
+/* Linked into cells as _exit and _Exit, which skip atexit: notes where, then exits. */
+void crash_exit_now(int status) __attribute__((noreturn));
+
 /* In the holder, after the cell died: the note, one frame per line; "" when there is none. */
 const char *crash_note(void);
 

@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "codemap.h"
 #include "conclab_host.h"
 #include "crash.h"
 #include "framing.h"
@@ -159,14 +161,16 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
         json_decref(frames);
     }
     json_array_append_new(tb, json_string("The notebook's state from before this cell is intact."));
-    send_event(json_pack("{s:s, s:b, s:s, s:s, s:o, s:i, s:O}", "ev", "done", "ok", 0, "ename", ename,
-                         "evalue", evalue, "traceback", tb, "status", status, "definitions",
-                         c->definitions));
+    json_t *done = json_pack("{s:s, s:b, s:s, s:s, s:o, s:i, s:O}", "ev", "done", "ok", 0, "ename", ename,
+                             "evalue", evalue, "traceback", tb, "status", status, "definitions",
+                             c->definitions);
+    if (where[0]) json_object_set_new(done, "where", json_stringn(where, strcspn(where, "\n")));
+    send_event(done);
 }
 
 static void run_cell(const jit_cell *c, int number, int allow_stdin) {
+    crash_arm(number);  /* before "running": from then on the client may send a snapshot signal */
     send_event(json_pack("{s:s, s:i}", "ev", "running", "pid", (int)getpid()));
-    crash_arm(number);
     stdin_bridge_allow(allow_stdin);
     c->run();
     fflush(NULL);
@@ -276,8 +280,16 @@ static void execute(jit *j, json_t *req) {
     jit_cell_clear(&c);
 }
 
+/* The page the engine client reads to tell where a stopped cell was (fd 4, when it gave one). */
+static void share_progress(void) {
+    void *page = mmap(NULL, sizeof(codemap_progress), PROT_READ | PROT_WRITE, MAP_SHARED, 4, 0);
+    if (page != MAP_FAILED) codemap_use_progress(page);
+    close(4);
+}
+
 int executor_main(int fd) {
     channel = fd;
+    share_progress();
     kernel_pidfd = pidfd_open_compat(getppid());
     prctl(PR_SET_NAME, "conclab-cell");  /* what %threads and ps show for this process's threads */
     signal(SIGPIPE, SIG_IGN);

@@ -22,6 +22,7 @@
 
 #include "cell.h"
 #include "codemap.h"
+#include "crash.h"
 #include "engine.h"
 #include "memory_guard.h"
 #include "render.h"
@@ -317,7 +318,9 @@ static void add_executor_symbols(TCCState *s, bool bounds) {
     tcc_add_symbol(s, "render_show_opaque", (void *)render_show_opaque);
     tcc_add_symbol(s, "__cl_copy", (void *)memcpy);
     tcc_add_symbol(s, "read", (void *)stdin_bridge_read);
-    tcc_add_symbol(s, "__cl_line", (void *)&codemap_line);
+    tcc_add_symbol(s, "__cl_line", (void *)codemap_line);
+    tcc_add_symbol(s, "_exit", (void *)crash_exit_now);
+    tcc_add_symbol(s, "_Exit", (void *)crash_exit_now);
 }
 
 static bool defined_here(const build *b, const char *name) {

@@ -17,11 +17,20 @@ static void remember_parent(kernel *k, const wire_msg *msg) {
     k->has_last_execute = true;
 }
 
+/* The traceback's first line (what went wrong, and where) in red, as front ends show errors;
+ * the rest (the frames, whether the state was kept) as it is. */
+static json_t *colored_traceback(const json_t *traceback) {
+    json_t *copy = traceback ? json_deep_copy(traceback) : json_array();
+    const char *first = json_string_value(json_array_get(copy, 0));
+    if (first) json_array_set_new(copy, 0, json_sprintf("\x1b[0;31m%s\x1b[0m", first));
+    return copy;
+}
+
 static json_t *error_fields(const engine_outcome *out) {
-    return json_pack("{s:s, s:s, s:O}",
+    return json_pack("{s:s, s:s, s:o}",
                      "ename", out->ename ? out->ename : "Error",
                      "evalue", out->evalue ? out->evalue : "",
-                     "traceback", out->traceback ? out->traceback : json_array());
+                     "traceback", colored_traceback(out->traceback));
 }
 
 /* An expression is evaluated as a cell of its own: its text without the trailing ';' that would

@@ -1,13 +1,18 @@
 /* signals.c — signals to the kernel process. Jupyter interrupts a kernel whose kernelspec says
  * interrupt_mode "signal" with SIGINT, and stops it with SIGTERM when a shutdown request was
  * not enough. A handler may only do async-signal-safe work, so it writes one byte to a pipe
- * and a small thread does the rest (the self-pipe trick). */
+ * and a small thread does the rest (the self-pipe trick). The same thread watches the process
+ * that launched the kernel: if it dies without a shutdown request (a crashed notebook server),
+ * the kernel stops too, as ipykernel does, instead of running forever with nobody to serve. */
 #define _GNU_SOURCE  /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kernel_state.h"
@@ -26,10 +31,24 @@ static void on_signal(int signo) {
     errno = saved;
 }
 
+static int launcher_pidfd = -1;
+
 static void *serve_signals(void *arg) {
     kernel *k = arg;
     char byte;
     for (;;) {
+        struct pollfd fds[2] = {{signal_pipe[0], POLLIN, 0}, {launcher_pidfd, POLLIN, 0}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        if (fds[1].revents) {
+            fprintf(stderr, "conclab kernel: the process that started the kernel is gone; shutting down\n");
+            close(launcher_pidfd);
+            launcher_pidfd = -1;
+            kernel_stop(k);
+            continue;
+        }
         ssize_t got = read(signal_pipe[0], &byte, 1);
         if (got < 0 && errno == EINTR) continue;
         if (got != 1 || byte == SIG_BYTE_QUIT) break;
@@ -42,6 +61,7 @@ static void *serve_signals(void *arg) {
 int signals_start(kernel *k) {
     signal(SIGPIPE, SIG_IGN);  /* a vanished peer is an error return, not a dead kernel */
     if (pipe2(signal_pipe, O_CLOEXEC) != 0) return -1;
+    if (getppid() > 1) launcher_pidfd = (int)syscall(SYS_pidfd_open, getppid(), 0);
     fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
     if (pthread_create(&signal_thread, NULL, serve_signals, k) != 0) return -1;
     signal_thread_running = true;

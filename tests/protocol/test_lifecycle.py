@@ -8,7 +8,7 @@ restart, is no longer) there.
 import signal
 import time
 
-from kernel_session import describe_failure, of_type, result_text, stream_text
+from kernel_session import KERNEL_NAME, describe_failure, of_type, result_text, stream_text
 from wire_client import pid_running
 
 
@@ -189,3 +189,35 @@ def test_shutdown_request_with_restart_on_control(fresh_kernel):
     while k.km.is_alive():
         assert time.monotonic() < deadline, "kernel still alive 3 s after shutdown_request"
         time.sleep(0.05)
+
+
+def test_kernel_leaves_when_its_launcher_dies_without_shutting_it_down():
+    """A crashed notebook server must not leave kernels (and their cells) running forever."""
+    import os
+    import subprocess
+    import sys
+    launcher = r'''
+import os
+from jupyter_client.manager import start_new_kernel
+km, kc = start_new_kernel(kernel_name=%r, startup_timeout=30)
+kc.execute("for (;;) {}")
+print(km.provisioner.process.pid, flush=True)
+os._exit(0)
+''' % KERNEL_NAME
+    # the kernel inherits the launcher's stdout, so read the pid line rather than wait for EOF
+    proc = subprocess.Popen([sys.executable, "-c", launcher], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=dict(os.environ))
+    try:
+        pid = int(proc.stdout.readline().split()[-1])
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+    deadline = time.monotonic() + 5
+    while pid_running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = pid_running(pid)
+    if alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, "the kernel outlived its launcher by more than 5 s"

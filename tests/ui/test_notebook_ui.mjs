@@ -26,6 +26,7 @@ import crypto from 'node:crypto';
 const CHROMIUM = process.env.CONCLAB_CHROMIUM || '/usr/bin/chromium';
 const JUPYTER = process.env.CONCLAB_JUPYTER || '/usr/bin/jupyter';
 const ARTIFACTS = path.resolve(process.env.CONCLAB_UI_ARTIFACTS || process.cwd());
+const SETPRIV = '/usr/bin/setpriv';
 const KERNEL_NAME = 'conclab-test';
 const NOTEBOOK = 'ui_test.ipynb';
 
@@ -48,6 +49,9 @@ const cellIndex = (name) => CELL_ORDER.indexOf(name);
 
 // ---------------------------------------------------------------------------------------------
 // Reporting
+
+// A closed stdout (`| head`) must not end the run before the server is stopped.
+process.stdout.on('error', () => {});
 
 let passed = 0;
 let failed = 0;
@@ -181,16 +185,18 @@ async function startServer(dirs, logFile) {
   };
   delete env.JUPYTER_CONFIG_PATH;
   const out = fs.openSync(logFile, 'w');
-  // Its own process group: a Ctrl-C meant for the test reaches the server only through stop().
-  const child = spawn(JUPYTER, [
-    'notebook', '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`,
+  // Its own process group: a Ctrl-C meant for the test reaches the server only through
+  // stopServer(). setpriv has Linux send it SIGTERM should this process die without cleaning
+  // up (killed by a timeout, say), so no server outlives the test.
+  const argv = fs.existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'TERM', '--', JUPYTER] : [JUPYTER];
+  const child = spawn(argv[0], [
+    ...argv.slice(1), 'notebook', '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`,
     '--port-retries=0', `--NotebookApp.token=${token}`, `--notebook-dir=${dirs.notebooks}`,
     '--NotebookApp.open_browser=False',
   ], { env, cwd: dirs.notebooks, stdio: ['ignore', out, out], detached: true });
   fs.closeSync(out);
   const server = { child, port, token, base: `http://127.0.0.1:${port}`, exited: false, known: new Map() };
   child.on('exit', () => { server.exited = true; });
-  await waitForServer(server, logFile);
   return server;
 }
 
@@ -347,6 +353,12 @@ async function cellCount(page) {
 // one under the last cell (Esc, b), and runs it with Shift-Enter: mouse and keyboard only.
 // Returns the cell's index.
 async function runNewCell(page, code) {
+  const index = await typeInNewCell(page, code);
+  await page.keyboard.press('Shift+Enter');
+  return index;
+}
+
+async function typeInNewCell(page, code) {
   const count = await cellCount(page);
   const last = await readCell(page, count - 1);
   const lastText = await page.locator(cellSel(count - 1) + ' .CodeMirror').evaluate((el) => el.CodeMirror.getValue());
@@ -364,8 +376,11 @@ async function runNewCell(page, code) {
   // CodeMirror closes brackets as one types; the cell must hold exactly what was meant.
   const typed = await page.locator(cellSel(index) + ' .CodeMirror').evaluate((el) => el.CodeMirror.getValue());
   assert(typed === code, `typed ${JSON.stringify(code)} but the cell holds ${JSON.stringify(typed)}`);
-  await page.keyboard.press('Shift+Enter');
   return index;
+}
+
+function cellText(page, i) {
+  return page.locator(cellSel(i) + ' .CodeMirror').evaluate((el) => el.CodeMirror.getValue());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -444,7 +459,8 @@ async function main() {
 
   try {
     await check('jupyter notebook starts with the conclab-test kernelspec', async () => {
-      server = await startServer(dirs, serverLog);
+      server = await startServer(dirs, serverLog); // set first: cleanup stops it whatever happens
+      await waitForServer(server, serverLog);
       return `port ${server.port}`;
     }, { fatal: true });
 
@@ -569,6 +585,36 @@ async function main() {
 
     await check('after the interrupt `counter` still shows 42', async () => {
       const i = await runNewCell(page, 'counter');
+      const cell = await waitCellDone(page, i);
+      assert(cell.result && cell.result.text === '42', `got ${JSON.stringify(cell)}`);
+      await waitKernelIdle(page);
+    });
+
+    await check('scanf asks for a line in the page; the typed line reaches the cell', async () => {
+      const i = await runNewCell(page, 'int n = 0;\nscanf("%d", &n);\nprintf("twice is %d\\n", 2 * n);');
+      const input = page.locator(cellSel(i) + ' input.raw_input');
+      await input.waitFor({ timeout: WAIT_MS });
+      await input.fill('21');
+      await input.press('Enter');
+      const cell = await waitCellDone(page, i);
+      assert(/twice is 42/.test(cell.stdout), `stdout is ${JSON.stringify(cell.stdout)}`);
+      assert(cell.stderr === '' && cell.error === '', `stderr/error: ${JSON.stringify(cell)}`);
+      await waitKernelIdle(page);
+      return JSON.stringify(cell.stdout);
+    });
+
+    await check('Tab completes `coun` to `counter`, which then shows 42', async () => {
+      const i = await typeInNewCell(page, 'coun');
+      await page.keyboard.press('Tab');
+      const done = await page.waitForFunction((sel) => {
+        return document.querySelector(sel + ' .CodeMirror').CodeMirror.getValue() === 'counter';
+      }, cellSel(i), { timeout: 5000, polling: 50 }).then(() => true, () => false);
+      if (!done) {
+        const offered = await page.locator('#complete select option').allInnerTexts().catch(() => []);
+        throw new Error(`the cell holds ${JSON.stringify(await cellText(page, i))}; ` +
+          `completions offered: ${JSON.stringify(offered)}`);
+      }
+      await page.keyboard.press('Shift+Enter');
       const cell = await waitCellDone(page, i);
       assert(cell.result && cell.result.text === '42', `got ${JSON.stringify(cell)}`);
       await waitKernelIdle(page);

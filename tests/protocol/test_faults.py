@@ -1,0 +1,646 @@
+"""test_faults.py — issue 3 proved from the outside: cells that crash, hang, are interrupted or
+hit a limit never take the kernel, nor the notebook's state, with them.
+
+Every test drives a real kernel through jupyter_client and checks three things afterwards:
+the reply (status, ename, evalue naming the cell and line), the kernel (`is_alive()`, same
+process) and the notebook's state (a variable and a function from earlier cells still print,
+and what the failed cell changed before failing is rolled back). Most tests also read the
+process table: below the kernel only the executor may remain, and no zombie.
+
+Kernels are shared per group of tests (crashes and bounds checking, interrupts, limits) to keep
+the file fast; tests that lose the state on purpose get a kernel of their own.
+"""
+import os
+import re
+import signal
+import time
+
+import pytest
+
+from kernel_session import (PRELUDE, describe_failure, of_type, start_session, stop_session,
+                            stream_text)
+from wire_client import descendants_of, pid_running
+
+# ---- the notebook state every group checks ----------------------------------------------------
+
+STATE_CELLS = [
+    "int fk_keep = 42;\nint fk_twice(int x) { return 2 * x; }\nchar *fk_heap;",
+    'fk_heap = strdup("kept on the heap");',
+]
+STATE_PROBE = r'printf("%d %d %s\n", fk_keep, fk_twice(fk_keep), fk_heap);'
+STATE_PRINTED = "42 84 kept on the heap\n"
+
+# Every fault cell first changes fk_keep; the state check then proves the change was rolled back.
+SPOIL = "fk_keep = -1;"
+
+
+def define_state(k):
+    for cell in STATE_CELLS:
+        k.run_ok(cell)
+
+
+def kernel_pid(k):
+    return k.km.provisioner.process.pid
+
+
+def assert_state_intact(k, after):
+    content, msgs = k.run(STATE_PROBE, timeout=10)
+    assert content["status"] == "ok" and stream_text(msgs) == STATE_PRINTED, (
+        "state not intact after %s:\n%s" % (after, describe_failure(STATE_PROBE, content, msgs)))
+
+
+def fault_line(code):
+    """The 1-based line of the cell marked `// FAULT`."""
+    lines = code.split("\n")
+    marked = [i + 1 for i, line in enumerate(lines) if "// FAULT" in line]
+    assert len(marked) == 1, "test bug: mark exactly one line with // FAULT"
+    return marked[0]
+
+
+def error_reply(k, code, timeout=20):
+    """Runs a cell that must fail; returns (reply content, iopub msgs) after checking the
+    reply and the iopub error message agree."""
+    content, msgs = k.run(code, timeout=timeout)
+    assert content["status"] == "error", describe_failure(code, content, msgs)
+    errors = of_type(msgs, "error")
+    assert len(errors) == 1, describe_failure(code, content, msgs)
+    assert (errors[0]["content"]["ename"], errors[0]["content"]["evalue"]) == (
+        content["ename"], content["evalue"]), describe_failure(code, content, msgs)
+    return content, msgs
+
+
+# ---- the process table ---------------------------------------------------------------------------
+
+def process_rows(pid):
+    """(pid, state letter, command line) of every process below pid."""
+    rows = []
+    for p in descendants_of(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                stat = f.read()
+            with open("/proc/%d/cmdline" % p, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue  # ended while we looked
+        rows.append((p, stat[stat.rfind(")") + 2:].split()[0], cmd))
+    return rows
+
+
+def only_executor_below(k, within=1.0):
+    """Waits (at most `within` s) until the kernel's only descendant is one live executor and
+    no zombie is left; returns (executor pid, seconds waited). Fails with the table if not."""
+    pid = kernel_pid(k)
+    start = time.monotonic()
+    while True:
+        rows = process_rows(pid)
+        if (len(rows) == 1 and rows[0][1] != "Z" and rows[0][2].endswith("executor 3")):
+            return rows[0][0], time.monotonic() - start
+        if time.monotonic() - start > within:
+            pytest.fail("%.1f s after the cell ended, below kernel %d there should be only the "
+                        "executor; the process table has: %r" % (within, pid, rows))
+        time.sleep(0.02)
+
+
+def assert_kernel_survived(k, pid_before):
+    assert k.km.is_alive(), "the kernel process died"
+    assert kernel_pid(k) == pid_before, "the kernel was replaced (pid %d -> %d)" % (
+        pid_before, kernel_pid(k))
+
+
+def session_with_state(env=None):
+    session = start_session(env=env)
+    try:
+        session.run_ok(PRELUDE)
+        define_state(session)
+    except BaseException:
+        stop_session(session)
+        raise
+    return session
+
+
+# ==== 1. crashes and exits in a forked cell: the state from before the cell lives on =============
+
+@pytest.fixture(scope="module")
+def ck(k):
+    """The module's shared kernel, with the state cells run once."""
+    define_state(k)
+    return k
+
+
+CRASHES = {
+    "null_deref": (SPOIL + "\nint *fk_null = NULL;\n*fk_null = 1; // FAULT", "SIGSEGV",
+                   "signal 11 (SIGSEGV: Segmentation fault)"),
+    "wild_pointer": (SPOIL + "\nint *fk_wild = (int *)0x7f0000dead00;\n*fk_wild = 1; // FAULT",
+                     "SIGSEGV", "signal 11 (SIGSEGV: Segmentation fault)"),
+    "bus_error": ("#include <sys/mman.h>\n" + SPOIL + "\nFILE *fk_empty = tmpfile();\n"
+                  "char *fk_map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fileno(fk_empty), 0);\n"
+                  "fk_map[0] = 1; // FAULT", "SIGBUS", "signal 7 (SIGBUS: Bus error)"),
+    "abort": (SPOIL + "\nabort(); // FAULT", "SIGABRT", "signal 6 (SIGABRT: Aborted)"),
+    "failed_assert": ("#include <assert.h>\n" + SPOIL + "\nassert(fk_keep == 42); // FAULT", "SIGABRT",
+                      "signal 6 (SIGABRT: Aborted)"),
+    "exit_3": (SPOIL + "\nexit(3); // FAULT", "Exit", "exit status 3"),
+    "_exit_0": (SPOIL + "\n_exit(0); // FAULT", "Exit", "exit status 0"),
+    "divide_by_zero": (SPOIL + "\nvolatile int fk_zero = 0;\nint fk_quotient = 1 / fk_zero; // FAULT",
+                       "SIGFPE", "signal 8 (SIGFPE"),
+}
+
+
+@pytest.mark.parametrize("case", list(CRASHES))
+def test_crash_keeps_kernel_and_state(ck, case):
+    code, ename, says = CRASHES[case]
+    pid = kernel_pid(ck)
+    content, msgs = error_reply(ck, code)
+    where = "at cell[%d], line %d" % (content["execution_count"], fault_line(code))
+    assert content["ename"] == ename, describe_failure(code, content, msgs)
+    assert says in content["evalue"], describe_failure(code, content, msgs)
+    assert content["traceback"][-1] == "The notebook's state from before this cell is intact.", content
+    if case == "failed_assert":
+        assert "Assertion `fk_keep == 42' failed" in stream_text(msgs, "stderr"), (
+            describe_failure(code, content, msgs))
+    assert_kernel_survived(ck, pid)
+    only_executor_below(ck)
+    assert_state_intact(ck, case)
+    # last, so that a missing location does not hide whether the kernel and state survived
+    assert content["evalue"].endswith(where), "evalue should end with %r:\n%s" % (
+        where, describe_failure(code, content, msgs))
+
+
+def test_crash_in_a_notebook_function_names_it(ck):
+    define = "int fk_poke(int *p) {\n    return *p;\n}"
+    defined_in = ck.run(define)[0]["execution_count"]
+    code = SPOIL + "\nint fk_poked = 0;\nfk_poked = fk_poke(NULL); // FAULT"
+    pid = kernel_pid(ck)
+    content, msgs = error_reply(ck, code)
+    cell = content["execution_count"]
+    assert content["ename"] == "SIGSEGV", describe_failure(code, content, msgs)
+    assert content["evalue"].endswith("at cell[%d], line %d" % (cell, fault_line(code))), content
+    frames = content["traceback"]
+    assert "  in fk_poke() from cell[%d]" % defined_in in frames, frames
+    assert "  at the top level of cell[%d], line %d" % (cell, fault_line(code)) in frames, frames
+    assert_kernel_survived(ck, pid)
+    assert_state_intact(ck, "a crash in a function")
+
+
+def test_stack_overflow_names_the_recursing_function(ck):
+    define = ("int fk_dive(int n) {\n    volatile char pad[256];\n    pad[0] = (char)n;\n"
+              "    return fk_dive(n + 1) + pad[0];\n}")
+    defined_in = ck.run(define)[0]["execution_count"]
+    code = SPOIL + "\nfk_dive(0); // FAULT"
+    pid = kernel_pid(ck)
+    content, msgs = error_reply(ck, code)
+    cell = content["execution_count"]
+    assert content["ename"] == "SIGSEGV", describe_failure(code, content, msgs)
+    assert content["evalue"].endswith("at cell[%d], line %d" % (cell, fault_line(code))), content
+    dive = [f for f in content["traceback"] if f.startswith("  in fk_dive() from cell[%d]" % defined_in)]
+    assert dive, "the traceback does not name fk_dive(): %r" % content["traceback"]
+    assert re.search(r"\((\d+) frames", dive[0]) and int(re.search(r"\((\d+) frames", dive[0]).group(1)) > 100, (
+        "a runaway recursion should show many folded frames: %r" % dive)
+    assert_kernel_survived(ck, pid)
+    only_executor_below(ck)
+    assert_state_intact(ck, "a stack overflow")
+
+
+def test_bad_magic_is_a_magic_error_and_keeps_state(ck):
+    code = "%%timeout soon\n" + SPOIL
+    pid = kernel_pid(ck)
+    content, msgs = error_reply(ck, code)
+    assert content["ename"] == "MagicError", describe_failure(code, content, msgs)
+    assert "%%timeout needs a number of seconds" in content["evalue"], content
+    assert_kernel_survived(ck, pid)
+    assert_state_intact(ck, "a bad magic")
+
+
+# ==== 5. bounds checking ===========================================================================
+
+BOUNDS = {
+    "heap_overflow": ("%%bounds\n" + SPOIL + "\nchar *fk_small = malloc(8);\nfk_small[8] = 'x'; // FAULT"),
+    "use_after_free": ("%%bounds\n" + SPOIL + "\nchar *fk_freed = malloc(8);\nfree(fk_freed);\n"
+                       "fk_freed[0] = 'x'; // FAULT"),
+    "double_free": ("%%bounds\n" + SPOIL + "\nchar *fk_twice_freed = malloc(8);\nfree(fk_twice_freed);\n"
+                    "free(fk_twice_freed); // FAULT"),
+}
+
+
+def assert_bounds_error(k, code):
+    content, msgs = error_reply(k, code)
+    where = "at cell[%d], line %d" % (content["execution_count"], fault_line(code))
+    assert content["ename"] == "BoundsError", describe_failure(code, content, msgs)
+    assert content["evalue"].endswith(where), "evalue should end with %r:\n%s" % (
+        where, describe_failure(code, content, msgs))
+    assert "BCHECK" in stream_text(msgs, "stderr"), describe_failure(code, content, msgs)
+    return content
+
+
+@pytest.mark.parametrize("case", list(BOUNDS))
+def test_bounds_cell_magic_reports_memory_errors(ck, case):
+    pid = kernel_pid(ck)
+    assert_bounds_error(ck, BOUNDS[case])
+    assert_kernel_survived(ck, pid)
+    assert_state_intact(ck, "a bounds error (%s)" % case)
+
+
+ARRAYS = {
+    "local_array": ("%%bounds\nint fk_local_off_by_one(int i) {\n    int a[4];\n    a[i] = 1;\n"
+                    "    return a[0];\n}\n" + SPOIL + "\nfk_local_off_by_one(4); // FAULT"),
+    "global_array": ("%%bounds\nint fk_global_array[4];\nint fk_global_off_by_one(int i) {\n"
+                     "    fk_global_array[i] = 1;\n    return 0;\n}\n" + SPOIL +
+                     "\nfk_global_off_by_one(4); // FAULT"),
+}
+
+
+@pytest.fixture(scope="module")
+def ak(jupyter_home):
+    """A kernel of their own for the array cases: if the overflow goes unnoticed, the cell
+    succeeds and its change to fk_keep stays, which must not spoil the other tests' state."""
+    session = session_with_state()
+    try:
+        yield session
+    finally:
+        stop_session(session)
+
+
+# tcc 0.9.27's bounds checker misses a write one element past the end of a fixed-size array
+# (a[10] on int a[4] is caught). Recorded in README's known limits; strict, so a tcc that starts
+# catching it turns this into a failure to be noticed and removed.
+@pytest.mark.xfail(strict=True, reason="tcc 0.9.27 bounds checking misses one-past-the-end array writes")
+@pytest.mark.parametrize("case", list(ARRAYS))
+def test_bounds_catches_an_array_off_by_one(ak, case):
+    """Issue 3, item 4: 'an out-of-bounds array or heap access'; a[4] on int a[4] is the one
+    students write."""
+    pid = kernel_pid(ak)
+    try:
+        assert_bounds_error(ak, ARRAYS[case])
+        assert_kernel_survived(ak, pid)
+        assert_state_intact(ak, "a bounds error (%s)" % case)
+    finally:
+        ak.run_ok("fk_keep = 42;")
+
+
+def test_bounds_on_for_the_notebook_then_off(ck):
+    overflow = SPOIL + "\nchar *fk_nb = malloc(8);\nfk_nb[8] = 'x'; // FAULT"
+    pid = kernel_pid(ck)
+    try:
+        msgs = ck.run_ok("%bounds on")
+        assert "Bounds checking is on" in stream_text(msgs), msgs
+        assert "bounds checking: on" in stream_text(ck.run_ok("%limits"))
+        assert_bounds_error(ck, overflow)
+        assert_state_intact(ck, "a bounds error under %bounds on")
+    finally:
+        msgs = ck.run_ok("%bounds off")
+    assert "Bounds checking is off" in stream_text(msgs), msgs
+    assert "bounds checking: off" in stream_text(ck.run_ok("%limits"))
+    # unchecked again: the one-byte overflow lands in malloc's slack and goes unnoticed
+    silent = 'char *fk_nb2 = malloc(8);\nfk_nb2[8] = \'x\';\nputs("unchecked");'
+    content, msgs = ck.run(silent)
+    assert content["status"] == "ok" and stream_text(msgs) == "unchecked\n", describe_failure(silent, content, msgs)
+    assert_kernel_survived(ck, pid)
+    assert_state_intact(ck, "%bounds off")
+
+
+# ==== 2. interrupts, in both modes ================================================================
+
+@pytest.fixture(scope="module")
+def ik(jupyter_home):
+    session = session_with_state()
+    try:
+        yield session
+    finally:
+        stop_session(session)
+
+
+READY = 'puts("ready"); fflush(stdout);'
+
+HANGS = {
+    "cpu_loop": SPOIL + "\n" + READY + "\nfor (;;) {}",
+    "thread_loop": ("void *fk_spin(void *arg) { for (;;) {} return arg; }\n" + SPOIL +
+                    "\npthread_t fk_spinner;\npthread_create(&fk_spinner, NULL, fk_spin, NULL);\n" +
+                    READY + "\npthread_join(fk_spinner, NULL);"),
+    "deadlock": ("pthread_mutex_t fk_m1 = PTHREAD_MUTEX_INITIALIZER;\n"
+                 "pthread_mutex_t fk_m2 = PTHREAD_MUTEX_INITIALIZER;\n"
+                 "void *fk_ab(void *arg) { pthread_mutex_lock(&fk_m1); usleep(100000); "
+                 "pthread_mutex_lock(&fk_m2); return arg; }\n"
+                 "void *fk_ba(void *arg) { pthread_mutex_lock(&fk_m2); usleep(100000); "
+                 "pthread_mutex_lock(&fk_m1); return arg; }\n" + SPOIL +
+                 "\npthread_t fk_d1, fk_d2;\npthread_create(&fk_d1, NULL, fk_ab, NULL);\n"
+                 "pthread_create(&fk_d2, NULL, fk_ba, NULL);\nusleep(300000);\n" + READY +
+                 "\npthread_join(fk_d1, NULL);\npthread_join(fk_d2, NULL);"),
+    "pipe_read": (SPOIL + "\nint fk_fds[2];\npipe(fk_fds);\n" + READY +
+                  "\nchar fk_byte;\nread(fk_fds[0], &fk_byte, 1);"),
+    "forked_children": (SPOIL + "\nfor (int i = 0; i < 3; i++) {\n    pid_t c = fork();\n"
+                        "    if (c == 0) for (;;) {}\n    printf(\"child %d\\n\", c);\n}\n" + READY +
+                        "\nwhile (wait(NULL) > 0) {}"),
+}
+
+
+def send_interrupt(k, mode):
+    if mode == "message":
+        k.km.interrupt_kernel()  # interrupt_request on control: the kernelspec says "message"
+    else:
+        os.kill(kernel_pid(k), signal.SIGINT)
+
+
+@pytest.mark.parametrize("mode", ["message", "sigint"])
+@pytest.mark.parametrize("case", list(HANGS))
+def test_interrupt_ends_the_cell_within_a_second(ik, case, mode):
+    code = HANGS[case]
+    pid = kernel_pid(ik)
+    msg_id = ik.execute(code)
+    ik.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "ready" in m["content"]["text"], 10)
+    time.sleep(0.3)
+    assert not ik.has_reply(msg_id), "the cell ended by itself; the test proved nothing"
+    t0 = time.monotonic()
+    send_interrupt(ik, mode)
+    reply = ik.wait_for_reply(msg_id, timeout=10)
+    elapsed = reply["_t"] - t0
+    _, msgs = ik.collect(msg_id, timeout=5)
+    content = reply["content"]
+    assert elapsed < 1.0, "%s (%s): the reply came %.3f s after the interrupt" % (case, mode, elapsed)
+    assert content["status"] == "error" and content["ename"] == "Interrupted", describe_failure(code, content, msgs)
+    assert "state from before this cell is intact" in content["evalue"], content
+    children = [int(n) for n in re.findall(r"child (\d+)", stream_text(msgs))]
+    assert case != "forked_children" or len(children) == 3, stream_text(msgs)
+    _, waited = only_executor_below(ik)
+    print("%s/%s: reply %.0f ms after the interrupt; process table clean %.0f ms later"
+          % (case, mode, elapsed * 1e3, waited * 1e3))
+    for child in children:
+        assert not os.path.exists("/proc/%d" % child), "forked child %d is still in the process table" % child
+    assert_kernel_survived(ik, pid)
+    assert_state_intact(ik, "interrupting %s by %s" % (case, mode))
+
+
+def test_interrupt_reply_names_cell_and_line(ik):
+    """Issue 3, item 2: a cell stopped by interrupt gets 'the cell and line where it happened'."""
+    code = SPOIL + "\n" + READY + "\nfor (;;) {} // FAULT"
+    msg_id = ik.execute(code)
+    ik.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "ready" in m["content"]["text"], 10)
+    time.sleep(0.2)
+    ik.km.interrupt_kernel()
+    reply = ik.wait_for_reply(msg_id, timeout=10)
+    _, msgs = ik.collect(msg_id, timeout=5)
+    content = reply["content"]
+    assert content["ename"] == "Interrupted", describe_failure(code, content, msgs)
+    where = "cell[%d], line %d" % (content["execution_count"], fault_line(code))
+    assert where in content["evalue"], "evalue should name %r:\n%s" % (where, describe_failure(code, content, msgs))
+    assert_state_intact(ik, "an interrupt")
+
+
+# ==== 3. time limits ================================================================================
+
+def assert_timed_out(k, code, limit_s):
+    pid = kernel_pid(k)
+    t0 = time.monotonic()
+    msg_id = k.execute(code)
+    reply = k.wait_for_reply(msg_id, timeout=limit_s + 10)
+    elapsed = reply["_t"] - t0
+    _, msgs = k.collect(msg_id, timeout=5)
+    content = reply["content"]
+    assert content["status"] == "error" and content["ename"] == "TimeoutError", describe_failure(code, content, msgs)
+    assert "time limit of %g s" % limit_s in content["evalue"], content
+    assert "state from before this cell is intact" in content["evalue"], content
+    assert limit_s <= elapsed < limit_s + 0.5, "a %g s limit stopped the cell after %.3f s" % (limit_s, elapsed)
+    assert_kernel_survived(k, pid)
+    only_executor_below(k)
+    assert_state_intact(k, "a time limit")
+    print("time limit %g s: reply after %.3f s" % (limit_s, elapsed))
+    return content, elapsed
+
+
+def test_timeout_cell_magic(ik):
+    assert_timed_out(ik, "%%timeout 1\n" + SPOIL + "\nfor (;;) {} // FAULT", 1)
+
+
+def test_timeout_reply_names_cell_and_line(ik):
+    """Issue 3, item 2: a cell stopped by its time limit gets 'the cell and line where it happened'."""
+    code = "%%timeout 1\n" + SPOIL + "\nfor (;;) {} // FAULT"
+    content, _ = assert_timed_out(ik, code, 1)
+    where = "cell[%d], line %d" % (content["execution_count"], fault_line(code))
+    assert where in content["evalue"], "evalue should name %r: %r" % (where, content["evalue"])
+
+
+def test_timeout_from_the_environment(jupyter_home):
+    k = session_with_state(env={"CONCLAB_TIMEOUT": "1"})
+    try:
+        assert "time per cell:   1 s" in stream_text(k.run_ok("%limits"))
+        assert_timed_out(k, SPOIL + "\nfor (;;) {}", 1)
+        # a cell's own %%timeout overrides the kernel-wide default
+        msgs = k.run_ok('%%timeout 5\nusleep(1300000);\nputs("slept");', timeout=10)
+        assert stream_text(msgs) == "slept\n", msgs
+    finally:
+        stop_session(k)
+
+
+# ==== 4. memory, process and output limits =========================================================
+
+LIMITS_ENV = {"CONCLAB_MEMORY_LIMIT": "256M", "CONCLAB_PROCESS_LIMIT": "64", "CONCLAB_OUTPUT_LIMIT": "65536"}
+
+
+@pytest.fixture(scope="module")
+def lk(jupyter_home):
+    session = session_with_state(env=LIMITS_ENV)
+    try:
+        yield session
+    finally:
+        stop_session(session)
+
+
+def test_limits_from_the_environment_are_in_force(lk):
+    text = stream_text(lk.run_ok("%limits"))
+    assert "output per cell: 65536 bytes" in text, text
+    assert "memory per cell: 256 MiB" in text, text
+    assert re.search(r"processes:\s+64 at once", text), text
+
+
+def test_memory_limit_ends_only_the_cell(lk):
+    code = SPOIL + "\nfor (;;) {\n    char *fk_block = malloc(1 << 20);\n    memset(fk_block, 1, 1 << 20);\n}"
+    pid = kernel_pid(lk)
+    content, msgs = error_reply(lk, code)
+    assert content["ename"] == "MemoryLimitExceeded", describe_failure(code, content, msgs)
+    assert "memory limit" in content["evalue"], content
+    assert "[conclab] memory limit reached" in stream_text(msgs, "stderr"), describe_failure(code, content, msgs)
+    assert_kernel_survived(lk, pid)
+    only_executor_below(lk)
+    assert_state_intact(lk, "the memory limit")
+    # the limit is per cell: the next cell may again use most of it
+    big = "char *fk_big = malloc(200 << 20);\nmemset(fk_big, 1, 200 << 20);\nputs(\"200 MiB\");"
+    assert stream_text(lk.run_ok(big)) == "200 MiB\n"
+
+
+def test_fork_bomb_hits_the_process_limit(lk):
+    code = SPOIL + "\nfor (;;) fork();"
+    pid = kernel_pid(lk)
+    content, msgs = error_reply(lk, code, timeout=30)
+    assert content["ename"] == "ProcessLimitExceeded", describe_failure(code, content, msgs)
+    assert "more than 64 processes" in content["evalue"], content
+    _, waited = only_executor_below(lk, within=2.0)
+    assert_kernel_survived(lk, pid)
+    assert_state_intact(lk, "a fork bomb")
+    print("fork bomb: process table clean %.3f s after the reply" % waited)
+
+
+def test_output_flood_hits_the_output_limit(lk):
+    code = SPOIL + '\nfor (;;) puts("flood flood flood flood flood flood flood flood");'
+    pid = kernel_pid(lk)
+    content, msgs = error_reply(lk, code, timeout=30)
+    assert content["ename"] == "OutputLimitExceeded", describe_failure(code, content, msgs)
+    assert "more than 65536 bytes" in content["evalue"], content
+    shown = stream_text(msgs)
+    assert 0 < len(shown.encode()) <= 65536, "%d bytes of stdout reached the notebook" % len(shown.encode())
+    assert "[conclab] output limit reached" in stream_text(msgs, "stderr"), stream_text(msgs, "stderr")
+    assert_kernel_survived(lk, pid)
+    only_executor_below(lk)
+    assert_state_intact(lk, "an output flood")
+
+
+# ==== 6. restart ====================================================================================
+
+def test_restart_request_is_answered_fast_and_gives_an_empty_state(fresh_kernel):
+    k = fresh_kernel
+    k.run_ok(PRELUDE)
+    k.run_ok("int fk_gone = 5;")
+    old_pid = kernel_pid(k)
+    old_below = descendants_of(old_pid)
+    assert old_below, "no executor below the kernel"
+    reply, seconds = k.control_request("shutdown_request", {"restart": True}, timeout=5)
+    assert reply["content"] == {"status": "ok", "restart": True}, reply["content"]
+    assert seconds < 0.1, "shutdown_reply came %.1f ms after shutdown_request" % (seconds * 1e3)
+    deadline = time.monotonic() + 3
+    while pid_running(old_pid):
+        assert time.monotonic() < deadline, "the kernel still runs 3 s after a shutdown_request"
+        time.sleep(0.02)
+    ended = time.monotonic() - (deadline - 3)
+    # The front end starts the kernel again. now=True: the old kernel is gone already, and
+    # jupyter_client would otherwise queue a second shutdown_request on its control socket,
+    # which its 100 ms linger may deliver to the new kernel. (It still queues an
+    # interrupt_request: harmless to an idle kernel, and stale after the linger, hence the pause.)
+    k.km.restart_kernel(now=True)
+    k.kc.wait_for_ready(timeout=10)
+    time.sleep(0.2)
+    k.drain()
+    assert k.km.is_alive() and kernel_pid(k) != old_pid
+    for p in old_below:
+        assert not pid_running(p), "process %d of the old kernel outlived it" % p
+    content, msgs = k.run('printf("%d\\n", fk_gone);')
+    assert content["status"] == "error" and content["ename"] == "CompileError", describe_failure("", content, msgs)
+    assert "'fk_gone' undeclared" in content["evalue"], content
+    msgs = k.run_ok('#include <stdio.h>\nint fk_new = 7;\nprintf("%d\\n", fk_new);')
+    assert stream_text(msgs) == "7\n", msgs
+    only_executor_below(k)
+    print("restart: shutdown_reply after %.1f ms; old kernel ended within %.0f ms" % (seconds * 1e3, ended * 1e3))
+
+
+# ==== 7. threads left running =======================================================================
+
+SLEEPERS = ("void *fk_sleeper(void *arg) { for (;;) usleep(20000); return arg; }\n"
+            "pthread_t fk_s1, fk_s2;\npthread_create(&fk_s1, NULL, fk_sleeper, NULL);\n"
+            "pthread_create(&fk_s2, NULL, fk_sleeper, NULL);")
+
+
+def start_sleepers(k):
+    """Runs the cell leaving two threads; returns (its number, its iopub messages)."""
+    content, msgs = k.run(SLEEPERS)
+    assert content["status"] == "ok", describe_failure(SLEEPERS, content, msgs)
+    return content["execution_count"], msgs
+
+
+def test_threads_left_running_are_announced_listed_and_harmless(jupyter_home):
+    k = session_with_state()
+    try:
+        cell, msgs = start_sleepers(k)
+        notices = [m["content"]["data"].get("text/plain") for m in of_type(msgs, "display_data")]
+        expected = "[conclab] 2 threads started by cell [%d] are still running (%%threads lists them)" % cell
+        assert notices == [expected], notices
+        executor, _ = only_executor_below(k)
+        listing = stream_text(k.run_ok("%threads"))
+        tids = [int(t) for t in re.findall(r"thread (\d+) from cell \[%d\]" % cell, listing)]
+        assert len(tids) == 2, listing
+        for tid in tids:
+            assert os.path.exists("/proc/%d/task/%d" % (executor, tid)), (
+                "%%threads lists %d, not a thread of the executor %d" % (tid, executor))
+        assert_state_intact(k, "a cell leaving threads running")
+        # a cell running in place (threads alive) still defines and calls new things
+        msgs = k.run_ok('int fk_later(void) { return fk_twice(fk_keep) + 1; }\nprintf("%d\\n", fk_later());')
+        assert stream_text(msgs) == "85\n", msgs
+    finally:
+        stop_session(k)
+
+
+def crash_in_place(k):
+    start_sleepers(k)
+    code = SPOIL + "\n*(volatile int *)0 = 1; // FAULT"
+    old_executor, _ = only_executor_below(k)
+    pid = kernel_pid(k)
+    content, msgs = error_reply(k, code)
+    assert_kernel_survived(k, pid)
+    return code, content, msgs, old_executor
+
+
+def test_crash_while_threads_run_says_state_lost_and_kernel_lives(jupyter_home):
+    k = session_with_state()
+    try:
+        code, content, msgs, old_executor = crash_in_place(k)
+        assert content["ename"] == "ExecutorDied", describe_failure(code, content, msgs)
+        assert "state was lost and a fresh one started" in content["evalue"], content
+        new_executor, _ = only_executor_below(k)
+        assert new_executor != old_executor and not pid_running(old_executor)
+        probe, probe_msgs = k.run(STATE_PROBE)
+        assert probe["status"] == "error" and "undeclared" in probe["evalue"], (
+            "the state should have started clean: " + describe_failure(STATE_PROBE, probe, probe_msgs))
+        assert "No threads are running" in stream_text(k.run_ok("%threads"))
+        msgs = k.run_ok('#include <stdio.h>\nint fk_again = 3;\nprintf("%d\\n", fk_again * 2);')
+        assert stream_text(msgs) == "6\n", msgs
+    finally:
+        stop_session(k)
+
+
+def test_crash_while_threads_run_names_the_signal(jupyter_home):
+    """Issue 3, item 2: the reply gives 'the signal's name'; running in place is no exception."""
+    k = session_with_state()
+    try:
+        code, content, msgs, _ = crash_in_place(k)
+        assert "SIGSEGV" in content["evalue"] or "Segmentation fault" in content["evalue"], (
+            describe_failure(code, content, msgs))
+    finally:
+        stop_session(k)
+
+
+def test_interrupt_while_threads_run(jupyter_home):
+    k = session_with_state()
+    try:
+        start_sleepers(k)
+        pid = kernel_pid(k)
+        code = SPOIL + "\n" + READY + "\nfor (;;) {}"
+        msg_id = k.execute(code)
+        k.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "ready" in m["content"]["text"], 10)
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        k.km.interrupt_kernel()
+        reply = k.wait_for_reply(msg_id, timeout=10)
+        elapsed = reply["_t"] - t0
+        _, msgs = k.collect(msg_id, timeout=5)
+        content = reply["content"]
+        assert elapsed < 1.0, "the reply came %.3f s after the interrupt" % elapsed
+        print("in place: reply %.0f ms after the interrupt" % (elapsed * 1e3))
+        assert content["ename"] == "Interrupted", describe_failure(code, content, msgs)
+        assert "state was lost" in content["evalue"], content
+        assert_kernel_survived(k, pid)
+        only_executor_below(k)
+        msgs = k.run_ok('#include <stdio.h>\nputs("usable");')
+        assert stream_text(msgs) == "usable\n", msgs
+    finally:
+        stop_session(k)
+
+
+def test_thread_crashing_between_cells(jupyter_home):
+    k = session_with_state()
+    try:
+        k.run_ok("void *fk_late(void *arg) { usleep(300000); *(volatile int *)0 = 1; return arg; }\n"
+                 "pthread_t fk_l;\npthread_create(&fk_l, NULL, fk_late, NULL);")
+        pid = kernel_pid(k)
+        time.sleep(0.8)
+        content, msgs = k.run('#include <stdio.h>\nputs("next");')
+        assert content["status"] == "ok" and stream_text(msgs) == "next\n", describe_failure("", content, msgs)
+        assert "state was lost and a fresh one started" in stream_text(msgs, "stderr"), msgs
+        assert_kernel_survived(k, pid)
+        only_executor_below(k)
+    finally:
+        stop_session(k)
