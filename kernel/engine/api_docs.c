@@ -192,15 +192,45 @@ void api_docs_parse(const char *text, api_docs *out) {
     if (out->n) qsort(out->items, out->n, sizeof(*out->items), by_name);
 }
 
-int api_docs_load(const char *path, api_docs *out) {
-    memset(out, 0, sizeof(*out));
+static int append_file(strbuf *text, const char *path) {
     FILE *f = fopen(path, "r");
     if (!f) return -1;
-    strbuf text = {0};
     char chunk[4096];
     size_t got;
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) strbuf_addn(&text, chunk, got);
+    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) strbuf_addn(text, chunk, got);
     fclose(f);
+    strbuf_add(text, "\n\n");
+    return 0;
+}
+
+/* <conclab.h> gathers the runtime's headers (#include <conclab/thread.h> ...): read those too,
+ * from the directory that holds conclab.h. */
+static void append_included(strbuf *text, const char *path, const char *header) {
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof(dir), ".");
+    for (const char *p = header; (p = strstr(p, "#include")) != NULL; p++) {
+        const char *open = p + strlen("#include");
+        while (*open == ' ' || *open == '\t') open++;
+        if ((*open != '<' && *open != '"') || strncmp(open + 1, "conclab/", 8) != 0) continue;
+        const char *close = strpbrk(open + 1, ">\"");
+        if (!close) continue;
+        char sub[4096 + 256];
+        snprintf(sub, sizeof(sub), "%s/%.*s", dir, (int)(close - open - 1), open + 1);
+        append_file(text, sub);
+    }
+}
+
+int api_docs_load(const char *path, api_docs *out) {
+    memset(out, 0, sizeof(*out));
+    strbuf text = {0};
+    if (append_file(&text, path) != 0) return -1;
+    char *header = strbuf_take(&text);
+    strbuf_add(&text, header);
+    append_included(&text, path, header);
+    free(header);
     char *whole = strbuf_take(&text);
     api_docs_parse(whole, out);
     free(whole);

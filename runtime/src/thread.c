@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct cl_thread {
     pthread_t id;
@@ -77,3 +79,5 @@ void *cl_thread_join(cl_thread *t) {
 int cl_thread_count(void) {
     return (int)__atomic_load_n(&running_threads, __ATOMIC_SEQ_CST);
 }
+
+long cl_thread_id(void) { return (long)syscall(SYS_gettid); }

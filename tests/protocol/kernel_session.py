@@ -10,6 +10,7 @@ Also here: starting and stopping a kernel (stop_session ends whatever the kernel
 below it), readers for a request's outputs, and short forms for cells that must succeed.
 """
 import os
+import re
 import signal
 import time
 from queue import Empty
@@ -310,3 +311,18 @@ def assert_no_redefinition_complaint(k, code):
     text = all_text(content, msgs)
     assert content["status"] == "ok", describe_failure(code, content, msgs)
     assert "redefin" not in text.lower(), describe_failure(code, content, msgs)
+
+
+RUNTIME_INCLUDE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                               "runtime", "include")
+
+
+def runtime_header_text():
+    """<conclab.h> and the conclab/ headers it gathers, as one text: the runtime's declarations."""
+    with open(os.path.join(RUNTIME_INCLUDE, "conclab.h")) as f:
+        umbrella = f.read()
+    parts = [umbrella]
+    for name in re.findall(r'#include\s*[<"](conclab/[\w.]+)[>"]', umbrella):
+        with open(os.path.join(RUNTIME_INCLUDE, name)) as f:
+            parts.append(f.read())
+    return "\n".join(parts)

@@ -12,6 +12,8 @@ import jupyter_kernel_test
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIME_HEADER = os.path.join(REPO, "runtime", "include", "conclab.h")
 
+from kernel_session import runtime_header_text  # noqa: E402
+
 
 def runtime_function(pattern):
     """The first function conclab.h declares whose name matches pattern, or None.
@@ -19,8 +21,7 @@ def runtime_function(pattern):
     Samples that need a runtime call (clearing output) use whatever the runtime offers, so this
     suite does not guess a name the runtime never promised."""
     try:
-        with open(RUNTIME_HEADER) as f:
-            header = f.read()
+        header = runtime_header_text()
     except OSError:
         return None
     for m in re.finditer(r"\b(cl_\w+)\s*\(", header):

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from kernel_session import describe_failure
+from kernel_session import describe_failure, runtime_header_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIME_HEADER = os.path.join(REPO, "runtime", "include", "conclab.h")
@@ -16,8 +16,7 @@ RUNTIME_HEADER = os.path.join(REPO, "runtime", "include", "conclab.h")
 
 def runtime_summary(name):
     """(declaration, one-line summary) of a runtime function, read from conclab.h itself."""
-    with open(RUNTIME_HEADER) as f:
-        lines = f.read().splitlines()
+    lines = runtime_header_text().splitlines()
     for i, line in enumerate(lines):
         if re.search(r"\b%s\s*\(" % re.escape(name), line) and line.rstrip().endswith(";"):
             summary = lines[i - 1].strip()
