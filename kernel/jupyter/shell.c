@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/cell.h"
 #include "kernel_state.h"
@@ -141,16 +142,64 @@ static void reply_aborted(kernel *k, const wire_msg *msg) {
     server_publish_status(k->srv, msg, "idle");
 }
 
-/* After a cell fails with stop_on_error, cells already queued behind it are not run (Run All
- * stops at the failure); other requests queued meanwhile are answered as usual. */
+/* When the client sent a request, from its header's date (UTC, ISO 8601); -1 if unreadable. */
+static double sent_at(const wire_msg *msg) {
+    const char *date = json_string_value(json_object_get(msg->header, "date"));
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    double seconds = 0;
+    if (!date || sscanf(date, "%d-%d-%dT%d:%d:%lf", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                        &tm.tm_min, &seconds) != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    const char *time_part = strchr(date, 'T');
+    const char *zone = time_part + strcspn(time_part, "Zz+-");  /* after the date's own dashes */
+    double offset = 0;
+    int zh = 0, zm = 0;
+    if ((*zone == '+' || *zone == '-') && sscanf(zone + 1, "%d:%d", &zh, &zm) >= 1)
+        offset = (*zone == '-' ? -1 : 1) * (zh * 3600.0 + zm * 60.0);
+    return (double)timegm(&tm) + seconds - offset;
+}
+
+static double wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* After a cell fails with stop_on_error, the cells sent behind it are not run (Run All stops at
+ * the failure); other requests are answered as usual. Run All sends its requests back to back,
+ * but on a loaded machine the later ones can reach us after the failure was answered: so for a
+ * short window, an execute_request the client sent before it could have seen the failure is
+ * aborted too, and one sent after (the student's next cell) runs. */
+enum { ABORT_WINDOW_MS = 200 };
+
 void shell_abort_queued(kernel *k) {
     k->abort_queued = false;
+    double failed_at = wall_now();
     wire_msg msg = {0};
-    while (!atomic_load(&k->stopping) && server_recv_shell(k->srv, 0, &msg) == 1) {
-        if (strcmp(wire_msg_type(&msg), "execute_request") == 0)
+    for (int waited = 0; !atomic_load(&k->stopping);) {
+        int slice = waited < ABORT_WINDOW_MS ? 10 : 0;
+        int got = server_recv_shell(k->srv, slice, &msg);
+        if (got < 0) break;
+        if (got == 0) {
+            if (!slice) break;
+            waited += slice;
+            continue;
+        }
+        double sent = sent_at(&msg);
+        bool behind_failure = sent < 0 ? waited == 0 : sent <= failed_at;
+        if (strcmp(wire_msg_type(&msg), "execute_request") == 0 && behind_failure) {
             reply_aborted(k, &msg);
-        else
+        } else {
             shell_dispatch(k, &msg);
+            if (k->abort_queued) {  /* that one failed too: the window starts again from it */
+                k->abort_queued = false;
+                failed_at = wall_now();
+                waited = 0;
+            }
+        }
         wire_msg_clear(&msg);
         memset(&msg, 0, sizeof(msg));
     }
