@@ -20,8 +20,12 @@
 #include <conclab/thread.h>
 #include <conclab/sync.h>
 #include <conclab/atomic.h>
+#include <conclab/local.h>
+#include <conclab/future.h>
+#include <conclab/pool.h>
 #include <conclab/clock.h>
 #include <conclab/output.h>
 #include <conclab/hook.h>
+#include <conclab/gil.h>
 
 #endif

@@ -1,6 +1,7 @@
 /* clock.c — time and machine facts: cl_now, cl_sleep, cl_cpu_count. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "conclab.h"
+#include "observe.h"
 #include "report.h"
 
 #include <errno.h>
@@ -30,10 +31,16 @@ void cl_sleep(double seconds) {
     left.tv_sec = (time_t)seconds;
     left.tv_nsec = (long)((seconds - (double)left.tv_sec) * 1e9);
     if (left.tv_nsec > 999999999) left.tv_nsec = 999999999;
-    /* A signal handler (a profiler, a debugger) must not cut the sleep short: like time.sleep,
-     * carry on with what is left. */
+    /* Like time.sleep, a sleep lets the emulated GIL go while it lasts. The hook sees a "sleep"
+     * wait that ends in a timeout: nothing is acquired, the time simply runs out. */
+    cl__observe(CL_EVENT_WAIT, "sleep", NULL);
+    cl__blocking_begin();
+    /* A signal handler (a profiler, a debugger, the GIL's) must not cut the sleep short: like
+     * time.sleep, carry on with what is left. */
     while (nanosleep(&left, &left) != 0 && errno == EINTR)
         ;
+    cl__blocking_end();
+    cl__observe(CL_EVENT_TIMEOUT, "sleep", NULL);
 }
 
 int cl_cpu_count(void) {

@@ -1,24 +1,41 @@
-/* hook.c — the single observer of conclab/hook.h. */
-#include <stdatomic.h>
+/* hook.c — the single observer of conclab/hook.h.
+ *
+ * The function and its context must be seen as a pair: an observer called with another
+ * observer's context would misread it. So cl_hook_set writes the pair inside a version count
+ * (odd while writing), and a report reads the pair again if the count moved meanwhile — a
+ * seqlock. Nobody listening costs a report one load. */
+#include <pthread.h>
 #include <stddef.h>
 
 #include "conclab/clock.h"
-#include "conclab/thread.h"
-#include "observe.h"
+#include "hook_internal.h"
+#include "thread_internal.h"
 
-static _Atomic(cl_hook_fn) current;  /* NULL: nobody listens, so reporting costs one load */
-static void *_Atomic current_ctx;
+cl_hook_fn cl__hook_current;   /* NULL: nobody listens; atomics only */
+static void *current_ctx;      /* atomics only */
+static unsigned long version;  /* odd while cl_hook_set changes the pair */
+static pthread_mutex_t setting = PTHREAD_MUTEX_INITIALIZER; /* one cl_hook_set at a time */
 
-/* The context is stored first, so an event never meets the new function with no context; an
- * observer that is replaced while threads report may still see one last event. */
 void cl_hook_set(cl_hook_fn fn, void *ctx) {
-    atomic_store(&current_ctx, ctx);
-    atomic_store(&current, fn);
+    pthread_mutex_lock(&setting);
+    __atomic_add_fetch(&version, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&cl__hook_current, fn, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&current_ctx, ctx, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&version, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&setting);
 }
 
 void cl__observe(cl_event_kind kind, const char *primitive, const void *object) {
-    cl_hook_fn fn = atomic_load_explicit(&current, memory_order_acquire);
+    if (!cl__hook_active()) return;
+    cl_hook_fn fn;
+    void *ctx;
+    unsigned long before;
+    do {
+        before = __atomic_load_n(&version, __ATOMIC_SEQ_CST);
+        fn = __atomic_load_n(&cl__hook_current, __ATOMIC_SEQ_CST);
+        ctx = __atomic_load_n(&current_ctx, __ATOMIC_SEQ_CST);
+    } while ((before & 1) || before != __atomic_load_n(&version, __ATOMIC_SEQ_CST));
     if (!fn) return;
-    cl_event ev = {kind, primitive, object, cl_thread_id(), cl_now()};
-    fn(&ev, atomic_load(&current_ctx));
+    cl_hook_event ev = {kind, primitive, object, cl__self_id(), cl_now()};
+    fn(&ev, ctx);
 }

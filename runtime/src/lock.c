@@ -1,81 +1,170 @@
-/* lock.c — cl_lock: a mutex that knows its holder, so the mistakes students make (acquiring a
- * lock they already hold, releasing one they do not, freeing a held one) print a message instead
- * of hanging or corrupting memory. The holder is tracked here rather than with an error-checking
- * pthread mutex because sanitizers intercept those checks and hide them. */
+/* lock.c — cl_lock, Python's threading.Lock: not owned, so any thread may release it, and a
+ * thread that acquires it twice waits (for another thread to release it, or forever).
+ *
+ * The lock is a lock word (wait.h): acquiring a free lock is one compare-and-swap, releasing
+ * one exchange, as with a pthread mutex. A pthread mutex cannot be used itself: unlocking one
+ * from another thread is undefined behaviour.
+ *
+ * The thread that last acquired the lock is remembered, though it does not own it: to tell a
+ * student who acquires it again that they are probably deadlocked, and so that a condition can
+ * check that its caller holds the lock. */
 #include "conclab.h"
+#include "hook_internal.h"
+#include "lock_internal.h"
+#include "observe.h"
 #include "report.h"
+#include "thread_internal.h"
+#include "wait.h"
 
-#include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
+
+#define LOCK_MAGIC 0x4c4f434bu /* "LOCK": a cheap guard against freed or foreign pointers */
+
+/* How long a thread waits for a lock it acquired itself before it is told. */
+#define SELF_DEADLOCK_HINT_SECONDS 1.0
 
 struct cl_lock {
-    pthread_mutex_t mutex;
-    /* pthread_self() of the holder, 0 when free. Read without the mutex (that is the point), so
-     * always through atomics. Only the holder ever writes its own id, so "holder == me" can only
-     * be true when it is. */
-    pthread_t holder;
+    uint32_t magic;
+    uint32_t word;
+    long acquirer; /* cl__self_id() of the last acquirer, 0 after a release; atomics only */
 };
 
-static pthread_t holder_of(cl_lock *l) {
-    return __atomic_load_n(&l->holder, __ATOMIC_SEQ_CST);
+/* 1 if l can be used; else reports why not. */
+static int valid(cl_lock *l, const char *call) {
+    if (!l) {
+        cl_report(call, "lock is NULL");
+        return 0;
+    }
+    if (l->magic != LOCK_MAGIC) {
+        cl_report(call, "not a lock (freed already, or another kind of handle?)");
+        return 0;
+    }
+    return 1;
+}
+
+static void got_it(cl_lock *l) {
+    __atomic_store_n(&l->acquirer, cl__self_id(), __ATOMIC_RELAXED);
+    if (cl__hook_active()) cl__observe(CL_EVENT_ACQUIRE, "lock", l);
+}
+
+static int acquired_by_caller(cl_lock *l) {
+    return cl__lockword_held(&l->word) &&
+           __atomic_load_n(&l->acquirer, __ATOMIC_RELAXED) == cl__self_id();
+}
+
+/* Waits for the word; if the caller is itself the last acquirer, it is told after a while that it
+ * may be waiting for itself. Python just hangs there; the wait goes on here too, because another
+ * thread may legally release the lock. */
+static int wait_for_word(cl_lock *l, const cl__deadline *d, const char *call) {
+    if (acquired_by_caller(l)) {
+        cl__deadline soon;
+        cl__deadline_within(d, SELF_DEADLOCK_HINT_SECONDS, &soon);
+        if (cl__lockword_wait(&l->word, &soon)) return 1;
+        if (cl__deadline_passed(d)) return 0;
+        if (acquired_by_caller(l))
+            cl_report(call, "this thread acquired the lock and is waiting to acquire it again: "
+                            "a deadlock, unless another thread releases it (cl_rlock allows "
+                            "re-entry)");
+    }
+    return cl__lockword_wait(&l->word, d);
+}
+
+static int acquire_until(cl_lock *l, const cl__deadline *d, const char *call) {
+    if (cl__lockword_try(&l->word)) {
+        got_it(l);
+        return 1;
+    }
+    cl__observe(CL_EVENT_WAIT, "lock", l);
+    cl__blocking_begin();
+    int got = wait_for_word(l, d, call);
+    cl__blocking_end();
+    if (!got) {
+        cl__observe(CL_EVENT_TIMEOUT, "lock", l);
+        return 0;
+    }
+    got_it(l);
+    return 1;
 }
 
 cl_lock *cl_lock_new(void) {
-    cl_lock *l = malloc(sizeof *l);
+    cl_lock *l = calloc(1, sizeof *l);
     if (!l) {
         cl_report("cl_lock_new", "out of memory");
         return NULL;
     }
-    int err = pthread_mutex_init(&l->mutex, NULL);
-    if (err) {
-        free(l);
-        cl_report("cl_lock_new", "%s", strerror(err));
-        return NULL;
-    }
-    l->holder = 0;
+    l->magic = LOCK_MAGIC;
     return l;
 }
 
-void cl_lock_acquire(cl_lock *l) {
-    if (!l) {
-        cl_report("cl_lock_acquire", "lock is NULL");
-        return;
+int cl_lock_acquire(cl_lock *l) {
+    if (!valid(l, "cl_lock_acquire")) return 0;
+    if (cl__lockword_try(&l->word)) { /* the common case first, with nothing else to set up */
+        got_it(l);
+        return 1;
     }
-    if (holder_of(l) == pthread_self()) {
-        cl_report("cl_lock_acquire", "deadlock: this thread already holds the lock");
-        return;
-    }
-    int err = pthread_mutex_lock(&l->mutex);
-    if (err) {
-        cl_report("cl_lock_acquire", "%s", strerror(err));
-        return;
-    }
-    __atomic_store_n(&l->holder, pthread_self(), __ATOMIC_SEQ_CST);
+    cl__deadline forever;
+    cl__deadline_forever(&forever);
+    return acquire_until(l, &forever, "cl_lock_acquire");
 }
 
-void cl_lock_release(cl_lock *l) {
-    if (!l) {
-        cl_report("cl_lock_release", "lock is NULL");
-        return;
-    }
-    if (holder_of(l) != pthread_self()) {
-        cl_report("cl_lock_release", "this thread does not hold the lock");
-        return;
-    }
-    __atomic_store_n(&l->holder, (pthread_t)0, __ATOMIC_SEQ_CST);
-    int err = pthread_mutex_unlock(&l->mutex);
-    if (err) cl_report("cl_lock_release", "%s", strerror(err));
+int cl_lock_try_acquire(cl_lock *l) {
+    if (!valid(l, "cl_lock_try_acquire")) return 0;
+    if (!cl__lockword_try(&l->word)) return 0;
+    got_it(l);
+    return 1;
 }
 
-void cl_lock_free(cl_lock *l) {
-    if (!l) return; /* like free(NULL) */
-    if (holder_of(l) != 0) {
-        /* Freeing it anyway would leave its holder with a dangling lock: leak it instead. */
-        cl_report("cl_lock_free", "the lock is still held; release it first");
-        return;
+int cl_lock_acquire_timeout(cl_lock *l, double seconds) {
+    const char *call = "cl_lock_acquire_timeout";
+    cl__deadline d;
+    if (!valid(l, call) || !cl__deadline_init(&d, seconds, call)) return 0;
+    return acquire_until(l, &d, call);
+}
+
+int cl_lock_release(cl_lock *l) {
+    const char *call = "cl_lock_release";
+    if (!valid(l, call)) return 0;
+    if (cl__hook_active()) {
+        /* Reported before the word is freed, so a timeline never shows the next acquire
+         * first; and not reported at all for a lock that is not held. */
+        if (!cl__lockword_held(&l->word)) {
+            cl_report(call, "release unlocked lock");
+            return 0;
+        }
+        cl__observe(CL_EVENT_RELEASE, "lock", l);
     }
-    int err = pthread_mutex_destroy(&l->mutex);
-    if (err) cl_report("cl_lock_free", "%s", strerror(err));
+    __atomic_store_n(&l->acquirer, 0, __ATOMIC_RELAXED);
+    if (cl__lockword_release(&l->word) == CL__LOCK_FREE) {
+        cl_report(call, "release unlocked lock");
+        return 0;
+    }
+    return 1;
+}
+
+int cl_lock_locked(cl_lock *l) {
+    if (!valid(l, "cl_lock_locked")) return 0;
+    return cl__lockword_held(&l->word);
+}
+
+int cl_lock_free(cl_lock *l) {
+    if (!l) return 1; /* like free(NULL) */
+    if (!valid(l, "cl_lock_free")) return 0;
+    if (cl__lockword_held(&l->word)) {
+        /* Freeing it anyway would leave its holder with a dangling lock: keep it instead. */
+        cl_report("cl_lock_free", "the lock is held; release it first");
+        return 0;
+    }
+    l->magic = 0;
     free(l);
+    return 1;
+}
+
+/* ---- for cl_condition ------------------------------------------------------------------------ */
+
+int cl__lock_valid(cl_lock *l, const char *call) {
+    return valid(l, call);
+}
+
+int cl__lock_held_by_caller(cl_lock *l) {
+    return acquired_by_caller(l);
 }

@@ -30,7 +30,7 @@ def runtime_function(pattern):
     return None
 
 
-CLEAR_OUTPUT_CALL = runtime_function(r"clear")
+CLEAR_OUTPUT_CALL = runtime_function(r"clear_output")  # not cl_event_clear: the output one
 
 
 class ConclabKernelTests(jupyter_kernel_test.KernelTests):
@@ -47,8 +47,8 @@ class ConclabKernelTests(jupyter_kernel_test.KernelTests):
         {"text": "whi", "matches": {"while"}},
         {"text": "typed", "matches": {"typedef"}},
         {"text": "unsig", "matches": {"unsigned"}},
-        {"text": "cl_thread_st", "matches": {"cl_thread_start"}},
-        {"text": "int n = cl_thread_j", "matches": {"cl_thread_join"}},
+        {"text": "cl_thread_st", "matches": {"cl_thread_start", "cl_thread_start_named"}},
+        {"text": "int n = cl_thread_j", "matches": {"cl_thread_join", "cl_thread_join_timeout"}},
     ]
 
     complete_code_samples = [

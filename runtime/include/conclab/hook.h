@@ -21,17 +21,17 @@ typedef enum cl_event_kind {
 } cl_event_kind;
 
 /* One observation; valid only during the call to the observer. */
-typedef struct cl_event {
+typedef struct cl_hook_event {
     cl_event_kind kind;
     const char *primitive;     /* "thread", "lock", "rlock", "semaphore", "event", "condition",
                                   "barrier", "future", "pool", "gil", "sleep" */
     const void *object;        /* the handle concerned (NULL for sleeps) */
     long thread_id;            /* cl_thread_id() of the thread it happened on */
     double time;               /* cl_now() when it happened */
-} cl_event;
+} cl_hook_event;
 
 /* An observer: called on the thread where the event happens; it must be quick and not block. */
-typedef void (*cl_hook_fn)(const cl_event *event, void *ctx);
+typedef void (*cl_hook_fn)(const cl_hook_event *event, void *ctx);
 
 /* Installs the observer, replacing any other (NULL removes it); best done before threads start. */
 void cl_hook_set(cl_hook_fn fn, void *ctx);

@@ -1,0 +1,21 @@
+/* thread_internal.h — the calling thread's id for the runtime's hot paths. A lock records who
+ * acquired it on every acquire, so this must cost no more than a thread-local load: an
+ * initial-exec thread-local (gil.c uses one too), read inline, fetched by a system call once. */
+#ifndef CONCLAB_RUNTIME_THREAD_INTERNAL_H
+#define CONCLAB_RUNTIME_THREAD_INTERNAL_H
+
+#include "observe.h"
+
+/* gettid() of the calling thread once fetched, else 0. Reset in a forked child. */
+CL_INTERNAL extern __thread long cl__self_tid __attribute__((tls_model("initial-exec")));
+
+/* Fetches and caches gettid(). */
+CL_INTERNAL long cl__fetch_self_tid(void);
+
+/* cl_thread_id() without a call through the PLT. */
+static inline long cl__self_id(void) {
+    long id = cl__self_tid;
+    return id ? id : cl__fetch_self_tid();
+}
+
+#endif
