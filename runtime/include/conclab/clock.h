@@ -7,6 +7,9 @@
 extern "C" {
 #endif
 
+/* A timeout that never expires (Python: timeout=None); every wait treats 1e9 s or more the same. */
+#define CL_FOREVER 1e30
+
 /* ---- time and machine (Python: time.monotonic, time.sleep, os.cpu_count) ----------------- */
 
 /* Returns a monotonic clock in seconds, for measuring intervals. */

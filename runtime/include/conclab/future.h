@@ -32,10 +32,7 @@
 extern "C" {
 #endif
 
-#ifndef CL_FOREVER
-/* A timeout that never expires (Python: timeout=None). */
-#define CL_FOREVER 1e30
-#endif
+#include <conclab/clock.h> /* CL_FOREVER */
 
 /* A result that arrives later; opaque, reference counted, released by cl_future_free. */
 typedef struct cl_future cl_future;

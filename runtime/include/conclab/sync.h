@@ -37,10 +37,7 @@
 extern "C" {
 #endif
 
-#ifndef CL_FOREVER
-/* A timeout that never expires (Python: timeout=None). */
-#define CL_FOREVER 1e30
-#endif
+#include <conclab/clock.h> /* CL_FOREVER */
 
 /* A lock that any thread may release (Python: threading.Lock); opaque, freed by cl_lock_free. */
 typedef struct cl_lock cl_lock;
