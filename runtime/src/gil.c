@@ -13,14 +13,20 @@
  *
  * Each participant ("Python thread") has a record, reached through an initial-exec thread-local
  * pointer (no allocation on first use, so the signal handler may read it):
- *   depth   how many blocking regions (cl__blocking_begin/end) it is inside: > 0 means it is
- *           waiting, does not hold the GIL and must not take it;
- *   busy    it is inside this file's bookkeeping: the handler only notes `missed` and leaves,
- *           and the bookkeeping looks at what the signal wanted when it is done (leave()).
- * These two are touched only by their own thread (normal code and its signal handler), hence
- * volatile sig_atomic_t rather than atomics. The records are kept in a list, under `admin`, so
- * switching the GIL on can signal every participant that is running: each one's handler then
- * queues for the GIL, which stops it.
+ *   depth    how many blocking regions (cl__blocking_begin/end) it is inside: > 0 means it is
+ *            waiting, does not hold the GIL and must not take it;
+ *   stopped  the last generation of "GIL on" for which it has queued for the GIL or held it:
+ *            from then on it runs no code of its own without holding it;
+ *   busy     it is inside this file's bookkeeping: the handler only notes `missed` and leaves,
+ *            and the bookkeeping looks at what the signal wanted when it is done (leave()).
+ * busy and missed are touched only by their own thread (normal code and its signal handler),
+ * hence volatile sig_atomic_t; depth and stopped are also read by the thread that switches the
+ * GIL on, hence atomics. The records are kept in a list, under `admin`, so switching the GIL on
+ * can signal every participant that is running: each one's handler then queues for the GIL,
+ * which stops it, and the switching thread waits until they all have.
+ *
+ * Lock order: a thread never waits for the GIL while it holds `admin` (it is busy then, so its
+ * handler does not queue), while the GIL's holder may wait for `admin`.
  *
  * The invariant, restored by every entry point and by the handler: a participant that is not in
  * a blocking region runs only while it holds the GIL, whenever the GIL is on. */
@@ -47,13 +53,22 @@
 #define DEFAULT_INTERVAL_NS 5000000L /* CPython's sys.getswitchinterval(): 5 ms */
 #define LONGEST_INTERVAL_SECONDS 1e6 /* keeps the interval in a long of nanoseconds */
 
+/* How long cl_gil_enable waits for running threads to stop. They stop within microseconds once
+ * the signal is delivered; one that cannot take it (SIGURG blocked, or under ThreadSanitizer,
+ * which delays signals to a thread blocked in pthread_mutex_lock) stops whenever it does. */
+#define STOP_WAIT_NS 200000000L
+
+/* depth of a thread that is leaving: the thread switching the GIL on need not wait for it. */
+#define DEPTH_LEAVING (INT_MAX / 2)
+
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
 #define ADD(x, v) __atomic_add_fetch(&(x), (v), __ATOMIC_SEQ_CST)
 
 typedef struct gil_thread {
     int tid; /* gettid(): what gil.owner holds and what the signal is sent to */
-    volatile sig_atomic_t depth;
+    int depth;
+    int stopped;
     volatile sig_atomic_t busy;
     volatile sig_atomic_t missed; /* a signal came while busy */
     struct gil_thread *prev, *next;
@@ -62,6 +77,7 @@ typedef struct gil_thread {
 /* Every field is read and written atomically; the futex words are ints as the kernel wants. */
 static struct {
     int on;
+    int generation;      /* bumped each time the GIL is switched on */
     int owner;           /* futex word: the holder's tid, 0 when free */
     int waiters;         /* threads sleeping (or about to) on owner */
     int switches;        /* futex word: bumped each time the GIL passes to another thread */
@@ -112,6 +128,9 @@ static int try_take(int me) {
                                        __ATOMIC_SEQ_CST);
 }
 
+/* Tells a thread switching the GIL on that this one runs no code of its own without holding it. */
+static void note_stopped(gil_thread *t) { STORE(t->stopped, LOAD(gil.generation)); }
+
 /* Bookkeeping of the new holder: requests were meant for whoever held it before. */
 static void note_taken(int me) {
     STORE(gil.drop_request, 0);
@@ -124,11 +143,12 @@ static void note_taken(int me) {
 
 /* Waits for the GIL; every interval without a handover it asks the holder to let go.
  * Returns 1 holding it, 0 when the GIL was switched off meanwhile. */
-static int wait_and_take(int me) {
-    int held = 0, watched = 0, watched_switches = 0;
+static int wait_and_take(gil_thread *t) {
+    int me = t->tid, held = 0, watched = 0, watched_switches = 0;
     long deadline = 0;
     ADD(gil.waiters, 1); /* before reading owner: a release after this will wake us */
     while (LOAD(gil.on)) {
+        note_stopped(t); /* again: the GIL may have been switched off and on meanwhile */
         int holder = LOAD(gil.owner);
         if (holder == me) { /* taken for us by our own signal handler */
             held = 1;
@@ -161,8 +181,9 @@ static int wait_and_take(int me) {
 /* Returns 1 when the caller holds the GIL on return, 0 when the GIL is off. */
 static int take(gil_thread *t) {
     if (!LOAD(gil.on)) return 0;
+    note_stopped(t);
     if (LOAD(gil.owner) == t->tid) return 1;
-    if (!try_take(t->tid) && !wait_and_take(t->tid)) return 0;
+    if (!try_take(t->tid) && !wait_and_take(t)) return 0;
     note_taken(t->tid);
     return 1;
 }
@@ -185,6 +206,7 @@ static void yield_to_waiter(gil_thread *t) {
     ADD(gil.switch_waiters, 1);
     long deadline = now_ns() + LOAD(gil.interval_ns);
     while (LOAD(gil.on) && LOAD(gil.switches) == before) {
+        note_stopped(t);
         long left = deadline - now_ns();
         if (left <= 0) break;
         futex_wait(&gil.switches, before, left);
@@ -196,7 +218,8 @@ static void yield_to_waiter(gil_thread *t) {
 /* Restores the invariant for a thread outside blocking regions: hold the GIL while it is on, and
  * hand it over when asked. Runs in the signal handler, and after busy sections that missed it. */
 static void settle(gil_thread *t) {
-    if (t->depth > 0 || !LOAD(gil.on)) return;
+    if (LOAD(t->depth) > 0 || !LOAD(gil.on)) return;
+    note_stopped(t);
     if (LOAD(gil.owner) != t->tid) take(t); /* switched on while we ran, or lost in a fork */
     else if (LOAD(gil.drop_request) == t->tid) yield_to_waiter(t);
 }
@@ -240,6 +263,7 @@ static void take_reporting(gil_thread *t) {
     int had = LOAD(gil.owner) == t->tid;
     int quick = had || (LOAD(gil.on) && try_take(t->tid));
     if (quick && !had) note_taken(t->tid);
+    if (quick) note_stopped(t);
     leave(t);
     if (quick) {
         if (!had) cl__observe(CL_EVENT_ACQUIRE, "gil", &gil);
@@ -255,18 +279,21 @@ static void take_reporting(gil_thread *t) {
 
 /* ---- participants ------------------------------------------------------------------------- */
 
-/* The forking thread holds `admin` across fork() so the child inherits a consistent list. It is
- * busy meanwhile: a thread that holds `admin` must never wait for the GIL in its handler, since
- * the GIL's holder may be about to need `admin`. */
-static void before_fork(void) {
-    if (self) enter(self);
+/* Busy while holding `admin`: see the lock order at the top. */
+static void lock_admin(gil_thread *t) {
+    if (t) enter(t);
     pthread_mutex_lock(&admin);
 }
 
-static void after_fork_in_parent(void) {
+static void unlock_admin(gil_thread *t) {
     pthread_mutex_unlock(&admin);
-    if (self) leave(self);
+    if (t) leave(t);
 }
+
+/* The forking thread holds `admin` across fork() so the child inherits a consistent list. */
+static void before_fork(void) { lock_admin(self); }
+
+static void after_fork_in_parent(void) { unlock_admin(self); }
 
 /* Only the forking thread lives on in the child: forget the others, and since it was running,
  * it holds the GIL if it takes part (with a new tid). */
@@ -282,14 +309,13 @@ static void after_fork_in_child(void) {
         me->prev = me->next = NULL;
         participants = me;
     }
-    int holder = me && LOAD(gil.on) && me->depth == 0 ? me->tid : 0;
+    int holder = me && LOAD(gil.on) && LOAD(me->depth) == 0 ? me->tid : 0;
     STORE(gil.owner, holder);
     STORE(gil.last_holder, holder);
     STORE(gil.waiters, 0);
     STORE(gil.switch_waiters, 0);
     STORE(gil.drop_request, 0);
-    pthread_mutex_unlock(&admin);
-    if (me) leave(me);
+    unlock_admin(me);
 }
 
 static void set_up_list(void) {
@@ -305,19 +331,19 @@ static gil_thread *join_participants(const char *call) {
         return NULL;
     }
     t->tid = current_tid();
-    t->busy = 1;
+    t->busy = 1; /* before it is published: no signal may find it half made */
     self = t;
-    pthread_mutex_lock(&admin);
+    lock_admin(t);
     t->next = participants;
     if (participants) participants->prev = t;
     participants = t;
-    pthread_mutex_unlock(&admin);
-    leave(t);
+    unlock_admin(t);
     return t;
 }
 
 static void leave_participants(gil_thread *t) {
     enter(t);
+    STORE(t->depth, DEPTH_LEAVING);
     int released = release(t);
     pthread_mutex_lock(&admin);
     if (t->prev) t->prev->next = t->next;
@@ -362,21 +388,40 @@ void cl__blocking_begin(void) {
     gil_thread *t = self;
     if (!t) return; /* not a participant: the GIL never concerns it */
     enter(t);
-    int released = t->depth++ == 0 && release(t);
+    int depth = LOAD(t->depth);
+    STORE(t->depth, depth + 1);
+    int released = depth == 0 && release(t);
     leave(t);
     if (released) cl__observe(CL_EVENT_RELEASE, "gil", &gil);
 }
 
 void cl__blocking_end(void) {
     gil_thread *t = self;
-    if (!t || t->depth == 0) return;
+    if (!t) return;
+    int depth = LOAD(t->depth);
+    if (depth == 0) return; /* an end without a begin: nothing to undo */
     enter(t);
-    int outermost = --t->depth == 0;
+    STORE(t->depth, depth - 1);
     leave(t);
-    if (outermost && LOAD(gil.on)) take_reporting(t);
+    if (depth == 1 && LOAD(gil.on)) take_reporting(t);
 }
 
 /* ---- the API (conclab/gil.h) -------------------------------------------------------------- */
+
+/* Returns once every other participant is stopped: waiting in a blocking call, or queued for
+ * the GIL (or holding it) since this switch-on. Called with `admin` held, so none can leave. */
+static void wait_until_stopped(gil_thread *me, int generation) {
+    long deadline = now_ns() + STOP_WAIT_NS;
+    struct timespec pause = {0, 10000};
+    for (;;) {
+        int running = 0;
+        for (gil_thread *p = participants; p && !running; p = p->next)
+            running = p != me && LOAD(p->depth) == 0 && LOAD(p->stopped) != generation;
+        if (!running || now_ns() >= deadline) return;
+        nanosleep(&pause, NULL);
+        if (pause.tv_nsec < 1000000) pause.tv_nsec *= 2;
+    }
+}
 
 static int switch_on(void) {
     pthread_once(&signal_once, set_up_signal);
@@ -390,23 +435,29 @@ static int switch_on(void) {
         if (!t) return LOAD(gil.on);
         pthread_setspecific(adopted_key, t);
     }
-    enter(t);
-    pthread_mutex_lock(&admin);
+    int took = 0;
+    lock_admin(t);
     int was_on = LOAD(gil.on);
     if (!was_on) {
+        int generation = ADD(gil.generation, 1);
         STORE(gil.on, 1);
+        /* The caller holds it first, as CPython's main thread does when threads start. */
+        took = LOAD(t->depth) == 0 && try_take(t->tid);
+        if (took) note_taken(t->tid);
         /* Threads running now must stop and queue: their handlers do it. */
         for (gil_thread *p = participants; p; p = p->next)
             if (p != t) interrupt_thread(p->tid);
+        wait_until_stopped(t, generation);
     }
-    pthread_mutex_unlock(&admin);
-    leave(t);
-    if (t->depth == 0) take_reporting(t);
+    unlock_admin(t);
+    if (took) cl__observe(CL_EVENT_ACQUIRE, "gil", &gil);
+    else if (LOAD(t->depth) == 0) take_reporting(t);
     return was_on;
 }
 
 static int switch_off(void) {
-    pthread_mutex_lock(&admin);
+    gil_thread *t = self;
+    lock_admin(t);
     int was_on = LOAD(gil.on);
     if (was_on) {
         STORE(gil.on, 0);
@@ -416,7 +467,7 @@ static int switch_off(void) {
         futex_wake(&gil.owner, INT_MAX);
         futex_wake(&gil.switches, INT_MAX);
     }
-    pthread_mutex_unlock(&admin);
+    unlock_admin(t);
     return was_on;
 }
 

@@ -8,7 +8,6 @@
 #include <conclab.h>
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -33,9 +32,11 @@
  * raised are not counted: a thread that leaves hands the GIL over at once. */
 
 typedef struct runner {
+    long apart[8]; /* keeps the two runners' counters off one cache line */
     long progress;
     long *other_progress; /* NULL: just compute */
     long *stop;
+    long *counting; /* windows count while *counting is 1 (NULL: always) */
     long windows, overlaps;
 } runner;
 
@@ -43,14 +44,16 @@ static void *run_and_watch(void *arg) {
     runner *r = arg;
     double short_window = cl_gil_switch_interval() / 2;
     while (!cl_atomic_load(r->stop)) {
-        long theirs = r->other_progress ? cl_atomic_load(r->other_progress) : 0;
+        /* Both reads of the other's counter inside the timed window: a pause between them, and
+         * only such a pause, makes the window long. */
         double start = cl_now();
+        long theirs = r->other_progress ? cl_atomic_load(r->other_progress) : 0;
         do cl_atomic_add(&r->progress, 1);
         while (cl_now() - start < WINDOW_SECONDS);
         long theirs_after = r->other_progress ? cl_atomic_load(r->other_progress) : 0;
         int was_short = cl_now() - start < short_window;
         if (cl_atomic_load(r->stop)) break;
-        if (!was_short) continue;
+        if (!was_short || (r->counting && !cl_atomic_load(r->counting))) continue;
         r->windows++;
         if (theirs_after != theirs) cl_atomic_add(&r->overlaps, 1);
     }
@@ -70,17 +73,25 @@ static void watch_for_overlap(runner *r1, runner *r2, double least, double most)
 }
 
 /* Runs two watching runners for `least` to `most` seconds (see watch_for_overlap); returns how
- * many ran at once at most, and each one's progress. */
-static int most_at_once(double least, double most, long *progress_a, long *progress_b) {
-    long stop = 0;
+ * many ran at once at most, and each one's progress. With enable_later, the runners start with
+ * the GIL off, and it is switched on (and their windows counted) once they are running. */
+static int most_at_once(double least, double most, long *progress_a, long *progress_b,
+                        int enable_later) {
+    long stop = 0, counting = !enable_later;
     runner a, b;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     a.other_progress = &b.progress;
     b.other_progress = &a.progress;
     a.stop = b.stop = &stop;
+    a.counting = b.counting = &counting;
     cl_thread *ta = cl_thread_start(run_and_watch, &a);
     cl_thread *tb = cl_thread_start(run_and_watch, &b);
+    if (enable_later) {
+        cl_sleep(0.05);
+        cl_gil_enable(); /* on return the runners have stopped, and queue for it */
+        cl_atomic_store(&counting, 1);
+    }
     watch_for_overlap(&a, &b, least, most);
     cl_atomic_store(&stop, 1);
     cl_thread_join(ta);
@@ -94,11 +105,15 @@ static void test_one_thread_at_a_time(void) {
     long a = 0, b = 0;
     cl_gil_enable();
     CHECK(cl_gil_enabled() == 1);
-    CHECK(most_at_once(0.5, 0.5, &a, &b) == 1);
+    CHECK(most_at_once(0.5, 0.5, &a, &b, 0) == 1);
     CHECK(a > 0 && b > 0); /* both ran: the GIL switched between them */
     cl_gil_disable();
     CHECK(cl_gil_enabled() == 0);
-    if (cl_cpu_count() >= 2) CHECK(most_at_once(0.1, 5.0, NULL, NULL) == 2);
+    /* Switched on while they run: they stop at once and take turns too. */
+    CHECK(most_at_once(0.5, 0.5, NULL, NULL, 1) == 1);
+    CHECK(cl_gil_enabled() == 1);
+    cl_gil_disable();
+    if (cl_cpu_count() >= 2) CHECK(most_at_once(0.1, 10.0, NULL, NULL, 0) == 2);
     else printf("%s: one CPU, so no parallel run to compare with\n", SUITE);
 }
 
@@ -218,7 +233,7 @@ static void test_toggle_while_running(void) {
     cl_thread *tb = cl_thread_start(compute_until_stopped, &b);
     cl_atomic_store(&toggler_stop, 0);
     cl_thread *toggler = cl_thread_start(toggle_repeatedly, NULL);
-    for (int i = 0; i < 100; i++) {
+    for (int i = 0; i < 40; i++) {
         int was = cl_gil_set(i % 3 != 0);
         CHECK(was == 0 || was == 1);
         double start = cl_now();
@@ -240,38 +255,43 @@ static void test_toggle_while_running(void) {
 
 /* ---- threads the runtime did not start are not held back ---------------------------------- */
 
-static void *plain_watch(void *arg) {
-    run_and_watch(arg);
+static void *plain_compute(void *arg) {
+    compute_until_stopped(arg);
     CHECK(cl_gil_held() == 0);
     return NULL;
 }
 
+/* The main thread holds the GIL and computes; a long interval keeps it from being preempted. A
+ * runtime thread started meanwhile must not run; a plain pthread must. */
 static void test_plain_threads_unaffected(void) {
-    if (cl_cpu_count() < 2) return;
     long stop = 0;
     runner inside, outside;
     memset(&inside, 0, sizeof inside);
     memset(&outside, 0, sizeof outside);
     inside.stop = outside.stop = &stop;
-    outside.other_progress = &inside.progress;
+    pthread_t plain;
+    CHECK(pthread_create(&plain, NULL, plain_compute, &outside) == 0);
+    cl_gil_set_switch_interval(10.0);
     cl_gil_enable();
     cl_thread *t = cl_thread_start(compute_until_stopped, &inside);
-    pthread_t plain;
-    CHECK(pthread_create(&plain, NULL, plain_watch, &outside) == 0);
-    /* The runtime thread computes under the GIL; the plain one beside it. */
-    watch_for_overlap(&outside, NULL, 0.1, 5.0);
+    long before = cl_atomic_load(&outside.progress);
+    double start = cl_now();
+    while (cl_now() - start < 0.3)
+        ;
+    CHECK(cl_atomic_load(&outside.progress) > before);
+    CHECK(cl_atomic_load(&inside.progress) == 0);
     cl_atomic_store(&stop, 1);
+    cl_gil_disable();
     pthread_join(plain, NULL);
     cl_thread_join(t);
-    cl_gil_disable();
-    CHECK(outside.overlaps > 0);
+    cl_gil_set_switch_interval(0.005);
 }
 
 /* ---- the hook sees sleeps and the GIL's handovers at blocking calls ----------------------- */
 
 static long sleep_waits, sleep_timeouts, gil_releases, gil_acquires;
 
-static void count_events(const cl_event *ev, void *ctx) {
+static void count_events(const cl_hook_event *ev, void *ctx) {
     (void)ctx;
     if (strcmp(ev->primitive, "sleep") == 0 && ev->kind == CL_EVENT_WAIT) cl_atomic_add(&sleep_waits, 1);
     if (strcmp(ev->primitive, "sleep") == 0 && ev->kind == CL_EVENT_TIMEOUT) cl_atomic_add(&sleep_timeouts, 1);
@@ -361,9 +381,30 @@ static void test_settings(void) {
     CHECK(cl_gil_enabled() == 0);
 }
 
+static void test_with_gil(void) {
+    int runs = 0;
+    CL_WITH_GIL {
+        runs++;
+        CHECK(cl_gil_enabled() == 1 && cl_gil_held() == 1);
+        CL_WITH_GIL CHECK(cl_gil_enabled() == 1); /* nested: still on afterwards */
+        CHECK(cl_gil_enabled() == 1);
+    }
+    CHECK(runs == 1);
+    CHECK(cl_gil_enabled() == 0);
+    for (int i = 0; i < 3; i++) {
+        CL_WITH_GIL {
+            if (i == 1) break; /* leaves the block only, and restores */
+            runs++;
+        }
+        CHECK(cl_gil_enabled() == 0);
+    }
+    CHECK(runs == 3);
+}
+
 int main(void) {
     alarm(60); /* a hang is a failure, with a signal to say so, before ctest's own timeout */
     test_settings();
+    test_with_gil();
     test_hook();
     test_one_thread_at_a_time();
     test_switching();

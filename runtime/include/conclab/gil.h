@@ -27,7 +27,10 @@
  *     runtime call keeps the GIL, like a C extension that does not release it, until a waiter
  *     interrupts it. The interruption restarts most calls (SA_RESTART), but sleep, usleep,
  *     nanosleep, poll and select return early (or fail with EINTR) then: use cl_sleep.
- *   - The runtime owns SIGURG while the GIL has ever been on: do not install another handler.
+ *   - The runtime owns SIGURG once the GIL has been on: do not install another handler for it.
+ *   - Under ThreadSanitizer a thread blocked in pthread_mutex_lock does not run signal handlers,
+ *     so a holder blocked on a mutex that a preempted thread holds is never interrupted: the
+ *     slow-but-never-stuck case above becomes a hang there. Use cl_lock under the GIL.
  *   - Handovers forced by the signal are not reported to the hook (conclab/hook.h): the observer
  *     cannot be run inside a signal handler. Those at blocking calls are ("gil" wait, acquire,
  *     release), and cl_gil_switch_count counts every one.
@@ -64,6 +67,20 @@ double cl_gil_switch_interval(void);
 
 /* Returns how many times the GIL has passed from one thread to another since the program started. */
 long cl_gil_switch_count(void);
+
+/* ---- a region with the GIL on ----------------------------------------------------------------
+ *
+ *     CL_WITH_GIL {                // switches the GIL on (the caller holds it)
+ *         run_the_experiment();
+ *     }                            // back to what it was before: off, or on if it already was
+ *
+ * Built like CL_WITH_LOCK (conclab/sync.h) from for-loops: `break` and `continue` leave the block
+ * and restore the state; `return`, `goto` out of it and longjmp do not. */
+
+/* Runs the block that follows with the emulated GIL on, then restores the previous state; break leaves it, return does not restore. */
+#define CL_WITH_GIL \
+    for (int cl_with_gil_was_ = cl_gil_set(1), cl_with_gil_once_ = 1; cl_with_gil_once_; cl_gil_set(cl_with_gil_was_), cl_with_gil_once_ = 0) \
+        for (; cl_with_gil_once_; cl_with_gil_once_ = 0)
 
 #ifdef __cplusplus
 }
