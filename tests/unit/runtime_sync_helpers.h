@@ -11,39 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- stderr --------------------------------------------------------------------------------- */
+/* ---- stderr: capture_begin, captured_so_far, capture_end, starts_with ------------------------ */
 
-static char capture_text[8192];
-static FILE *capture_file;
-static int capture_saved_fd = -1;
-
-static void capture_begin(void) {
-    fflush(stderr);
-    capture_file = tmpfile();
-    capture_saved_fd = dup(2);
-    dup2(fileno(capture_file), 2);
-}
-
-/* What reached stderr since capture_begin, without ending the capture. */
-static const char *captured_so_far(void) {
-    ssize_t n = pread(fileno(capture_file), capture_text, sizeof capture_text - 1, 0);
-    capture_text[n > 0 ? n : 0] = '\0';
-    return capture_text;
-}
-
-/* Ends the capture; returns what was written meanwhile (valid until the next capture). */
-static const char *capture_end(void) {
-    fflush(stderr);
-    dup2(capture_saved_fd, 2);
-    close(capture_saved_fd);
-    captured_so_far();
-    fclose(capture_file);
-    return capture_text;
-}
-
-static int starts_with(const char *text, const char *prefix) {
-    return strncmp(text, prefix, strlen(prefix)) == 0;
-}
+#include "capture_stderr.h"
 
 static int contains(const char *text, const char *part) {
     return strstr(text, part) != NULL;
