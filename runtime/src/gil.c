@@ -54,9 +54,12 @@
 #define LONGEST_INTERVAL_SECONDS 1e6 /* keeps the interval in a long of nanoseconds */
 
 /* How long cl_gil_enable waits for running threads to stop. They stop within microseconds once
- * the signal is delivered; one that cannot take it (SIGURG blocked, or under ThreadSanitizer,
- * which delays signals to a thread blocked in pthread_mutex_lock) stops whenever it does. */
-#define STOP_WAIT_NS 200000000L
+ * the signal is delivered; on a loaded machine delivery waits for the thread to be scheduled, so
+ * the signal is sent again every few milliseconds. One that cannot take it at all (SIGURG
+ * blocked, or under ThreadSanitizer, which delays signals to a thread blocked in
+ * pthread_mutex_lock) stops whenever it does. */
+#define STOP_WAIT_NS 2000000000L
+#define STOP_RESEND_NS 5000000L
 
 /* depth of a thread that is leaving: the thread switching the GIL on need not wait for it. */
 #define DEPTH_LEAVING (INT_MAX / 2)
@@ -411,13 +414,17 @@ void cl__blocking_end(void) {
 /* Returns once every other participant is stopped: waiting in a blocking call, or queued for
  * the GIL (or holding it) since this switch-on. Called with `admin` held, so none can leave. */
 static void wait_until_stopped(gil_thread *me, int generation) {
-    long deadline = now_ns() + STOP_WAIT_NS;
+    long deadline = now_ns() + STOP_WAIT_NS, resend = now_ns() + STOP_RESEND_NS;
     struct timespec pause = {0, 10000};
     for (;;) {
         int running = 0;
-        for (gil_thread *p = participants; p && !running; p = p->next)
-            running = p != me && LOAD(p->depth) == 0 && LOAD(p->stopped) != generation;
+        for (gil_thread *p = participants; p; p = p->next) {
+            if (p == me || LOAD(p->depth) != 0 || LOAD(p->stopped) == generation) continue;
+            running = 1;
+            if (now_ns() >= resend) interrupt_thread(p->tid);
+        }
         if (!running || now_ns() >= deadline) return;
+        if (now_ns() >= resend) resend = now_ns() + STOP_RESEND_NS;
         nanosleep(&pause, NULL);
         if (pause.tv_nsec < 1000000) pause.tv_nsec *= 2;
     }
