@@ -9,6 +9,7 @@
 #include "conclab.h"
 #include "future_internal.h"
 #include "report.h"
+#include "wait.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -110,16 +111,6 @@ static int valid_timeout(double timeout, const char *call) {
     return 0;
 }
 
-/* The monotonic time timeout seconds from now (a finite timeout below FOREVER_FROM). */
-static struct timespec deadline_after(double timeout) {
-    struct timespec at;
-    clock_gettime(CLOCK_MONOTONIC, &at);
-    time_t whole = (time_t)timeout;
-    long nanos = at.tv_nsec + (long)((timeout - (double)whole) * 1e9);
-    at.tv_sec += whole + nanos / 1000000000L;
-    at.tv_nsec = nanos % 1000000000L;
-    return at;
-}
 
 /* Waits on c until signalled or past the deadline (NULL: none); returns 0 once it has passed. */
 static int cond_wait_until(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *deadline) {
@@ -465,7 +456,7 @@ cl_future_status cl_future_result(cl_future *f, double timeout, void **value) {
     if (!is_done_state(state_of(f))) {
         if (timeout == 0) return CL_FUTURE_TIMEOUT;
         struct timespec at;
-        if (!is_forever(timeout)) at = deadline_after(timeout);
+        if (!is_forever(timeout)) at = cl__monotonic_after(timeout);
         cl__observe(CL_EVENT_WAIT, "future", f);
         cl__blocking_begin();
         int done = wait_until_done(f, timeout, is_forever(timeout) ? NULL : &at);
@@ -532,7 +523,7 @@ int cl_futures_wait(cl_future **futs, int n, cl_return_when return_when, double 
         return -1;
     }
     struct timespec at;
-    if (!is_forever(timeout)) at = deadline_after(timeout);
+    if (!is_forever(timeout)) at = cl__monotonic_after(timeout);
     watch_begin(&w, futs, n, links);
     watcher_wait(&w, want_done, want_failed, is_forever(timeout) ? NULL : &at, 0, futs);
     watch_end(&w, futs, n);
@@ -608,7 +599,7 @@ cl_as_completed *cl_as_completed_new(cl_future **futs, int n, double timeout) {
     }
     for (int i = 0; i < it->n; i++) cl_future_ref(it->futs[i]);
     it->deadline_timeout = timeout;
-    if (!is_forever(timeout)) it->deadline = deadline_after(timeout);
+    if (!is_forever(timeout)) it->deadline = cl__monotonic_after(timeout);
     it->magic = ITERATOR_MAGIC;
     watch_begin(&it->w, it->futs, it->n, it->links);
     return it;

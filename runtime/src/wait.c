@@ -15,7 +15,7 @@
 
 /* ---- deadlines ------------------------------------------------------------------------------ */
 
-static struct timespec now_plus(double seconds) {
+struct timespec cl__monotonic_after(double seconds) {
     struct timespec at;
     clock_gettime(CLOCK_MONOTONIC, &at);
     time_t whole = (time_t)seconds;
@@ -41,7 +41,7 @@ int cl__deadline_init(cl__deadline *d, double seconds, const char *call) {
         return 0;
     }
     d->forever = 0;
-    d->at = now_plus(seconds);
+    d->at = cl__monotonic_after(seconds);
     return 1;
 }
 
@@ -57,7 +57,7 @@ int cl__deadline_passed(const cl__deadline *d) {
 }
 
 void cl__deadline_within(const cl__deadline *d, double seconds, cl__deadline *out) {
-    struct timespec soon = now_plus(seconds);
+    struct timespec soon = cl__monotonic_after(seconds);
     out->forever = 0;
     out->at = (d->forever || earlier(&soon, &d->at)) ? soon : d->at;
 }

@@ -29,6 +29,9 @@ typedef struct cl__deadline {
  * returns 0 and the caller returns its error value. Returns 1 when valid. */
 CL_INTERNAL int cl__deadline_init(cl__deadline *d, double seconds, const char *call);
 
+/* The monotonic clock `seconds` (finite, below the longest timeout) from now. */
+CL_INTERNAL struct timespec cl__monotonic_after(double seconds);
+
 /* A deadline that never passes. */
 CL_INTERNAL void cl__deadline_forever(cl__deadline *d);
 
