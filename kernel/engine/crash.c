@@ -17,6 +17,7 @@ enum { PAGE_SIZE = 8192, NOTE_OFFSET = 64, NOTE_SIZE = PAGE_SIZE - NOTE_OFFSET, 
 static char *page;            /* shared with the holder: [size_t failed allocation][...][note] */
 static char *note;
 static int armed_cell;
+static pid_t armed_pid;             /* the cell's process: processes it forks are not the cell */
 static uintptr_t armed_stack_top;   /* frames above this belong to the executor, not the cell */
 static char alternate_stack[64 << 10];
 
@@ -109,7 +110,9 @@ static void walk_frames(writer *w, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
 static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
     (void)info;
     (void)sig;
-    if (!note) return;
+    /* A process the cell started (conclab's cl_process, a pool worker, a raw fork) dies of its
+     * signal like any other: its parent sees the exit status; the cell itself did not crash. */
+    if (!note || getpid() != armed_pid) return;
     ucontext_t *uc = context;
     writer w = {note, 0, NOTE_SIZE};
     put_location(&w);
@@ -139,7 +142,7 @@ size_t crash_failed_allocation(void) { return page ? *(volatile size_t *)(void *
 
 /* exit() from a cell (or from bounds checking, which exits with 255): where it was called. */
 static void note_exit_location(void) {
-    if (!note || note[0]) return;
+    if (!note || note[0] || getpid() != armed_pid) return;
     writer w = {note, 0, NOTE_SIZE};
     put_location(&w);
 }
@@ -153,6 +156,7 @@ void crash_arm(int cell) {
     static int exit_hook;
     if (!exit_hook) exit_hook = atexit(note_exit_location) == 0;
     armed_cell = cell;
+    armed_pid = getpid();
     codemap_running(cell);
     armed_stack_top = (uintptr_t)__builtin_frame_address(0);
     stack_t alt = {.ss_sp = alternate_stack, .ss_flags = 0, .ss_size = sizeof alternate_stack};

@@ -19,6 +19,7 @@ import pytest
 
 from kernel_session import (PRELUDE, describe_failure, of_type, start_session, stop_session,
                             stream_text)
+from process_table import kernel_pid, only_executor_below
 from wire_client import descendants_of, pid_running
 
 # ---- the notebook state every group checks ----------------------------------------------------
@@ -37,10 +38,6 @@ SPOIL = "fk_keep = -1;"
 def define_state(k):
     for cell in STATE_CELLS:
         k.run_ok(cell)
-
-
-def kernel_pid(k):
-    return k.km.provisioner.process.pid
 
 
 def assert_state_intact(k, after):
@@ -67,38 +64,6 @@ def error_reply(k, code, timeout=20):
     assert (errors[0]["content"]["ename"], errors[0]["content"]["evalue"]) == (
         content["ename"], content["evalue"]), describe_failure(code, content, msgs)
     return content, msgs
-
-
-# ---- the process table ---------------------------------------------------------------------------
-
-def process_rows(pid):
-    """(pid, state letter, command line) of every process below pid."""
-    rows = []
-    for p in descendants_of(pid):
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                stat = f.read()
-            with open("/proc/%d/cmdline" % p, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:
-            continue  # ended while we looked
-        rows.append((p, stat[stat.rfind(")") + 2:].split()[0], cmd))
-    return rows
-
-
-def only_executor_below(k, within=1.0):
-    """Waits (at most `within` s) until the kernel's only descendant is one live executor and
-    no zombie is left; returns (executor pid, seconds waited). Fails with the table if not."""
-    pid = kernel_pid(k)
-    start = time.monotonic()
-    while True:
-        rows = process_rows(pid)
-        if (len(rows) == 1 and rows[0][1] != "Z" and rows[0][2].endswith("executor 3")):
-            return rows[0][0], time.monotonic() - start
-        if time.monotonic() - start > within:
-            pytest.fail("%.1f s after the cell ended, below kernel %d there should be only the "
-                        "executor; the process table has: %r" % (within, pid, rows))
-        time.sleep(0.02)
 
 
 def assert_kernel_survived(k, pid_before):
