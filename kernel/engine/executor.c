@@ -244,18 +244,26 @@ static void *watch_kernel(void *arg) {
     end_everything();
 }
 
+static pid_t watchdog_started_in; /* the process whose watchdog thread runs, if any */
+
 static void start_kernel_watchdog(void) {
-    static pid_t started_in;
-    if (started_in == getpid() || kernel_pidfd < 0) return;
+    if (watchdog_started_in == getpid() || kernel_pidfd < 0) return;
     pthread_t t;
     sem_t started;
     sem_init(&started, 0, 0);
     if (pthread_create(&t, NULL, watch_kernel, &started) == 0) {
         sem_wait(&started);  /* registered as ours before any census can count it */
         pthread_detach(t);
-        started_in = getpid();
+        watchdog_started_in = getpid();
     }
     sem_destroy(&started);
+}
+
+/* Threads of the cells' own still alive here. The watchdog does not count: it holds no lock
+ * and the forked child does not need it (its parent watches the kernel for it), so once the
+ * cells' threads have ended, cells fork again and a crash loses nothing. */
+static int cell_threads(void) {
+    return thread_count() - 1 - (watchdog_started_in == getpid());
 }
 
 static void execute(jit *j, json_t *req) {
@@ -271,7 +279,7 @@ static void execute(jit *j, json_t *req) {
     if (c.warnings)
         send_event(json_pack("{s:s, s:{s:s}}", "ev", "display", "data", "text/plain", c.warnings));
     if (!c.ok) report_compile_error(&c);
-    else if (thread_count() == 1) run_forked(&c, number, allow_stdin, bounds, memory_limit);
+    else if (cell_threads() == 0) run_forked(&c, number, allow_stdin, bounds, memory_limit);
     else {
         start_kernel_watchdog();
         run_cell(&c, number, allow_stdin);

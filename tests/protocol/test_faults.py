@@ -557,6 +557,24 @@ def test_crash_while_threads_run_says_state_lost_and_kernel_lives(jupyter_home):
         stop_session(k)
 
 
+def test_once_the_threads_end_cells_fork_again_and_a_crash_keeps_the_state(jupyter_home):
+    """Running in place lasts only while a cell's threads run: after they are joined, the next
+    crash is again one that loses nothing."""
+    k = session_with_state()
+    try:
+        k.run_ok("volatile int fk_stop = 0;\n"
+                 "void *fk_until_stopped(void *arg) { while (!fk_stop) usleep(10000); return arg; }\n"
+                 "pthread_t fk_waiter;\npthread_create(&fk_waiter, NULL, fk_until_stopped, NULL);")
+        k.run_ok("fk_stop = 1;\npthread_join(fk_waiter, NULL);")  # runs in place
+        code = SPOIL + "\n*(volatile int *)0 = 1; // FAULT"
+        content, msgs = error_reply(k, code)
+        assert content["ename"] == "SIGSEGV", describe_failure(code, content, msgs)
+        assert content["traceback"][-1] == "The notebook's state from before this cell is intact.", content
+        assert_state_intact(k, "a crash after the threads were joined")
+    finally:
+        stop_session(k)
+
+
 def test_crash_while_threads_run_names_the_signal(jupyter_home):
     """Issue 3, item 2: the reply gives 'the signal's name'; running in place is no exception."""
     k = session_with_state()
