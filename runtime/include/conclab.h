@@ -23,6 +23,11 @@
 #include <conclab/local.h>
 #include <conclab/future.h>
 #include <conclab/pool.h>
+#include <conclab/process.h>
+#include <conclab/shared.h>
+#include <conclab/queue.h>
+#include <conclab/pipe.h>
+#include <conclab/process_pool.h>
 #include <conclab/clock.h>
 #include <conclab/output.h>
 #include <conclab/hook.h>

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,9 +38,27 @@ int cl__robust_init(pthread_mutex_t *m, const char *call) {
     return err == 0;
 }
 
+#if defined(__SANITIZE_THREAD__)
+/* ThreadSanitizer (gcc 12) does not intercept pthread_mutex_clocklock: it would miss the lock
+ * and report false races. Under it, a timed lock polls with trylock instead. */
+static int timed_lock(pthread_mutex_t *m, const cl__deadline *d) {
+    struct timespec pause = {0, 50000};
+    for (;;) {
+        int err = pthread_mutex_trylock(m);
+        if (err != EBUSY) return err;
+        if (cl__deadline_passed(d)) return ETIMEDOUT;
+        nanosleep(&pause, NULL);
+    }
+}
+#else
+static int timed_lock(pthread_mutex_t *m, const cl__deadline *d) {
+    return pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &d->at);
+}
+#endif
+
 int cl__robust_lock(pthread_mutex_t *m, const cl__deadline *d, const char *call,
                     const char *what) {
-    int err = d->forever ? pthread_mutex_lock(m) : pthread_mutex_clocklock(m, CLOCK_MONOTONIC, &d->at);
+    int err = d->forever ? pthread_mutex_lock(m) : timed_lock(m, d);
     switch (err) {
     case 0:
         return CL__ROBUST_LOCKED;
