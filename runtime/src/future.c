@@ -66,6 +66,8 @@ struct cl_future {
     pthread_mutex_t mutex;
     pthread_cond_t done;    /* broadcast when the future becomes done */
     void *result;
+    size_t result_size;     /* the length of a result set as bytes */
+    int owns_result;        /* the result is bytes this future copied or adopted: free it */
     char *error;            /* set: finished with this error */
     callback *callbacks, *last_callback;
     watch_link *watchers;
@@ -284,6 +286,7 @@ static void destroy(cl_future *f) {
         free(cb);
     }
     if (f->error != out_of_memory) free(f->error);
+    if (f->owns_result) free(f->result);
     pthread_cond_destroy(&f->done);
     pthread_mutex_destroy(&f->mutex);
     free(f);
@@ -320,19 +323,33 @@ static void run_callbacks(cl_future *f, callback *cb) {
     }
 }
 
-/* Finishes f with result or error (owned); a cancelled future quietly stays cancelled, because
- * a cancel may legitimately win the race against a producer that has no running step. */
-static int finish(cl_future *f, void *result, char *error, const char *call) {
+/* What a future finishes with: a result (bytes of size it owns when owned) or an error. */
+typedef struct outcome {
+    void *result;
+    size_t size;
+    int owned;
+    char *error; /* owned */
+} outcome;
+
+/* Finishes f with its outcome; a cancelled future quietly stays cancelled, because a cancel
+ * may legitimately win the race against a producer that has no running step. What f would
+ * have owned is freed when it cannot take it. */
+static int finish(cl_future *f, outcome o, const char *call) {
+    void *result = o.result;
+    char *error = o.error;
     pthread_mutex_lock(&f->mutex);
     int state = f->state;
     if (is_done_state(state)) {
         pthread_mutex_unlock(&f->mutex);
         if (error != out_of_memory) free(error);
+        if (o.owned) free(result);
         if (state == FINISHED)
             cl_report(call, "the future is already finished (it completes once)");
         return -1;
     }
     f->result = result;
+    f->result_size = o.size;
+    f->owns_result = o.owned;
     f->error = error;
     callback *due = settle_locked(f, FINISHED);
     pthread_mutex_unlock(&f->mutex);
@@ -343,13 +360,35 @@ static int finish(cl_future *f, void *result, char *error, const char *call) {
 
 int cl_future_set_result(cl_future *f, void *value) {
     if (!valid(f, "cl_future_set_result")) return -1;
-    return finish(f, value, NULL, "cl_future_set_result");
+    outcome o = {value, 0, 0, NULL};
+    return finish(f, o, "cl_future_set_result");
+}
+
+int cl__future_adopt_bytes(cl_future *f, void *data, size_t size) {
+    outcome o = {data, size, 1, NULL};
+    return finish(f, o, "cl_future_set_bytes");
+}
+
+int cl_future_set_bytes(cl_future *f, const void *data, size_t size) {
+    if (!valid(f, "cl_future_set_bytes")) return -1;
+    if (!data && size > 0) {
+        cl_report("cl_future_set_bytes", "data is NULL but size is %zu", size);
+        return -1;
+    }
+    void *copy = malloc(size ? size : 1); /* never NULL for a result that was set */
+    if (!copy) {
+        cl_report("cl_future_set_bytes", "out of memory for a result of %zu bytes", size);
+        return -1;
+    }
+    if (size) memcpy(copy, data, size);
+    return cl__future_adopt_bytes(f, copy, size);
 }
 
 int cl_future_set_error(cl_future *f, const char *message) {
     if (!valid(f, "cl_future_set_error")) return -1;
     char *copy = strdup(message ? message : "error");
-    return finish(f, NULL, copy ? copy : out_of_memory, "cl_future_set_error");
+    outcome o = {NULL, 0, 0, copy ? copy : out_of_memory};
+    return finish(f, o, "cl_future_set_error");
 }
 
 int cl_future_set_running(cl_future *f) {
@@ -422,6 +461,22 @@ int cl_future_running(cl_future *f) {
 
 int cl_future_cancelled(cl_future *f) {
     return valid(f, "cl_future_cancelled") && state_of(f) == CANCELLED;
+}
+
+int cl_future_succeeded(cl_future *f) {
+    if (!valid(f, "cl_future_succeeded")) return -1;
+    int state = state_of(f);
+    if (!is_done_state(state)) {
+        cl_report("cl_future_succeeded", "the future is not done yet (Python: ValueError); "
+                                         "wait for it first");
+        return -1;
+    }
+    return state == FINISHED && !f->error;
+}
+
+size_t cl_future_result_size(cl_future *f) {
+    if (!valid(f, "cl_future_result_size")) return 0;
+    return state_of(f) == FINISHED && !f->error ? f->result_size : 0;
 }
 
 const char *cl_future_error(cl_future *f) {

@@ -17,6 +17,10 @@ CL_INTERNAL cl_future *cl__future_alloc(size_t extra, int refs);
 /* The producer data of a future made by cl__future_alloc. */
 CL_INTERNAL void *cl__future_extra(cl_future *f);
 
+/* Finishes f with data, size bytes from malloc that f now owns and frees (also when it cannot
+ * finish f: cancelled meanwhile, -1). The process pool's results, without a copy. */
+CL_INTERNAL int cl__future_adopt_bytes(cl_future *f, void *data, size_t size);
+
 /* Spins up to seconds until ready(arg) is true; returns whether it became true. For the
  * moment before a thread sleeps: a wake-up costs more than a short task. Call it inside a
  * blocking region (cl__blocking_begin), so a spinner never holds the emulated GIL. */

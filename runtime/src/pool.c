@@ -11,6 +11,7 @@
 #include "conclab.h"
 #include "future_internal.h"
 #include "observe.h"
+#include "process_pool_internal.h"
 #include "report.h"
 
 #include <pthread.h>
@@ -186,7 +187,8 @@ static void *worker_main(void *opaque) {
 
 int cl_task_fail(const char *message) {
     if (!current_task) {
-        cl_report("cl_task_fail", "not inside a task run by a cl_pool");
+        if (cl__process_task_fail(message)) return 0; /* a task in a process pool's worker */
+        cl_report("cl_task_fail", "not inside a task run by a cl_pool or a cl_process_pool");
         return -1;
     }
     if (current_failure) return 0; /* the first reason stands, as the first raise would */

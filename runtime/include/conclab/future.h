@@ -14,7 +14,9 @@
  * while the task still runs (its result is then thrown away; freeing does not cancel). A thread
  * that may still use a future after another thread drops its reference takes its own with
  * cl_future_ref. The error message and the result pointer belong to the future's owner: the
- * message is freed with the future, the result never is.
+ * message is freed with the future, the result never is, except a result set as bytes
+ * (cl_future_set_bytes, and every result of a process pool): the future holds its own copy,
+ * freed with the future, and cl_future_result_size gives its length.
  *
  * Timeouts are in seconds: 0 polls, CL_FOREVER (or anything from 1e9 s on) waits forever
  * (Python: timeout=None); a negative or NaN timeout is misuse.
@@ -32,6 +34,7 @@
 extern "C" {
 #endif
 
+#include <stddef.h>        /* size_t */
 #include <conclab/clock.h> /* CL_FOREVER */
 
 /* A result that arrives later; opaque, reference counted, released by cl_future_free. */
@@ -75,6 +78,12 @@ int cl_future_running(cl_future *f);
 /* Returns 1 if f was cancelled, else 0. */
 int cl_future_cancelled(cl_future *f);
 
+/* Returns 1 if f finished with a result, 0 if it failed or was cancelled, -1 (reported) while not done or on misuse (Python: AsyncResult.successful). */
+int cl_future_succeeded(cl_future *f);
+
+/* Returns the size in bytes of f's result if it was set as bytes (process pools, cl_future_set_bytes), else 0. */
+size_t cl_future_result_size(cl_future *f);
+
 /* Calls fn(f, arg) once f is done (at once if it already is); returns 0, or -1 on error. */
 int cl_future_add_done_callback(cl_future *f, void (*fn)(cl_future *f, void *arg), void *arg);
 
@@ -113,6 +122,9 @@ int cl_future_set_running(cl_future *f);
 
 /* Finishes f with value; returns 0, or -1 if f was cancelled meanwhile or is already finished. */
 int cl_future_set_result(cl_future *f, void *value);
+
+/* Finishes f with a copy of size bytes at data, owned and freed by f; returns 0, or -1 if f was cancelled or is already finished. */
+int cl_future_set_bytes(cl_future *f, const void *data, size_t size);
 
 /* Finishes f with an error message (copied); returns 0, or -1 if f was cancelled or is already finished. */
 int cl_future_set_error(cl_future *f, const char *message);
