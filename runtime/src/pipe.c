@@ -14,6 +14,7 @@
 #define _GNU_SOURCE /* ppoll */
 #include "conclab.h"
 #include "observe.h"
+#include "message.h"
 #include "report.h"
 #include "wait.h"
 
@@ -323,15 +324,7 @@ static int recv_fixed(cl_connection *c, void *out, size_t size, double timeout, 
     size_t got;
     int r = receive_message(c, &data, &got, &d, call);
     if (r != 1) return r;
-    if (got != size) {
-        cl_report(call, "the message is %zu bytes, not a %s (%zu bytes); it was dropped", got,
-                  what, size);
-        free(data);
-        return -1;
-    }
-    memcpy(out, data, size);
-    free(data);
-    return 1;
+    return cl__message_to_fixed(data, got, out, size, what, call);
 }
 
 int cl_connection_send_long(cl_connection *c, long value) {
@@ -374,13 +367,5 @@ int cl_connection_recv_string(cl_connection *c, char **s, double timeout) {
     size_t size;
     int r = receive_message(c, &data, &size, &d, call);
     if (r != 1) return r;
-    char *text = realloc(data, size + 1);
-    if (!text) {
-        cl_report(call, "out of memory for a string of %zu bytes; it was dropped", size);
-        free(data);
-        return -1;
-    }
-    text[size] = '\0';
-    *s = text;
-    return 1;
+    return cl__message_to_string(data, size, s, call);
 }

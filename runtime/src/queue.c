@@ -16,6 +16,7 @@
 #define _GNU_SOURCE /* MAP_NORESERVE, MADV_REMOVE */
 #include "conclab.h"
 #include "observe.h"
+#include "message.h"
 #include "report.h"
 #include "shared_memory.h"
 #include "wait.h"
@@ -386,15 +387,7 @@ static int get_fixed(cl_queue *q, void *out, size_t size, double timeout, const 
     size_t got;
     int r = get_message(q, &data, &got, &d, call);
     if (r != 1) return r;
-    if (got != size) {
-        cl_report(call, "the message is %zu bytes, not a %s (%zu bytes); it was taken and dropped",
-                  got, what, size);
-        free(data);
-        return -1;
-    }
-    memcpy(out, data, size);
-    free(data);
-    return 1;
+    return cl__message_to_fixed(data, got, out, size, what, call);
 }
 
 int cl_queue_put_long(cl_queue *q, long value, double timeout) {
@@ -434,15 +427,7 @@ int cl_queue_get_string(cl_queue *q, char **s, double timeout) {
     size_t size;
     int r = get_message(q, &data, &size, &d, call);
     if (r != 1) return r;
-    char *text = realloc(data, size + 1);
-    if (!text) {
-        cl_report(call, "out of memory for a string of %zu bytes; it was dropped", size);
-        free(data);
-        return -1;
-    }
-    text[size] = '\0';
-    *s = text;
-    return 1;
+    return cl__message_to_string(data, size, s, call);
 }
 
 /* ---- state ---------------------------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* conclab/hook.h — one place to observe the runtime. Every thread start and end, and every wait,
  * acquire and release of a blocking primitive (locks, semaphores, events, conditions, barriers,
- * futures, the emulated GIL, sleeps), is reported to a single observer, so tracing and timelines
+ * futures, pools, the emulated GIL, sleeps, processes and what they share), is reported to a single observer, so tracing and timelines
  * are built on it without touching each primitive.
  * Part of <conclab.h>; see there for the conventions every runtime header keeps. */
 #ifndef CONCLAB_HOOK_H
@@ -24,7 +24,9 @@ typedef enum cl_event_kind {
 typedef struct cl_hook_event {
     cl_event_kind kind;
     const char *primitive;     /* "thread", "lock", "rlock", "semaphore", "event", "condition",
-                                  "barrier", "future", "pool", "gil", "sleep" */
+                                  "barrier", "future", "pool", "gil", "sleep", "process",
+                                  "process_pool", "queue", "connection", "shared_lock",
+                                  "shared_semaphore", "shared_event" */
     const void *object;        /* the handle concerned (NULL for sleeps) */
     long thread_id;            /* cl_thread_id() of the thread it happened on */
     double time;               /* cl_now() when it happened */
