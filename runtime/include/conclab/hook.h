@@ -26,7 +26,7 @@ typedef struct cl_hook_event {
     const char *primitive;     /* "thread", "lock", "rlock", "semaphore", "event", "condition",
                                   "barrier", "future", "pool", "gil", "sleep", "process",
                                   "process_pool", "queue", "connection", "shared_lock",
-                                  "shared_semaphore", "shared_event" */
+                                  "shared_semaphore", "shared_event", "value", "array" */
     const void *object;        /* the handle concerned (NULL for sleeps) */
     long thread_id;            /* cl_thread_id() of the thread it happened on */
     double time;               /* cl_now() when it happened */
