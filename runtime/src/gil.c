@@ -368,8 +368,10 @@ static void set_up_signal(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_gil_signal;
     sigemptyset(&sa.sa_mask);
-    /* Interrupted system calls resume where the libc allows it; see gil.h for those that cannot. */
-    sa.sa_flags = SA_RESTART;
+    /* Interrupted system calls resume where the libc allows it; see gil.h for those that cannot.
+     * On the thread's alternate signal stack where it has one: a task of the event loop runs on
+     * a small stack of its own, which the handler (it may wait there for the GIL) must not eat. */
+    sa.sa_flags = SA_RESTART | SA_ONSTACK;
     if (sigaction(GIL_SIGNAL, &sa, NULL) != 0) return;
     if (pthread_key_create(&adopted_key, forget_adopted) != 0) return;
     signal_ready = 1;
