@@ -28,6 +28,7 @@
 #include <conclab/queue.h>
 #include <conclab/pipe.h>
 #include <conclab/process_pool.h>
+#include <conclab/loop.h>
 #include <conclab/clock.h>
 #include <conclab/output.h>
 #include <conclab/hook.h>

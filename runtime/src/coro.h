@@ -16,7 +16,9 @@
  * local arrays or deep recursion: ask for a larger stack per coroutine. Sizes round up to whole
  * pages, at least 8 KiB. The coroutine's record (about 200 bytes; 1.2 KiB with the ucontext
  * fallback) sits at the top of its stack, so creating one allocates nothing else; each thread
- * keeps up to CL_CORO_STACK_CACHE default-sized stacks of freed coroutines for the next ones.
+ * keeps up to CL_CORO_STACK_CACHE (256: 5 MiB of address space) default-sized stacks of freed
+ * coroutines for the next ones, so a loop with hundreds of tasks alive does not map and unmap a
+ * stack per task.
  *
  * Guard pages, and the kernel's map count: a page made PROT_NONE with mprotect splits the mapping
  * in two, and Linux allows 65 530 mappings per process by default (vm.max_map_count), so 100 000
@@ -46,7 +48,7 @@
 #define CL_CORO_DEFAULT_STACK (16 * 1024)
 #endif
 #define CL_CORO_MIN_STACK (8 * 1024)
-#define CL_CORO_STACK_CACHE 16
+#define CL_CORO_STACK_CACHE 256
 #define CL_CORO_NAME_CAP 64 /* longer names are cut to 63 bytes */
 
 typedef struct cl_coro cl_coro;

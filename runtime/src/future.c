@@ -71,6 +71,9 @@ struct cl_future {
     char *error;            /* set: finished with this error */
     callback *callbacks, *last_callback;
     watch_link *watchers;
+    const cl__future_ops *ops; /* a producer's own cancel / last-reference behaviour */
+    void *home;             /* the event loop that completes it, NULL: completed elsewhere */
+    int retrieved;          /* its error was read (atomic: any thread may read it) */
 };
 
 struct cl_as_completed {
@@ -270,8 +273,23 @@ void *cl__future_extra(cl_future *f) {
 cl_future *cl_future_new(void) {
     cl_future *f = cl__future_alloc(0, 1);
     if (!f) cl_report("cl_future_new", "out of memory");
+    else f->home = cl__loop_running_here(); /* made inside a loop: that loop completes it */
     return f;
 }
+
+int cl__future_check(const cl_future *f, const char *call) { return valid(f, call); }
+
+void cl__future_set_ops(cl_future *f, const cl__future_ops *ops) { f->ops = ops; }
+
+const cl__future_ops *cl__future_ops_of(const cl_future *f) { return f->ops; }
+
+void *cl__future_home(const cl_future *f) { return f->home; }
+
+void cl__future_set_home(cl_future *f, void *loop) { f->home = loop; }
+
+void cl__future_mark_retrieved(cl_future *f) { __atomic_store_n(&f->retrieved, 1, __ATOMIC_RELAXED); }
+
+int cl__future_retrieved(const cl_future *f) { return __atomic_load_n(&f->retrieved, __ATOMIC_RELAXED); }
 
 cl_future *cl_future_ref(cl_future *f) {
     if (!valid(f, "cl_future_ref")) return NULL;
@@ -296,6 +314,7 @@ void cl_future_free(cl_future *f) {
     if (!f) return; /* like free(NULL) */
     if (!valid(f, "cl_future_free")) return;
     int left = __atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL);
+    if (left == 0 && f->ops && f->ops->last_ref) f->ops->last_ref(f);
     if (left == 0) destroy(f);
     else if (left < 0) cl_report("cl_future_free", "freed more often than it was referenced");
 }
@@ -411,6 +430,11 @@ int cl_future_set_running(cl_future *f) {
 
 int cl_future_cancel(cl_future *f) {
     if (!valid(f, "cl_future_cancel")) return 0;
+    if (f->ops && f->ops->cancel) return f->ops->cancel(f);
+    return cl__future_cancel_now(f);
+}
+
+int cl__future_cancel_now(cl_future *f) {
     pthread_mutex_lock(&f->mutex);
     int state = f->state;
     if (state != PENDING) {
@@ -449,6 +473,26 @@ int cl_future_add_done_callback(cl_future *f, void (*fn)(cl_future *f, void *arg
     return 0;
 }
 
+int cl__future_failed(cl_future *f) { return has_failed(f); }
+
+void *cl__future_take_done_callback(cl_future *f, void (*fn)(cl_future *f, void *arg), const void *key) {
+    pthread_mutex_lock(&f->mutex);
+    callback *prev = NULL, *cb = f->callbacks;
+    while (cb && !(cb->fn == fn && *(void *const *)cb->arg == key)) {
+        prev = cb;
+        cb = cb->next;
+    }
+    if (cb) {
+        if (prev) prev->next = cb->next;
+        else f->callbacks = cb->next;
+        if (f->last_callback == cb) f->last_callback = prev;
+    }
+    pthread_mutex_unlock(&f->mutex);
+    void *arg = cb ? cb->arg : NULL;
+    free(cb);
+    return arg;
+}
+
 /* ---- queries and results -------------------------------------------------------------------- */
 
 int cl_future_done(cl_future *f) {
@@ -481,6 +525,7 @@ size_t cl_future_result_size(cl_future *f) {
 
 const char *cl_future_error(cl_future *f) {
     if (!valid(f, "cl_future_error")) return NULL;
+    if (has_failed(f)) cl__future_mark_retrieved(f);
     return has_failed(f) ? f->error : NULL;
 }
 
@@ -510,6 +555,12 @@ cl_future_status cl_future_result(cl_future *f, double timeout, void **value) {
         return CL_FUTURE_ERROR;
     if (!is_done_state(state_of(f))) {
         if (timeout == 0) return CL_FUTURE_TIMEOUT;
+        if (f->home && f->home == cl__loop_running_here()) {
+            /* Python raises InvalidStateError; waiting would stop the loop that completes f. */
+            cl_report("cl_future_result", "the future belongs to the event loop running on this "
+                                          "thread: waiting would block that loop forever; use cl_await");
+            return CL_FUTURE_ERROR;
+        }
         struct timespec at;
         if (!is_forever(timeout)) at = cl__monotonic_after(timeout);
         cl__observe(CL_EVENT_WAIT, "future", f);
@@ -523,7 +574,10 @@ cl_future_status cl_future_result(cl_future *f, double timeout, void **value) {
     }
     cl__observe(CL_EVENT_ACQUIRE, "future", f);
     if (state_of(f) == CANCELLED) return CL_FUTURE_CANCELLED;
-    if (f->error) return CL_FUTURE_ERROR;
+    if (f->error) {
+        cl__future_mark_retrieved(f);
+        return CL_FUTURE_ERROR;
+    }
     if (value) *value = f->result;
     return CL_FUTURE_OK;
 }

@@ -10,6 +10,7 @@
  * that waits for them; others wait for that join to finish. */
 #include "conclab.h"
 #include "future_internal.h"
+#include "loop_internal.h"
 #include "observe.h"
 #include "process_pool_internal.h"
 #include "report.h"
@@ -186,9 +187,10 @@ static void *worker_main(void *opaque) {
 }
 
 int cl_task_fail(const char *message) {
+    if (cl__loop_task_fail(message)) return 0; /* a coroutine task of an event loop */
     if (!current_task) {
         if (cl__process_task_fail(message)) return 0; /* a task in a process pool's worker */
-        cl_report("cl_task_fail", "not inside a task run by a cl_pool or a cl_process_pool");
+        cl_report("cl_task_fail", "not inside a task (of a cl_pool, a cl_process_pool or an event loop)");
         return -1;
     }
     if (current_failure) return 0; /* the first reason stands, as the first raise would */

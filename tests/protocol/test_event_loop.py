@@ -1,0 +1,104 @@
+"""test_event_loop.py — issue 6 seen from a notebook: the event loop, its tasks and its servers
+run inside cells, through jupyter_client.
+
+What only the kernel can get wrong: output of tasks arrives live while the loop runs; a task that
+overflows its stack is named, and the cell's crash loses nothing; a cell stuck in a loop (a task
+that blocks it) is interrupted like any other; a server a cell starts on 127.0.0.1 is gone when
+the cell ends.
+"""
+import time
+
+import pytest
+
+from kernel_session import PRELUDE, describe_failure, start_session, stdout_of, stop_session, stream_text
+from process_table import only_executor_below
+
+
+@pytest.fixture(scope="module")
+def ek(jupyter_home):
+    session = start_session()
+    try:
+        session.run_ok(PRELUDE)
+        yield session
+    finally:
+        stop_session(session)
+
+
+def test_gather_runs_tasks_concurrently_and_prints_live(ek):
+    code = r"""
+void *el_worker(void *arg) {
+    double delay = *(double *)arg;
+    cl_async_sleep(delay);
+    printf("done after %.1f s\n", delay);
+    fflush(stdout);
+    return arg;
+}
+void *el_main(void *arg) {
+    (void)arg;
+    static double delays[3] = {0.6, 0.2, 0.9};
+    cl_future *tasks[3];
+    for (int i = 0; i < 3; i++) tasks[i] = cl_async_create_task(el_worker, &delays[i]);
+    int failed = cl_async_gather(tasks, 3, 0);
+    for (int i = 0; i < 3; i++) cl_future_free(tasks[i]);
+    return (void *)(long)failed;
+}
+double el_start = cl_now();
+cl_async_run(el_main, NULL, NULL);
+printf("all in %.1f s\n", cl_now() - el_start);
+"""
+    msg_id = ek.execute(code)
+    first = ek.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "done after 0.2" in m["content"]["text"], 10)
+    reply = ek.wait_for_reply(msg_id, timeout=10)
+    _, msgs = ek.collect(msg_id, timeout=5)
+    text = stream_text(msgs)
+    assert reply["content"]["status"] == "ok", describe_failure(code, reply["content"], msgs)
+    assert reply["_t"] - first["_t"] > 0.4, "the first task's line came with the reply, not live"
+    assert text.splitlines()[:3] == ["done after 0.2 s", "done after 0.6 s", "done after 0.9 s"], text
+    total = float(text.splitlines()[3].split()[2])
+    assert 0.85 <= total < 1.5, "three tasks of 0.6, 0.2 and 0.9 s took %.1f s together" % total
+
+
+def test_stack_overflow_in_a_task_names_it_and_keeps_the_state(ek):
+    stdout_of(ek, "int el_kept = 17;")
+    code = r"""
+int el_deep(int n) { volatile char pad[512]; pad[0] = (char)n; return n == 0 ? 0 : el_deep(n - 1) + pad[0]; }
+void *el_diver(void *arg) { (void)arg; return (void *)(long)el_deep(1 << 20); }
+void *el_overflow_main(void *arg) {
+    (void)arg;
+    cl_future *t = cl_async_create_task_ex("deep-diver", 0, el_diver, NULL);
+    cl_await(t, NULL);
+    return NULL;
+}
+el_kept = -1;
+cl_async_run(el_overflow_main, NULL, NULL);
+"""
+    content, msgs = ek.run(code, timeout=30)
+    assert content["status"] == "error" and content["ename"] == "SIGSEGV", describe_failure(code, content, msgs)
+    assert "stack overflow in task 'deep-diver'" in stream_text(msgs, "stderr"), describe_failure(code, content, msgs)
+    assert content["traceback"][-1] == "The notebook's state from before this cell is intact.", content
+    assert stdout_of(ek, 'printf("%d\\n", el_kept);') == "17\n"
+
+
+def test_a_task_blocking_the_loop_is_interrupted_like_any_cell(ek):
+    code = r"""
+void *el_hog(void *arg) { (void)arg; puts("ready"); fflush(stdout); for (;;) {} return NULL; }
+void *el_hog_main(void *arg) {
+    (void)arg;
+    cl_future *t = cl_async_create_task(el_hog, NULL);
+    cl_async_sleep(10.0);   /* never wakes: the hog never awaits */
+    cl_await(t, NULL);
+    return NULL;
+}
+cl_async_run(el_hog_main, NULL, NULL);
+"""
+    msg_id = ek.execute(code)
+    try:
+        ek.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "ready" in m["content"]["text"], 10)
+        time.sleep(0.3)
+    finally:
+        ek.km.interrupt_kernel()
+    reply = ek.wait_for_reply(msg_id, timeout=10)
+    assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted", reply["content"]
+    ek.collect(msg_id, timeout=5)
+    only_executor_below(ek, within=2.0)
+    assert stdout_of(ek, 'printf("alive\\n");') == "alive\n"
