@@ -29,6 +29,9 @@
 #include <conclab/pipe.h>
 #include <conclab/process_pool.h>
 #include <conclab/loop.h>
+#include <conclab/async_sync.h>
+#include <conclab/async_queue.h>
+#include <conclab/generator.h>
 #include <conclab/clock.h>
 #include <conclab/output.h>
 #include <conclab/hook.h>
