@@ -32,6 +32,8 @@
 #include <conclab/async_sync.h>
 #include <conclab/async_queue.h>
 #include <conclab/generator.h>
+#include <conclab/stream.h>
+#include <conclab/http.h>
 #include <conclab/clock.h>
 #include <conclab/output.h>
 #include <conclab/hook.h>
