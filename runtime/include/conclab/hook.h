@@ -26,7 +26,10 @@ typedef struct cl_hook_event {
     const char *primitive;     /* "thread", "lock", "rlock", "semaphore", "event", "condition",
                                   "barrier", "future", "pool", "gil", "sleep", "process",
                                   "process_pool", "queue", "connection", "shared_lock",
-                                  "shared_semaphore", "shared_event", "value", "array" */
+                                  "shared_semaphore", "shared_event", "value", "array",
+                                  "async_lock", "async_semaphore", "async_event",
+                                  "async_condition", "async_queue", "task" (an await),
+                                  "loop" (a poll that may sleep) */
     const void *object;        /* the handle concerned (NULL for sleeps) */
     long thread_id;            /* cl_thread_id() of the thread it happened on */
     double time;               /* cl_now() when it happened */
