@@ -102,3 +102,67 @@ cl_async_run(el_hog_main, NULL, NULL);
     ek.collect(msg_id, timeout=5)
     only_executor_below(ek, within=2.0)
     assert stdout_of(ek, 'printf("alive\\n");') == "alive\n"
+
+
+def test_the_chapters_examples_at_full_size(ek):
+    """Section 12.4's numbers as the chapter gives them: gather of 2 s, 1 s and 3 s takes about
+    3 s; a task cancelled after 2 s ends then, its cleanup run; a 3 s timeout on a 10 s task."""
+    code = r"""
+void *el_sleep_for(void *arg) { cl_async_sleep(*(double *)arg); return arg; }
+void *el_cleanup_ran;
+void *el_long_job(void *arg) {
+    (void)arg;
+    if (cl_async_sleep(10.0) != 0) { el_cleanup_ran = (void *)1; return NULL; }
+    return NULL;
+}
+void *el_chapter(void *arg) {
+    (void)arg;
+    static double d[3] = {2.0, 1.0, 3.0}, ten = 10.0;
+    cl_future *t[3];
+    double start = cl_now();
+    for (int i = 0; i < 3; i++) t[i] = cl_async_create_task(el_sleep_for, &d[i]);
+    cl_async_gather(t, 3, 0);
+    printf("gather: %.1f s\n", cl_now() - start);
+    for (int i = 0; i < 3; i++) cl_future_free(t[i]);
+
+    start = cl_now();
+    cl_future *job = cl_async_create_task(el_long_job, NULL);
+    cl_async_sleep(2.0);
+    cl_task_cancel(job);
+    cl_future_status st = cl_await(job, NULL);
+    printf("cancel: %.1f s, %s, cleanup %s\n", cl_now() - start,
+           st == CL_FUTURE_CANCELLED ? "cancelled" : "not cancelled", el_cleanup_ran ? "ran" : "did not run");
+    cl_future_free(job);
+
+    start = cl_now();
+    cl_future *slow = cl_async_create_task(el_sleep_for, &ten);
+    st = cl_async_wait_for(slow, 3.0, NULL);
+    printf("wait_for: %.1f s, %s\n", cl_now() - start, st == CL_FUTURE_TIMEOUT ? "timed out" : "no timeout");
+    cl_future_free(slow);
+    return NULL;
+}
+cl_async_run(el_chapter, NULL, NULL);
+"""
+    out = stdout_of(ek, code, timeout=60)
+    assert out.splitlines() == ["gather: 3.0 s", "cancel: 2.0 s, cancelled, cleanup ran",
+                                "wait_for: 3.0 s, timed out"], out
+
+
+def test_a_hundred_thousand_sleeping_tasks_fit_in_a_cell(ek):
+    code = r"""
+long el_woken;
+void *el_nap(void *arg) { (void)arg; cl_async_sleep(0.5); el_woken++; return NULL; }
+void *el_crowd(void *arg) {
+    (void)arg;
+    enum { N = 100000 };
+    cl_future **t = malloc(N * sizeof *t);
+    for (int i = 0; i < N; i++) t[i] = cl_async_create_task(el_nap, NULL);
+    int failed = cl_async_gather(t, N, 0);
+    for (int i = 0; i < N; i++) cl_future_free(t[i]);
+    free(t);
+    printf("%ld woke, %s\n", el_woken, failed ? "some failed" : "none failed");
+    return NULL;
+}
+cl_async_run(el_crowd, NULL, NULL);
+"""
+    assert stdout_of(ek, code, timeout=120) == "100000 woke, none failed\n"
