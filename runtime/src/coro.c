@@ -183,6 +183,10 @@ static void set_name(cl_coro *c, const char *name) {
     c->name[at] = '\0';
 }
 
+void cl__coro_rename(cl_coro *c, const char *name) {
+    if (c && name) set_name(c, name);
+}
+
 /* ---- overflow reports ------------------------------------------------------------------------- */
 
 /* Async-signal-safe: "stack overflow in task 'name' (16 KiB stack)". */

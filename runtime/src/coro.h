@@ -72,6 +72,9 @@ CL_INTERNAL cl_coro *cl__coro_current(void);
 /* The coroutine's name. */
 CL_INTERNAL const char *cl__coro_name(const cl_coro *c);
 
+/* Renames the coroutine (cut to 63 bytes), so a later overflow report uses the new name. */
+CL_INTERNAL void cl__coro_rename(cl_coro *c, const char *name);
+
 /* The usable size of the coroutine's stack in bytes (its record included). */
 CL_INTERNAL size_t cl__coro_stack_size(const cl_coro *c);
 

@@ -306,6 +306,7 @@ int cl_task_set_name(cl_future *f, const char *name) {
     cl__task *t = task_arg(f, "cl_task_set_name");
     if (!t) return -1;
     snprintf(t->name, sizeof t->name, "%s", name ? name : "");
+    if (t->coro) cl__coro_rename(t->coro, t->name); /* the name a stack overflow report gives */
     return 0;
 }
 
