@@ -132,9 +132,10 @@ int cl__stream_check_task(cl_loop *l, const char *call) {
     return 0;
 }
 
-int cl__stream_park(cl_future **slot, double deadline) {
+int cl__stream_park(cl_stream *s, cl_future **slot, double deadline) {
     cl_future *w = cl_future_new();
     if (!w) return CL_STREAM_ERROR;
+    cl__observe(CL_EVENT_WAIT, "stream", s);
     *slot = cl_future_ref(w); /* the slot's reference, dropped by whoever empties it */
     cl_future_status st;
     if (deadline >= 1e9) {
@@ -148,6 +149,7 @@ int cl__stream_park(cl_future **slot, double deadline) {
         cl_future_free(w);
     }
     cl_future_free(w);
+    cl__observe(st == CL_FUTURE_OK ? CL_EVENT_ACQUIRE : CL_EVENT_TIMEOUT, "stream", s);
     switch (st) {
     case CL_FUTURE_OK: return 0;
     case CL_FUTURE_TIMEOUT: return CL_STREAM_TIMEOUT;
@@ -248,7 +250,7 @@ static int wait_readable(cl_stream *s, const char *call, double deadline) {
         if (cl__stream_check_task(s->loop, call) < 0) return CL_STREAM_ERROR;
         resume_reading(s);
         if (!s->reading) continue; /* failed to start: rerror is set */
-        int rc = cl__stream_park(&s->read_waiter, deadline);
+        int rc = cl__stream_park(s, &s->read_waiter, deadline);
         if (rc < 0) return rc;
     }
     return 0;
@@ -337,7 +339,7 @@ long cl_stream_readline(cl_stream *s, char *buf, size_t size) {
         if (cl__stream_check_task(s->loop, "cl_stream_readline") < 0) return CL_STREAM_ERROR;
         resume_reading(s);
         if (!s->reading) continue;
-        int rc = cl__stream_park(&s->read_waiter, deadline);
+        int rc = cl__stream_park(s, &s->read_waiter, deadline);
         if (rc < 0) return rc;
     }
 }
@@ -412,7 +414,7 @@ int cl_stream_drain(cl_stream *s) {
             return CL_STREAM_ERROR;
         }
         if (cl__stream_check_task(s->loop, "cl_stream_drain") < 0) return CL_STREAM_ERROR;
-        int rc = cl__stream_park(&s->drain_waiter, deadline);
+        int rc = cl__stream_park(s, &s->drain_waiter, deadline);
         if (rc < 0) return rc;
         if (s->wpending <= WRITE_LOW) break;
     }

@@ -138,7 +138,7 @@ cl_stream *cl_stream_open_connection(const char *host, int port, double timeout)
         cl__stream_release(s);
         return NULL;
     }
-    rc = cl__stream_park(&s->connect_waiter, deadline);
+    rc = cl__stream_park(s, &s->connect_waiter, deadline);
     if (rc == 0 && s->connect_status == 0) {
         s->timeout = timeout;
         cl__stream_connected(s);

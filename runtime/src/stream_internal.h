@@ -63,9 +63,10 @@ CL_INTERNAL void cl__stream_connected(cl_stream *s);
 CL_INTERNAL void cl__stream_release(cl_stream *s);
 
 /* Awaits a new future parked in *slot until a libuv callback completes it (cl__stream_wake) or
- * until deadline (cl_now() seconds; >= 1e9: none). Returns 0, CL_STREAM_TIMEOUT,
- * CL_STREAM_CANCELLED or CL_STREAM_ERROR (outside a task: reported by cl_await). */
-CL_INTERNAL int cl__stream_park(cl_future **slot, double deadline);
+ * until deadline (cl_now() seconds; >= 1e9: none); the hook sees a wait on stream s. Returns 0,
+ * CL_STREAM_TIMEOUT, CL_STREAM_CANCELLED or CL_STREAM_ERROR (outside a task: reported by
+ * cl_await). */
+CL_INTERNAL int cl__stream_park(cl_stream *s, cl_future **slot, double deadline);
 
 /* Completes the future parked in *slot, if any, so its task resumes. */
 CL_INTERNAL void cl__stream_wake(cl_future **slot);

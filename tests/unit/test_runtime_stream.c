@@ -194,6 +194,40 @@ static void *test_echo(void *arg) {
     return NULL;
 }
 
+/* ---- the hook ----------------------------------------------------------------------------------- */
+
+typedef struct stream_events {
+    const void *stream;
+    int waits, acquires;
+} stream_events;
+
+static void count_stream_events(const cl_hook_event *e, void *ctx) {
+    stream_events *seen = ctx;
+    if (strcmp(e->primitive, "stream") != 0 || e->object != seen->stream) return;
+    if (e->kind == CL_EVENT_WAIT) seen->waits++;
+    if (e->kind == CL_EVENT_ACQUIRE) seen->acquires++;
+}
+
+/* A read that has to wait for the echo is a wait on that stream, then an acquire. */
+static void *test_hook(void *arg) {
+    (void)arg;
+    cl_stream_server *srv = cl_stream_start_server("127.0.0.1", 0, echo_handler, NULL);
+    CHECK(srv != NULL);
+    cl_stream *c = srv ? cl_stream_open_connection("127.0.0.1", cl_stream_server_port(srv), 5.0) : NULL;
+    CHECK(c != NULL);
+    if (!c) return NULL;
+    stream_events seen = {c, 0, 0};
+    cl_hook_set(count_stream_events, &seen);
+    char back[16];
+    CHECK(cl_stream_write(c, "ping\n", 5) == 0);
+    CHECK(cl_stream_readline(c, back, sizeof back) == 5);
+    cl_hook_set(NULL, NULL);
+    CHECK(seen.waits >= 1 && seen.acquires == seen.waits);
+    close_stream(c);
+    close_server(srv);
+    return NULL;
+}
+
 /* ---- reading to the end ------------------------------------------------------------------------ */
 
 static cl_stream *connect_to(cl_stream_server *srv) {
@@ -607,5 +641,6 @@ int main(void) {
     run("cancel", test_cancel);
     run("server close", test_server_close);
     run("misuse", test_misuse);
+    run("hook", test_hook);
     return check_summary("test_runtime_stream");
 }

@@ -29,7 +29,8 @@ typedef struct cl_hook_event {
                                   "shared_semaphore", "shared_event", "value", "array",
                                   "async_lock", "async_semaphore", "async_event",
                                   "async_condition", "async_queue", "task" (an await),
-                                  "loop" (a poll that may sleep) */
+                                  "loop" (a poll that may sleep), "stream" (a read, drain or
+                                  connect that waits) */
     const void *object;        /* the handle concerned (NULL for sleeps) */
     long thread_id;            /* cl_thread_id() of the thread it happened on */
     double time;               /* cl_now() when it happened */
