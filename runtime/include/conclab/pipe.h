@@ -36,7 +36,9 @@
  *     begins, it is read whole.
  *   - Threads of one process may share an end: messages never interleave. Two processes
  *     sending on copies of the same end may interleave large messages (as in Python): give each
- *     process its own pipe, or use a cl_queue.
+ *     process its own pipe, or use a cl_queue. For the same reason a child forked while a thread
+ *     of its parent is in the middle of a message on an end must leave that end alone: the child
+ *     would wait for that thread (which it does not have) to finish the message.
  *   - cl_connection_close also frees the handle (like fclose); the end is closed in the calling
  *     process only.
  */
