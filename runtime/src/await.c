@@ -313,14 +313,16 @@ cl_future *cl_async_shield(cl_future *f) {
 
 /* ---- to_thread ------------------------------------------------------------------------------ */
 
-static cl_pool *default_pool;
-static pthread_once_t default_pool_once = PTHREAD_ONCE_INIT;
-
-/* Python's default executor: min(32, CPUs + 4) threads, made on first use, kept for good. */
-static void make_default_pool(void) {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    int workers = (int)(cpus > 0 ? cpus : 1) + 4;
-    default_pool = cl_pool_new(workers < 32 ? workers : 32);
+/* Python's default executor: min(32, CPUs + 4) threads, made by a loop on first use and shut
+ * down with it (asyncio.run calls loop.shutdown_default_executor), so a finished cl_async_run
+ * leaves no thread behind: a notebook cell that used it ends with no threads running. */
+static cl_pool *default_executor(cl_loop *l) {
+    if (!l->default_executor) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        int workers = (int)(cpus > 0 ? cpus : 1) + 4;
+        l->default_executor = cl_pool_new(workers < 32 ? workers : 32);
+    }
+    return l->default_executor;
 }
 
 cl_future *cl_async_to_thread(void *(*fn)(void *arg), void *arg) {
@@ -329,10 +331,15 @@ cl_future *cl_async_to_thread(void *(*fn)(void *arg), void *arg) {
         cl_report(call, "fn is NULL");
         return NULL;
     }
-    pthread_once(&default_pool_once, make_default_pool);
-    if (!default_pool) {
-        cl_report(call, "could not start the default thread pool");
+    cl_loop *l = cl_loop_current();
+    if (!l) {
+        cl_report(call, "no running loop (Python: RuntimeError); call it from a task");
         return NULL;
     }
-    return cl_pool_submit(default_pool, fn, arg);
+    cl_pool *pool = default_executor(l);
+    if (!pool) {
+        cl_report(call, "could not start the loop's default thread pool");
+        return NULL;
+    }
+    return cl_pool_submit(pool, fn, arg);
 }

@@ -237,6 +237,9 @@ void cl_loop_free(cl_loop *l) {
         return;
     }
     settle_tasks(l, "cl_loop_free");
+    /* Like asyncio's shutdown_default_executor: let what runs there finish, then end its threads. */
+    if (l->default_executor) cl_pool_free(l->default_executor);
+    l->default_executor = NULL;
     while (l->ready_count > 0) run_ready(l); /* steps of finished tasks: they drop references */
     while (l->timers) {
         struct cl_loop_timer *t = l->timers;

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "conclab/loop.h"
+#include "conclab/pool.h" /* the default executor */
 #include "coro.h"
 #include "observe.h"
 
@@ -67,6 +68,7 @@ struct cl_loop {
     /* debug mode */
     int debug;
     double slow_callback;
+    cl_pool *default_executor; /* cl_async_to_thread's threads: made on first use, freed with the loop */
 };
 
 /* Why a suspended task was resumed. */

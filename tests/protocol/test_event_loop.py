@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kernel_session import PRELUDE, describe_failure, start_session, stdout_of, stop_session, stream_text
+from kernel_session import PRELUDE, describe_failure, of_type, start_session, stdout_of, stop_session, stream_text
 from process_table import only_executor_below
 
 
@@ -166,3 +166,29 @@ void *el_crowd(void *arg) {
 cl_async_run(el_crowd, NULL, NULL);
 """
     assert stdout_of(ek, code, timeout=120) == "100000 woke, none failed\n"
+
+
+def test_to_thread_leaves_no_thread_behind_the_cell(ek):
+    """asyncio.run shuts the default executor down; so does cl_async_run: no 'threads still
+    running' notice, and the next cell is forked again (a crash keeps the state)."""
+    code = r"""
+void *el_in_thread(void *arg) { return (void *)((long)arg * 2); }
+void *el_offload(void *arg) {
+    (void)arg;
+    void *v = NULL;
+    cl_future *f = cl_async_to_thread(el_in_thread, (void *)21);
+    cl_await(f, &v);
+    cl_future_free(f);
+    printf("%ld\n", (long)v);
+    return NULL;
+}
+cl_async_run(el_offload, NULL, NULL);
+"""
+    content, msgs = ek.run(code, timeout=30)
+    assert content["status"] == "ok" and stream_text(msgs) == "42\n", describe_failure(code, content, msgs)
+    assert not of_type(msgs, "display_data"), "a notice of threads left running: %r" % of_type(msgs, "display_data")
+    stdout_of(ek, "int el_survivor = 5;")
+    crash, crash_msgs = ek.run("el_survivor = 0;\n*(volatile int *)0 = 1;", timeout=30)
+    assert crash["status"] == "error" and crash["traceback"][-1] == (
+        "The notebook's state from before this cell is intact."), describe_failure("", crash, crash_msgs)
+    assert stdout_of(ek, 'printf("%d\\n", el_survivor);') == "5\n"

@@ -5,6 +5,8 @@
  * notebook cell is): plain C, no gcc extensions. Generous time bounds: timing is the bench's. */
 #include <conclab.h>
 
+#include <dirent.h>
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,8 +436,23 @@ static void *main_foreign_futures(void *arg) {
     return NULL;
 }
 
+static int threads_of_this_process(void) {
+    DIR *d = opendir("/proc/self/task");
+    int n = 0;
+    if (!d) return -1;
+    for (struct dirent *e; (e = readdir(d));) n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
 static void test_foreign_futures(void) {
+    int before = threads_of_this_process();
     CHECK(cl_async_run(main_foreign_futures, NULL, NULL) == CL_FUTURE_OK);
+    /* the default executor went with its loop, as asyncio.run shuts it down */
+    CHECK(threads_of_this_process() == before);
+    capture_begin();
+    CHECK(cl_async_to_thread(square_in_thread, NULL) == NULL); /* no running loop */
+    CHECK(strstr(capture_end(), "cl_async_to_thread: no running loop") != NULL);
 }
 
 /* ---- wait_for, wait, gather modes, shield ---------------------------------------------------- */

@@ -173,7 +173,7 @@ int cl_async_wait(cl_future **futs, int n, cl_return_when return_when, double ti
 /* Returns a new future that follows f but whose cancellation leaves f running (asyncio.shield); yours to free. */
 cl_future *cl_async_shield(cl_future *f);
 
-/* Runs fn(arg) on a thread of a default thread pool and returns its future, to await (asyncio.to_thread). */
+/* Runs fn(arg) on the running loop's default thread pool (ended with the loop) and returns its future, to await (asyncio.to_thread). */
 cl_future *cl_async_to_thread(void *(*fn)(void *arg), void *arg);
 
 /* ---- task groups (Python: async with asyncio.TaskGroup() as tg) ----------------------------- */
