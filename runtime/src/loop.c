@@ -116,7 +116,6 @@ static cl__ready ready_pop(cl_loop *l) {
 }
 
 /* A task step is named by its task in debug reports; anything else by its address. */
-extern void cl__task_step(void *arg);
 
 static void report_slow(cl__ready r, double took) {
     if (r.fn == cl__task_step)

@@ -135,6 +135,10 @@ CL_INTERNAL int cl__task_suspend(cl__task *t, cl__waiter *w, double timeout);
 /* Makes a suspended task t run again (loop thread). */
 CL_INTERNAL void cl__task_wake(cl__task *t, int reason);
 
+/* One step of task arg (a cl__task): resumes it until its next await or its end. Scheduled on
+ * the ready queue; the loop's debug reports name the task when they see this function. */
+CL_INTERNAL void cl__task_step(void *arg);
+
 /* Finishes a task that will never run again (loop freed while it was stuck): cancelled. */
 CL_INTERNAL void cl__task_abandon(cl__task *t);
 

@@ -1,0 +1,6 @@
+# conclab.h's promise, checked against the built library: every exported function is documented
+# the way the kernel's completion reads it, and nothing internal is exported.
+add_test(NAME header_rules
+  COMMAND ${CONCLAB_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_header_rules.py
+          $<TARGET_FILE:conclab_runtime> ${PROJECT_SOURCE_DIR}/runtime/include)
+set_tests_properties(header_rules PROPERTIES TIMEOUT 60 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
