@@ -28,6 +28,9 @@
 #include "framing.h"
 #include "magics.h"
 #include "process_limit.h"
+
+#define CONCLAB_STRINGIFY_(x) #x
+#define CONCLAB_STRINGIFY(x) CONCLAB_STRINGIFY_(x)
 #include "strbuf.h"
 #include "utf8.h"
 
@@ -465,9 +468,15 @@ static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool
                  "SECONDS changes it)%s; %s", rs->timeout_s, at, kept);
     } else if (why == STOP_PROCESSES) {
         ename = "ProcessLimitExceeded";
-        snprintf(evalue, sizeof evalue, "the cell tried to run more than %d processes at once (a fork bomb?) and "
-                 "was stopped with every process it made (CONCLAB_PROCESS_LIMIT sets the limit)%s; %s",
-                 eng->opts.process_limit, at, kept);
+        if (eng->processes.backstop_hit)
+            snprintf(evalue, sizeof evalue, "the cell tried to run more than %d processes at once, more than %d "
+                     "with their threads (a fork bomb?), and was stopped with every process it made "
+                     "(CONCLAB_PROCESS_LIMIT sets the limit)%s; %s", eng->opts.process_limit,
+                     eng->opts.process_limit + PROCESS_LIMIT_THREAD_ALLOWANCE, at, kept);
+        else
+            snprintf(evalue, sizeof evalue, "the cell tried to run more than %d processes at once (a fork bomb?) and "
+                     "was stopped with every process it made (CONCLAB_PROCESS_LIMIT sets the limit)%s; %s",
+                     eng->opts.process_limit, at, kept);
     } else {
         ename = "OutputLimitExceeded";
         snprintf(evalue, sizeof evalue, "the cell wrote more than %zu bytes of output%s; %s",
@@ -589,7 +598,9 @@ static void answer_limits(engine *eng, const engine_callbacks *cb) {
     strbuf_addf(&text, "memory per cell: %zu MiB more than the notebook holds (CONCLAB_MEMORY_LIMIT)\n",
                 eng->opts.memory_limit >> 20);
     strbuf_addf(&text, "processes:       %d at once (CONCLAB_PROCESS_LIMIT%s)\n", eng->opts.process_limit,
-                eng->processes.dir[0] ? ", enforced by a pids cgroup" : ", counted per cell");
+                eng->processes.dir[0] ? "; threads do not count, but a pids cgroup caps processes and "
+                                        "threads together at that + " CONCLAB_STRINGIFY(PROCESS_LIMIT_THREAD_ALLOWANCE)
+                                      : ", counted per cell; threads do not count");
     strbuf_addf(&text, "bounds checking: %s (%%bounds on|off)\n", eng->settings.bounds ? "on" : "off");
     char *s = strbuf_take(&text);
     say(cb, s);

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "process_limit.h"
 
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,14 @@ static int current_pids_cgroup(char *out, size_t size) {
     return found;
 }
 
+/* The pids controller counts threads as well as processes, and a lab may well start hundreds of
+ * threads: pids.max is only the backstop that refuses a fork bomb outright, set
+ * PROCESS_LIMIT_THREAD_ALLOWANCE above the process limit, while the processes themselves are counted from cgroup.procs. The
+ * allowance is not larger because a fork bomb grows to the backstop before it is stopped. */
+static long task_backstop(int max) {
+    return (long)max + PROCESS_LIMIT_THREAD_ALLOWANCE;
+}
+
 void process_limit_init(process_limit *pl, int max) {
     memset(pl, 0, sizeof *pl);
     pl->max = max;
@@ -50,7 +59,7 @@ void process_limit_init(process_limit *pl, int max) {
     if (max <= 0 || current_pids_cgroup(parent, sizeof parent) != 0) return;
     snprintf(pl->dir, sizeof pl->dir, "%s/conclab-%d", parent, (int)getpid());
     char limit[32];
-    snprintf(limit, sizeof limit, "%d\n", max);
+    snprintf(limit, sizeof limit, "%ld\n", task_backstop(max));
     if ((mkdir(pl->dir, 0755) != 0) || write_file(pl->dir, "pids.max", limit) != 0) {
         rmdir(pl->dir);
         pl->dir[0] = '\0';
@@ -101,13 +110,26 @@ static int count_group(pid_t group) {
     return n;
 }
 
+/* Processes (not threads) in the cgroup: cgroup.procs lists one thread-group id per line. */
+static int count_cgroup_processes(const process_limit *pl) {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/cgroup.procs", pl->dir);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    int n = 0, c;
+    while ((c = fgetc(f)) != EOF) n += c == '\n';
+    fclose(f);
+    return n;
+}
+
 bool process_limit_exceeded(process_limit *pl, pid_t group) {
     if (pl->max <= 0) return false;
     if (pl->dir[0]) {
         long now = refused_forks(pl);
-        bool hit = now > pl->refused;
+        pl->backstop_hit = now > pl->refused;
         pl->refused = now;
-        return hit;
+        /* the executor itself is in the cgroup too: the notebook's processes are the others */
+        return pl->backstop_hit || (group > 0 && count_cgroup_processes(pl) - 1 > pl->max);
     }
     return group > 0 && count_group(group) > pl->max;
 }

@@ -1,7 +1,9 @@
 /* process_limit.h — a cap on the processes a notebook may have, so a fork bomb ends its cell
- * instead of the machine. Where the pids cgroup controller can be written (root, or a delegated
- * cgroup), the executor and everything it forks live in a cgroup of their own with pids.max set,
- * and a refused fork shows in pids.events. Elsewhere the cell's process group is counted. */
+ * instead of the machine; threads do not count. Where the pids cgroup controller can be written
+ * (root, or a delegated cgroup), the executor and everything it forks live in a cgroup of their
+ * own: its processes are counted from cgroup.procs while a cell runs, and pids.max (which counts
+ * threads too, so it is set far above the cap) refuses a fork bomb outright, which shows in
+ * pids.events. Elsewhere the cell's process group is counted. */
 #ifndef CONCLAB_PROCESS_LIMIT_H
 #define CONCLAB_PROCESS_LIMIT_H
 
@@ -9,10 +11,14 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* Threads a notebook may run beyond its process limit where the cgroup counts them too. */
+#define PROCESS_LIMIT_THREAD_ALLOWANCE 1024
+
 typedef struct process_limit {
     int max;
     char dir[PATH_MAX];  /* the cgroup, or "" when there is none */
     long refused;        /* forks the cgroup refused, as last seen */
+    bool backstop_hit;   /* the last hit was the cgroup's cap on processes and threads together */
 } process_limit;
 
 /* Makes the cgroup if it can. */

@@ -442,6 +442,21 @@ def test_fork_bomb_hits_the_process_limit(lk):
     print("fork bomb: process table clean %.3f s after the reply" % waited)
 
 
+def test_threads_do_not_count_as_processes(lk):
+    """The pids cgroup counts threads too; the process limit must not: a lab may start more
+    threads than the notebook may have processes."""
+    # small stacks: 150 default ones (8 MiB of address space each) would pass this kernel's
+    # 256 MiB memory limit first
+    code = ("void *fk_nap(void *arg) { usleep(300000); return arg; }\n"
+            "pthread_t fk_many[150];\nint fk_started = 0;\npthread_attr_t fk_small;\n"
+            "pthread_attr_init(&fk_small);\npthread_attr_setstacksize(&fk_small, 1 << 16);\n"
+            "for (int i = 0; i < 150; i++) fk_started += pthread_create(&fk_many[i], &fk_small, fk_nap, NULL) == 0;\n"
+            "for (int i = 0; i < fk_started; i++) pthread_join(fk_many[i], NULL);\n"
+            'printf("%d threads\\n", fk_started);')
+    content, msgs = lk.run(code, timeout=30)
+    assert content["status"] == "ok" and stream_text(msgs) == "150 threads\n", describe_failure(code, content, msgs)
+
+
 def test_output_flood_hits_the_output_limit(lk):
     code = SPOIL + '\nfor (;;) puts("flood flood flood flood flood flood flood flood");'
     pid = kernel_pid(lk)
