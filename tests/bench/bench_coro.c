@@ -17,6 +17,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include "bench_stats.h"
 #include "coro.h"
 
 /* ---- options and sizes ------------------------------------------------------------------------ */
@@ -60,34 +61,8 @@ static void *must(void *p) {
 
 /* ---- statistics ------------------------------------------------------------------------------- */
 
-typedef struct summary {
-    int n;
-    double median, p10, p90;
-    double *samples;
-} summary;
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double rank(const double *sorted, int n, double p) {
-    int i = (int)ceil(p * n) - 1;
-    return sorted[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
-static summary summarize(const double *samples, int n) {
-    summary s = {n, 0, 0, 0, must(malloc(sizeof(double) * (size_t)n))};
-    double *sorted = must(malloc(sizeof(double) * (size_t)n));
-    memcpy(s.samples, samples, sizeof(double) * (size_t)n);
-    memcpy(sorted, samples, sizeof(double) * (size_t)n);
-    qsort(sorted, (size_t)n, sizeof(double), by_value);
-    s.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    s.p10 = rank(sorted, n, 0.10);
-    s.p90 = rank(sorted, n, 0.90);
-    free(sorted);
-    return s;
-}
+typedef bench_summary summary;
+#define summarize bench_summarize
 
 typedef struct result {
     char name[64];
@@ -287,30 +262,6 @@ static void print_table(void) {
     printf("\nratio: conclab / swapcontext (lower is better)\n");
 }
 
-static void json_number(FILE *f, double v) {
-    if (isnan(v) || isinf(v)) fprintf(f, "null");
-    else fprintf(f, "%.6g", v);
-}
-
-static void json_summary(FILE *f, const summary *s) {
-    if (!s->n) {
-        fprintf(f, "null");
-        return;
-    }
-    fprintf(f, "{\"median\": ");
-    json_number(f, s->median);
-    fprintf(f, ", \"p10\": ");
-    json_number(f, s->p10);
-    fprintf(f, ", \"p90\": ");
-    json_number(f, s->p90);
-    fprintf(f, ", \"samples\": [");
-    for (int i = 0; i < s->n; i++) {
-        if (i) fprintf(f, ", ");
-        json_number(f, s->samples[i]);
-    }
-    fprintf(f, "]}");
-}
-
 /* Names and targets are our own literals: nothing in them needs escaping. */
 static int write_json(const char *path) {
     FILE *f = fopen(path, "w");
@@ -324,11 +275,11 @@ static int write_json(const char *path) {
     for (int i = 0; i < n_results; i++) {
         result *r = &results[i];
         fprintf(f, "    {\"name\": \"%s\", \"unit\": \"%s\", \"conclab\": ", r->name, r->unit);
-        json_summary(f, &r->ours);
+        bench_json_summary(f, &r->ours);
         fprintf(f, ", \"swapcontext\": ");
-        json_summary(f, &r->anchor);
+        bench_json_summary(f, &r->anchor);
         fprintf(f, ", \"ratio\": ");
-        json_number(f, r->ratio);
+        bench_json_number(f, r->ratio);
         fprintf(f, ", \"target\": \"%s\", \"met\": %s}%s\n", r->target,
                 r->met < 0 ? "null" : r->met ? "true" : "false", i + 1 < n_results ? "," : "");
     }
@@ -369,8 +320,8 @@ int main(int argc, char **argv) {
     int missed = 0;
     for (int i = 0; i < n_results; i++) {
         missed += results[i].met == 0;
-        free(results[i].ours.samples);
-        free(results[i].anchor.samples);
+        bench_summary_free(&results[i].ours);
+        bench_summary_free(&results[i].anchor);
     }
     if (missed) printf("%d target%s missed\n", missed, missed == 1 ? "" : "s");
     return opt.check && missed ? 1 : 0;

@@ -2,7 +2,7 @@
 # against swapcontext, side by side in one run. Its API is internal to libconclab, so the
 # runtime's own files are compiled in. Run by hand for the figures (tests/bench/README.md); ctest
 # only checks that it runs, with --quick and no --check.
-add_executable(bench_coro ${CMAKE_CURRENT_LIST_DIR}/bench_coro.c
+add_executable(bench_coro ${CMAKE_CURRENT_LIST_DIR}/bench_coro.c ${CMAKE_CURRENT_LIST_DIR}/bench_stats.c
   ${PROJECT_SOURCE_DIR}/runtime/src/context.c
   ${PROJECT_SOURCE_DIR}/runtime/src/coro.c
   ${PROJECT_SOURCE_DIR}/runtime/src/coro_guard.c

@@ -16,6 +16,8 @@
  * figures unless --check is given. See tests/bench/README.md. */
 #include <conclab.h>
 
+#include "bench_stats.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,36 +57,8 @@ static void progress(const char *what) {
 
 /* ---- statistics ----------------------------------------------------------------------------- */
 
-typedef struct summary {
-    int n;
-    double median, p10, p90;
-    double samples[64];
-} summary;
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double rank(const double *sorted, int n, double p) {
-    int i = (int)ceil(p * n) - 1;
-    return sorted[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
-static summary summarize(const double *samples, int n) {
-    summary s;
-    double sorted[64];
-    memset(&s, 0, sizeof s);
-    s.n = n;
-    if (n == 0) return s;
-    memcpy(s.samples, samples, sizeof(double) * (size_t)n);
-    memcpy(sorted, samples, sizeof(double) * (size_t)n);
-    qsort(sorted, (size_t)n, sizeof(double), by_value);
-    s.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    s.p10 = rank(sorted, n, 0.10);
-    s.p90 = rank(sorted, n, 0.90);
-    return s;
-}
+typedef bench_summary summary;
+#define summarize bench_summarize
 
 /* ---- results -------------------------------------------------------------------------------- */
 
@@ -349,10 +323,8 @@ static void print_table(void) {
 }
 
 static void json_summary(FILE *f, const char *key, const summary *s) {
-    fprintf(f, "\"%s\": {\"n\": %d, \"median\": %.9g, \"p10\": %.9g, \"p90\": %.9g, \"samples\": [",
-            key, s->n, s->median, s->p10, s->p90);
-    for (int i = 0; i < s->n; i++) fprintf(f, "%s%.9g", i ? ", " : "", s->samples[i]);
-    fprintf(f, "]}");
+    fprintf(f, "\"%s\": ", key);
+    bench_json_summary(f, s);
 }
 
 static void write_json(void) {
@@ -398,6 +370,10 @@ int main(int argc, char **argv) {
     print_table();
     if (opt.json) write_json();
     int missed = 0;
-    for (int i = 0; i < n_results; i++) missed += results[i].met == 0;
+    for (int i = 0; i < n_results; i++) {
+        missed += results[i].met == 0;
+        bench_summary_free(&results[i].ours);
+        bench_summary_free(&results[i].other);
+    }
     return opt.check && missed ? 1 : 0;
 }

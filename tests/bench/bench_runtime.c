@@ -7,6 +7,8 @@
  * and the exit status ignores the figures unless --check is given. */
 #include <conclab.h>
 
+#include "bench_stats.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -48,39 +50,8 @@ static void progress(const char *what) {
 
 /* ---- statistics -------------------------------------------------------------------------------- */
 
-typedef struct summary {
-    int n;
-    double median, p10, p90;
-    double *samples; /* as measured, in the unit of the result */
-} summary;
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Nearest rank on sorted values. */
-static double rank(const double *sorted, int n, double p) {
-    int i = (int)ceil(p * n) - 1;
-    return sorted[i < 0 ? 0 : i >= n ? n - 1 : i];
-}
-
-static summary summarize(const double *samples, int n) {
-    summary s = {n, 0, 0, 0, malloc(sizeof(double) * (size_t)n)};
-    double *sorted = malloc(sizeof(double) * (size_t)n);
-    if (!s.samples || !sorted) {
-        fprintf(stderr, "bench_runtime: out of memory\n");
-        exit(2);
-    }
-    memcpy(s.samples, samples, sizeof(double) * (size_t)n);
-    memcpy(sorted, samples, sizeof(double) * (size_t)n);
-    qsort(sorted, (size_t)n, sizeof(double), by_value);
-    s.median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-    s.p10 = rank(sorted, n, 0.10);
-    s.p90 = rank(sorted, n, 0.90);
-    free(sorted);
-    return s;
-}
+typedef bench_summary summary;
+#define summarize bench_summarize
 
 /* ---- results: what the table and the JSON file show ------------------------------------------- */
 
@@ -445,7 +416,7 @@ static void bench_gil_cpu(void) {
     set_target(r, r->ratio >= 0.9, ">= %.1fx", 0.9);
     summary s = summarize(switches, size.gil_trials);
     snprintf(r->note, sizeof r->note, "%.0f GIL handovers", s.median);
-    free(s.samples);
+    bench_summary_free(&s);
 }
 
 /* ---- 6. the GIL: I/O-bound (sleeping) threads ------------------------------------------------- */
@@ -614,30 +585,6 @@ static void print_table(double load_before) {
            "experiments x the sequential run; convoy median / switch interval\n");
 }
 
-static void json_number(FILE *f, double v) {
-    if (isnan(v) || isinf(v)) fprintf(f, "null");
-    else fprintf(f, "%.6g", v);
-}
-
-static void json_summary(FILE *f, const summary *s) {
-    if (!s->n) {
-        fprintf(f, "null");
-        return;
-    }
-    fprintf(f, "{\"median\": ");
-    json_number(f, s->median);
-    fprintf(f, ", \"p10\": ");
-    json_number(f, s->p10);
-    fprintf(f, ", \"p90\": ");
-    json_number(f, s->p90);
-    fprintf(f, ", \"samples\": [");
-    for (int i = 0; i < s->n; i++) {
-        if (i) fprintf(f, ", ");
-        json_number(f, s->samples[i]);
-    }
-    fprintf(f, "]}");
-}
-
 /* Names and targets are our own literals: nothing in them needs escaping. */
 static int write_json(const char *path, double load_before) {
     FILE *f = fopen(path, "w");
@@ -647,18 +594,18 @@ static int write_json(const char *path, double load_before) {
     }
     fprintf(f, "{\n  \"benchmark\": \"bench_runtime\",\n  \"quick\": %s,\n  \"cpus\": %d,\n"
                "  \"load_average\": ", opt.quick ? "true" : "false", cl_cpu_count());
-    json_number(f, load_before);
+    bench_json_number(f, load_before);
     fprintf(f, ",\n  \"trials\": %d,\n  \"gil_trials\": %d,\n  \"results\": [\n", size.trials,
             size.gil_trials);
     for (int i = 0; i < n_results; i++) {
         result *r = &results[i];
         fprintf(f, "    {\"section\": \"%s\", \"name\": \"%s\", \"unit\": \"%s\", \"conclab\": ",
                 r->section, r->name, r->unit);
-        json_summary(f, &r->ours);
+        bench_json_summary(f, &r->ours);
         fprintf(f, ", \"raw\": ");
-        json_summary(f, &r->raw);
+        bench_json_summary(f, &r->raw);
         fprintf(f, ", \"ratio\": ");
-        json_number(f, r->ratio);
+        bench_json_number(f, r->ratio);
         fprintf(f, ", \"ratio_of\": \"%s\", \"target\": \"%s\", \"met\": %s, \"note\": \"%s\"}%s\n",
                 r->ratio_of, r->target, r->met < 0 ? "null" : r->met ? "true" : "false", r->note,
                 i + 1 < n_results ? "," : "");
@@ -704,8 +651,8 @@ int main(int argc, char **argv) {
     int missed = 0;
     for (int i = 0; i < n_results; i++) missed += results[i].met == 0;
     for (int i = 0; i < n_results; i++) {
-        free(results[i].ours.samples);
-        free(results[i].raw.samples);
+        bench_summary_free(&results[i].ours);
+        bench_summary_free(&results[i].raw);
     }
     if (missed) printf("%d target%s missed\n", missed, missed == 1 ? "" : "s");
     return opt.check && missed ? 1 : 0;
