@@ -17,6 +17,7 @@
 
 #include "capture_stderr.h"
 #include "check.h"
+#include "children.h"
 
 #ifdef __TINYC__
 #define SUITE "test_runtime_process (tcc)"
@@ -88,11 +89,6 @@ static int wait_until_zombie(int pid) {
     }
 }
 
-/* 1 when this process has no child left, reaped or not (waitpid answers ECHILD). */
-static int no_children_left(void) {
-    int status;
-    return waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
-}
 
 /* ---- exit codes ---------------------------------------------------------------------------- */
 

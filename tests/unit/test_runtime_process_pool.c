@@ -17,6 +17,7 @@
 
 #include "capture_stderr.h"
 #include "check.h"
+#include "children.h"
 
 /* Tasks here crash their worker on purpose (SIGSEGV): under ThreadSanitizer the worker must die
  * of the signal as it does without it, not exit through TSan's report (the pool reports how the
@@ -182,10 +183,6 @@ static int wait_gone(long pid, double seconds) {
     return 1;
 }
 
-/* 1 when this process has no child left, zombie or alive. */
-static int no_children(void) {
-    return waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD;
-}
 
 static long result_long(cl_future *f) {
     void *value = NULL;
@@ -234,7 +231,7 @@ static void test_submit_results_of_every_kind(void) {
     cl_future_free(f);
 
     cl_process_pool_free(pool);
-    CHECK(no_children());
+    CHECK(no_children_left());
 }
 
 static void test_map_and_starmap(void) {
@@ -297,7 +294,7 @@ static void test_map_failures(void) {
     CHECK(took >= 0.1 && took < 2);
     cl_process_pool_terminate(pool);
     cl_process_pool_free(pool);
-    CHECK(no_children());
+    CHECK(no_children_left());
 }
 
 static void test_imap_unordered(void) {
@@ -414,7 +411,7 @@ static void test_worker_crash_mid_task(void) {
     CHECK(status == -1);
     CHECK(strstr(said, "died of SIGSEGV") != NULL);
     cl_process_pool_free(pool);
-    CHECK(no_children());
+    CHECK(no_children_left());
 }
 
 static void test_terminate_busy_pool(void) {
@@ -441,7 +438,7 @@ static void test_terminate_busy_pool(void) {
     CHECK(took < 3);
     CHECK(shared_pids[2] == 0 && shared_pids[3] == 0); /* the queued ones never ran */
     CHECK(process_gone(shared_pids[0]) && process_gone(shared_pids[1]));
-    CHECK(no_children());
+    CHECK(no_children_left());
     capture_begin();
     CHECK(cl_process_pool_submit(pool, square, &slots[0], sizeof slots[0]) == NULL);
     CHECK(starts_with(capture_end(), "cl_process_pool_submit: the pool is closed"));
@@ -479,7 +476,7 @@ static void test_close_join_shutdown(void) {
     CHECK(starts_with(capture_end(), "cl_process_pool_submit: the pool is closed"));
     cl_future_free(f);
     CHECK(process_gone(worker));
-    CHECK(no_children());
+    CHECK(no_children_left());
     cl_process_pool_free(pool);
 
     /* shutdown(wait, cancel_pending): the queued tasks are cancelled, the running one finishes. */
@@ -494,7 +491,7 @@ static void test_close_join_shutdown(void) {
     for (int i = 0; i < 3; i++) CHECK(cl_future_cancelled(queued[i]));
     for (int i = 0; i < 3; i++) cl_future_free(queued[i]);
     cl_future_free(running);
-    CHECK(no_children());
+    CHECK(no_children_left());
     cl_process_pool_free(pool);
 
     /* free lets queued tasks finish (ProcessPoolExecutor's `with`), their futures outlive it. */
@@ -505,7 +502,7 @@ static void test_close_join_shutdown(void) {
     cl_process_pool_free(pool);
     for (int i = 0; i < 4; i++) CHECK(result_long(later[i]) == xs[i] * xs[i]);
     for (int i = 0; i < 4; i++) cl_future_free(later[i]);
-    CHECK(no_children());
+    CHECK(no_children_left());
 }
 
 static void test_big_payloads(void) {
@@ -671,7 +668,7 @@ static void test_misuse(void) {
 
     cl_process_pool_free(pool);
     cl_process_pool_free(NULL); /* like free(NULL) */
-    CHECK(no_children());
+    CHECK(no_children_left());
 }
 
 static void test_one_per_cpu(void) {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "capture_stderr.h"
+#include "children.h"
 #include "check.h"
 
 #ifdef __TINYC__
@@ -46,30 +47,6 @@ static pid_t spawn(int (*fn)(void *), void *arg) {
     pid_t pid = fork();
     if (pid == 0) child_exit(fn(arg));
     return pid;
-}
-
-/* Waits at most seconds for the child; its exit code, 128 + signal if killed, or -1 if it had
- * to be killed for running too long (so a broken queue fails the test instead of hanging). */
-static int reap(pid_t pid, double seconds) {
-    double until = cl_now() + seconds;
-    int status;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (r < 0) return -1;
-        if (cl_now() > until) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            fprintf(stderr, "child %d did not finish in %.0f s\n", (int)pid, seconds);
-            return -1;
-        }
-        cl_sleep(0.002);
-    }
-}
-
-/* 1 if this process has no child left, finished or not (no zombies). */
-static int no_children_left(void) {
-    return waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD;
 }
 
 /* ---- one process ---------------------------------------------------------------------------- */
