@@ -8,23 +8,12 @@ the cell ends.
 """
 import time
 
-import pytest
 
-from kernel_session import PRELUDE, describe_failure, of_type, start_session, stdout_of, stop_session, stream_text
+from kernel_session import describe_failure, of_type, stdout_of, stream_text
 from process_table import only_executor_below
 
 
-@pytest.fixture(scope="module")
-def ek(jupyter_home):
-    session = start_session()
-    try:
-        session.run_ok(PRELUDE)
-        yield session
-    finally:
-        stop_session(session)
-
-
-def test_gather_runs_tasks_concurrently_and_prints_live(ek):
+def test_gather_runs_tasks_concurrently_and_prints_live(k):
     code = r"""
 void *el_worker(void *arg) {
     double delay = *(double *)arg;
@@ -46,10 +35,10 @@ double el_start = cl_now();
 cl_async_run(el_main, NULL, NULL);
 printf("all in %.1f s\n", cl_now() - el_start);
 """
-    msg_id = ek.execute(code)
-    first = ek.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "done after 0.2" in m["content"]["text"], 10)
-    reply = ek.wait_for_reply(msg_id, timeout=10)
-    _, msgs = ek.collect(msg_id, timeout=5)
+    msg_id = k.execute(code)
+    first = k.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "done after 0.2" in m["content"]["text"], 10)
+    reply = k.wait_for_reply(msg_id, timeout=10)
+    _, msgs = k.collect(msg_id, timeout=5)
     text = stream_text(msgs)
     assert reply["content"]["status"] == "ok", describe_failure(code, reply["content"], msgs)
     assert reply["_t"] - first["_t"] > 0.4, "the first task's line came with the reply, not live"
@@ -58,8 +47,8 @@ printf("all in %.1f s\n", cl_now() - el_start);
     assert 0.85 <= total < 1.5, "three tasks of 0.6, 0.2 and 0.9 s took %.1f s together" % total
 
 
-def test_stack_overflow_in_a_task_names_it_and_keeps_the_state(ek):
-    stdout_of(ek, "int el_kept = 17;")
+def test_stack_overflow_in_a_task_names_it_and_keeps_the_state(k):
+    stdout_of(k, "int el_kept = 17;")
     code = r"""
 int el_deep(int n) { volatile char pad[512]; pad[0] = (char)n; return n == 0 ? 0 : el_deep(n - 1) + pad[0]; }
 void *el_diver(void *arg) { (void)arg; return (void *)(long)el_deep(1 << 20); }
@@ -72,14 +61,14 @@ void *el_overflow_main(void *arg) {
 el_kept = -1;
 cl_async_run(el_overflow_main, NULL, NULL);
 """
-    content, msgs = ek.run(code, timeout=30)
+    content, msgs = k.run(code, timeout=30)
     assert content["status"] == "error" and content["ename"] == "SIGSEGV", describe_failure(code, content, msgs)
     assert "stack overflow in task 'deep-diver'" in stream_text(msgs, "stderr"), describe_failure(code, content, msgs)
     assert content["traceback"][-1] == "The notebook's state from before this cell is intact.", content
-    assert stdout_of(ek, 'printf("%d\\n", el_kept);') == "17\n"
+    assert stdout_of(k, 'printf("%d\\n", el_kept);') == "17\n"
 
 
-def test_a_task_blocking_the_loop_is_interrupted_like_any_cell(ek):
+def test_a_task_blocking_the_loop_is_interrupted_like_any_cell(k):
     code = r"""
 void *el_hog(void *arg) { (void)arg; puts("ready"); fflush(stdout); for (;;) {} return NULL; }
 void *el_hog_main(void *arg) {
@@ -91,20 +80,20 @@ void *el_hog_main(void *arg) {
 }
 cl_async_run(el_hog_main, NULL, NULL);
 """
-    msg_id = ek.execute(code)
+    msg_id = k.execute(code)
     try:
-        ek.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "ready" in m["content"]["text"], 10)
+        k.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "ready" in m["content"]["text"], 10)
         time.sleep(0.3)
     finally:
-        ek.km.interrupt_kernel()
-    reply = ek.wait_for_reply(msg_id, timeout=10)
+        k.km.interrupt_kernel()
+    reply = k.wait_for_reply(msg_id, timeout=10)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted", reply["content"]
-    ek.collect(msg_id, timeout=5)
-    only_executor_below(ek, within=2.0)
-    assert stdout_of(ek, 'printf("alive\\n");') == "alive\n"
+    k.collect(msg_id, timeout=5)
+    only_executor_below(k, within=2.0)
+    assert stdout_of(k, 'printf("alive\\n");') == "alive\n"
 
 
-def test_the_chapters_examples_at_full_size(ek):
+def test_the_chapters_examples_at_full_size(k):
     """Section 12.4's numbers as the chapter gives them: gather of 2 s, 1 s and 3 s takes about
     3 s; a task cancelled after 2 s ends then, its cleanup run; a 3 s timeout on a 10 s task."""
     code = r"""
@@ -143,12 +132,12 @@ void *el_chapter(void *arg) {
 }
 cl_async_run(el_chapter, NULL, NULL);
 """
-    out = stdout_of(ek, code, timeout=60)
+    out = stdout_of(k, code, timeout=60)
     assert out.splitlines() == ["gather: 3.0 s", "cancel: 2.0 s, cancelled, cleanup ran",
                                 "wait_for: 3.0 s, timed out"], out
 
 
-def test_a_hundred_thousand_sleeping_tasks_fit_in_a_cell(ek):
+def test_a_hundred_thousand_sleeping_tasks_fit_in_a_cell(k):
     code = r"""
 long el_woken;
 void *el_nap(void *arg) { (void)arg; cl_async_sleep(0.5); el_woken++; return NULL; }
@@ -165,10 +154,10 @@ void *el_crowd(void *arg) {
 }
 cl_async_run(el_crowd, NULL, NULL);
 """
-    assert stdout_of(ek, code, timeout=120) == "100000 woke, none failed\n"
+    assert stdout_of(k, code, timeout=120) == "100000 woke, none failed\n"
 
 
-def test_to_thread_leaves_no_thread_behind_the_cell(ek):
+def test_to_thread_leaves_no_thread_behind_the_cell(k):
     """asyncio.run shuts the default executor down; so does cl_async_run: no 'threads still
     running' notice, and the next cell is forked again (a crash keeps the state)."""
     code = r"""
@@ -184,11 +173,11 @@ void *el_offload(void *arg) {
 }
 cl_async_run(el_offload, NULL, NULL);
 """
-    content, msgs = ek.run(code, timeout=30)
+    content, msgs = k.run(code, timeout=30)
     assert content["status"] == "ok" and stream_text(msgs) == "42\n", describe_failure(code, content, msgs)
     assert not of_type(msgs, "display_data"), "a notice of threads left running: %r" % of_type(msgs, "display_data")
-    stdout_of(ek, "int el_survivor = 5;")
-    crash, crash_msgs = ek.run("el_survivor = 0;\n*(volatile int *)0 = 1;", timeout=30)
+    stdout_of(k, "int el_survivor = 5;")
+    crash, crash_msgs = k.run("el_survivor = 0;\n*(volatile int *)0 = 1;", timeout=30)
     assert crash["status"] == "error" and crash["traceback"][-1] == (
         "The notebook's state from before this cell is intact."), describe_failure("", crash, crash_msgs)
-    assert stdout_of(ek, 'printf("%d\\n", el_survivor);') == "5\n"
+    assert stdout_of(k, 'printf("%d\\n", el_survivor);') == "5\n"

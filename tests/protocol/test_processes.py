@@ -10,21 +10,11 @@ import time
 
 import pytest
 
-from kernel_session import PRELUDE, describe_failure, of_type, start_session, stdout_of, stop_session, stream_text
+from kernel_session import describe_failure, of_type, stdout_of, stream_text
 from process_table import kernel_pid, only_executor_below, process_rows
 
 
-@pytest.fixture(scope="module")
-def pk(jupyter_home):
-    session = start_session()
-    try:
-        session.run_ok(PRELUDE)
-        yield session
-    finally:
-        stop_session(session)
-
-
-def test_child_output_arrives_live_and_once(pk):
+def test_child_output_arrives_live_and_once(k):
     code = r"""
 int pr_talk(void *arg) {
     printf("child %ld says hi\n", (long)arg);
@@ -39,11 +29,11 @@ cl_process_join(pr_p);
 printf("\nexit code %d\n", cl_process_exitcode(pr_p));
 cl_process_free(pr_p);
 """
-    msg_id = pk.execute(code)
-    hi = pk.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "says hi" in m["content"]["text"], 10)
-    assert not pk.has_reply(msg_id), "the child's first line came only with the reply: not live"
-    reply = pk.wait_for_reply(msg_id, timeout=10)
-    _, msgs = pk.collect(msg_id, timeout=5)
+    msg_id = k.execute(code)
+    hi = k.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "says hi" in m["content"]["text"], 10)
+    assert not k.has_reply(msg_id), "the child's first line came only with the reply: not live"
+    reply = k.wait_for_reply(msg_id, timeout=10)
+    _, msgs = k.collect(msg_id, timeout=5)
     text = stream_text(msgs)
     assert reply["content"]["status"] == "ok", describe_failure(code, reply["content"], msgs)
     assert reply["_t"] - hi["_t"] > 0.5, "the child's line and the reply came together"
@@ -63,7 +53,7 @@ CHILD_ENDINGS = {
 
 
 @pytest.mark.parametrize("case", list(CHILD_ENDINGS))
-def test_how_a_child_ends_is_its_exit_code_not_a_cell_crash(pk, case):
+def test_how_a_child_ends_is_its_exit_code_not_a_cell_crash(k, case):
     body, expected = CHILD_ENDINGS[case]
     name = "pr_end_%d" % list(CHILD_ENDINGS).index(case)
     code = ("#include <signal.h>\nint %s(void *arg) { (void)arg; %s }\n"
@@ -71,11 +61,11 @@ def test_how_a_child_ends_is_its_exit_code_not_a_cell_crash(pk, case):
             "cl_process_join(%s_p);\n"
             "printf(\"exit code %%d\\n\", cl_process_exitcode(%s_p));\n"
             "cl_process_free(%s_p);\n" % (name, body, name, name, name, name, name))
-    assert stdout_of(pk, code, timeout=20) == "exit code %d\n" % expected
-    only_executor_below(pk)
+    assert stdout_of(k, code, timeout=20) == "exit code %d\n" % expected
+    only_executor_below(k)
 
 
-def test_queue_between_processes_in_a_cell(pk):
+def test_queue_between_processes_in_a_cell(k):
     code = r"""
 cl_queue *pr_q;
 int pr_produce(void *arg) {
@@ -97,26 +87,26 @@ cl_process_free(pr_a);
 cl_process_free(pr_b);
 cl_queue_free(pr_q);
 """
-    assert stdout_of(pk, code, timeout=60) == "500500 500500\n"
-    only_executor_below(pk)
+    assert stdout_of(k, code, timeout=60) == "500500 500500\n"
+    only_executor_below(k)
 
 
-def test_a_pool_made_in_one_cell_serves_the_next(pk):
-    stdout_of(pk, "void pr_square(const void *arg, size_t size) {\n"
+def test_a_pool_made_in_one_cell_serves_the_next(k):
+    stdout_of(k, "void pr_square(const void *arg, size_t size) {\n"
                   "    (void)size;\n    long x = *(const long *)arg;\n    cl_task_return_long(x * x);\n}")
-    stdout_of(pk, "cl_process_pool *pr_pool = cl_process_pool_new(3);")
-    out = stdout_of(pk, r"""
+    stdout_of(k, "cl_process_pool *pr_pool = cl_process_pool_new(3);")
+    out = stdout_of(k, r"""
 long pr_in[8] = {1, 2, 3, 4, 5, 6, 7, 8}, pr_out[8];
 int pr_ok = cl_process_pool_map(pr_pool, pr_square, pr_in, sizeof pr_in[0], 8, pr_out, sizeof pr_out[0], 30.0);
 for (int i = 0; i < 8; i++) printf("%ld ", pr_out[i]);
 printf("-> %d\n", pr_ok);
 """, timeout=60)
     assert out == "1 4 9 16 25 36 49 64 -> 0\n"
-    stdout_of(pk, "cl_process_pool_free(pr_pool);", timeout=30)
-    only_executor_below(pk, within=3.0)
+    stdout_of(k, "cl_process_pool_free(pr_pool);", timeout=30)
+    only_executor_below(k, within=3.0)
 
 
-def test_interrupting_a_cell_ends_its_processes_and_pool(pk):
+def test_interrupting_a_cell_ends_its_processes_and_pool(k):
     code = r"""
 void pr_forever(const void *arg, size_t size) { (void)arg; (void)size; for (;;) {} }
 int pr_spin(void *arg) { (void)arg; for (;;) {} return 0; }
@@ -127,22 +117,22 @@ cl_process *pr_s = cl_process_start(pr_spin, NULL);
 puts("ready"); fflush(stdout);
 cl_process_join(pr_s);
 """
-    msg_id = pk.execute(code)
+    msg_id = k.execute(code)
     try:
-        pk.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "ready" in m["content"]["text"], 20)
+        k.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "ready" in m["content"]["text"], 20)
         time.sleep(0.3)
-        running = [row for row in process_rows(kernel_pid(pk)) if row[1] == "R"]
+        running = [row for row in process_rows(kernel_pid(k)) if row[1] == "R"]
         assert len(running) >= 3, "expected 2 busy workers and a spinning process: %r" % (running,)
     finally:
-        pk.km.interrupt_kernel()
-    reply = pk.wait_for_reply(msg_id, timeout=10)
+        k.km.interrupt_kernel()
+    reply = k.wait_for_reply(msg_id, timeout=10)
     assert reply["content"]["status"] == "error" and reply["content"]["ename"] == "Interrupted"
-    pk.collect(msg_id, timeout=5)
-    only_executor_below(pk, within=2.0)
-    assert stdout_of(pk, 'printf("alive\\n");') == "alive\n"
+    k.collect(msg_id, timeout=5)
+    only_executor_below(k, within=2.0)
+    assert stdout_of(k, 'printf("alive\\n");') == "alive\n"
 
 
-def test_a_worker_crash_fails_its_task_and_the_cell_goes_on(pk):
+def test_a_worker_crash_fails_its_task_and_the_cell_goes_on(k):
     code = r"""
 void pr_maybe_crash(const void *arg, size_t size) {
     (void)size;
@@ -163,11 +153,11 @@ for (int i = 0; i < 3; i++) {
 }
 cl_process_pool_free(pr_fragile);
 """
-    content, msgs = pk.run(code, timeout=60)
+    content, msgs = k.run(code, timeout=60)
     text = stream_text(msgs)
     assert content["status"] == "ok", describe_failure(code, content, msgs)
     lines = text.splitlines()
     assert lines[0] == "0: 1" and lines[2] == "2: 3", text
     assert lines[1].startswith("1: error:") and "SIGSEGV" in lines[1], text
     assert not of_type(msgs, "error")
-    only_executor_below(pk, within=3.0)
+    only_executor_below(k, within=3.0)
