@@ -8,7 +8,6 @@ the cell ends.
 """
 import time
 
-
 from kernel_session import describe_failure, of_type, stdout_of, stream_text
 from process_table import only_executor_below
 
