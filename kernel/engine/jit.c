@@ -15,12 +15,14 @@
 
 #include <dlfcn.h>
 #include <libtcc.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "cell.h"
+#include "code_arena.h"
 #include "codemap.h"
 #include "crash.h"
 #include "engine.h"
@@ -63,6 +65,14 @@ struct jit {
     bool bounds;        /* compile with tcc -b */
 };
 
+/* How later cells declare a global an earlier cell defined. Hidden visibility makes tcc reach it
+ * with a direct RIP-relative operand where it uses one; with the default visibility it would send
+ * that operand through a PLT stub and read the stub's bytes instead of the value (LIBTCC.md:
+ * `3.0 / y` and `-y` of an earlier `double y` were garbage). The code arena keeps every cell
+ * within reach of every other. Spelled `__attribute`: glibc's <sys/cdefs.h> defines `__attribute__`
+ * away for compilers that are not GCC, tcc among them. */
+#define NOTEBOOK_STORAGE "__attribute((visibility(\"hidden\")))"
+
 typedef enum var_plan { PLAN_STATIC_INIT, PLAN_RUNTIME_INIT, PLAN_REUSE } var_plan;
 
 /* The trailing expression is first shown as a scalar, string or pointer; a struct or union is
@@ -78,6 +88,8 @@ typedef struct build {
     void *code;         /* where the linked code lives */
     size_t code_size;
     var_plan *plans;    /* per item; meaningful for ITEM_VARIABLE */
+    bool relocating;    /* tcc_relocate runs: an error there must not reach libtcc's exit(1) */
+    sigjmp_buf relocation_failed;
     bool *emitted;      /* per item: already placed in the prelude, in place of an old entry */
     strbuf errors, warnings;
 } build;
@@ -166,10 +178,10 @@ static char *renamed_prototype(const cell_item *it, int number) {
     return out;
 }
 
-/* Type and macro items replace their old entry in place, so what was declared after the old
- * one (a struct using this struct) still follows the new one. */
+/* Type, macro and #include items replace their old entry in place, so what was declared after
+ * the old one (a struct using this struct, a `FILE *` global after <stdio.h>) still follows. */
 static bool emitted_in_place(const cell_item *it) {
-    return it->conditional_depth == 0 && (it->kind == ITEM_TYPE || (it->kind == ITEM_DIRECTIVE && it->name));
+    return it->conditional_depth == 0 && (it->kind == ITEM_TYPE || (it->kind == ITEM_DIRECTIVE && !it->is_conditional));
 }
 
 /* An item inside a top-level #if group leaves a one-byte marker next to it, so that after
@@ -211,7 +223,9 @@ static void emit_item_definition(build *b, strbuf *src, const cell_item *it, siz
         break;
     }
     case ITEM_VARIABLE:
-        if (it->is_extern || b->plans[index] == PLAN_REUSE)
+        if (b->plans[index] == PLAN_REUSE)
+            strbuf_addf(src, "extern %s %s " NOTEBOOK_STORAGE ";\n", it->specifiers, it->declarator);
+        else if (it->is_extern)
             strbuf_addf(src, "extern %s %s;\n", it->specifiers, it->declarator);
         else if (b->plans[index] == PLAN_STATIC_INIT && it->initializer)
             strbuf_addf(src, "%s %s = %s;\n", it->specifiers, it->declarator, it->initializer);
@@ -297,8 +311,11 @@ static char *generate(build *b) {
 
 static void collect_message(void *opaque, const char *msg) {
     build *b = opaque;
-    strbuf *to = strstr(msg, "warning: ") ? &b->warnings : &b->errors;
-    strbuf_addf(to, "%s\n", msg);
+    bool warning = strstr(msg, "warning: ") != NULL;
+    strbuf_addf(warning ? &b->warnings : &b->errors, "%s\n", msg);
+    /* An error while relocating is fatal to libtcc: after this callback it calls exit(1), as no
+     * parser is there to catch it. Leave instead; the state is deleted unused. */
+    if (b->relocating && !warning) siglongjmp(b->relocation_failed, 1);
 }
 
 /* Symbols the generated code needs from the executor itself. */
@@ -417,15 +434,31 @@ static void plan_variables(build *b) {
     }
 }
 
-/* Relocates into memory of our own, so a crash address can be traced to the cell it is in. */
+/* Relocates into the code arena (so a crash address can be traced to its cell, and so every cell
+ * reaches every other's globals). */
 static int relocate(build *b, TCCState *s) {
     int size = tcc_relocate(s, NULL);
     if (size < 0) return -1;
     size_t length = size > 0 ? (size_t)size : 1;
-    void *mem = mmap(NULL, length, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (mem == MAP_FAILED) return -1;
-    if (tcc_relocate(s, mem) < 0) {
-        munmap(mem, length);
+    void *mem = code_arena_alloc(length);
+    if (!mem) {
+        strbuf_addf(&b->errors, "cell[%d]:1: error: this cell's code and global variables need %zu MiB, more than "
+                    "the %zu MiB left for the notebook's code and globals (%zu MiB in all, as gcc's small "
+                    "code model allows); allocate large arrays with malloc instead\n", b->number,
+                    (length >> 20) + 1, code_arena_left() >> 20, code_arena_capacity() >> 20);
+        return -1;
+    }
+    volatile int rc = -1;
+    b->relocating = true;
+    if (sigsetjmp(b->relocation_failed, 0) == 0) rc = tcc_relocate(s, mem);
+    else {
+        strbuf_free(&b->errors);  /* "internal error: relocation failed" says less than this */
+        strbuf_addf(&b->errors, "cell[%d]:1: error: the cell cannot be linked: an address in it lies more than "
+                    "2 GiB from the code that uses it (a constant index far outside an array?)\n", b->number);
+    }
+    b->relocating = false;
+    if (rc < 0) {
+        code_arena_unwind(mem, length);
         return -1;
     }
     b->code = mem;
@@ -548,10 +581,21 @@ static char *entry_text_for(const cell_item *it) {
     case ITEM_TYPE: text = strdup(it->text); break;
     case ITEM_FUNCTION:
     case ITEM_PROTOTYPE: rc = asprintf(&text, "%s;", it->prototype); break;
-    case ITEM_VARIABLE: rc = asprintf(&text, "extern %s %s;", it->specifiers, it->declarator); break;
+    case ITEM_VARIABLE:
+        rc = asprintf(&text, "extern %s %s%s;", it->specifiers, it->declarator, it->is_extern ? "" : " " NOTEBOOK_STORAGE);
+        break;
     default: break;
     }
     if (rc < 0) abort();
+    return text;
+}
+
+/* What inspection shows: the declaration as a student would write it. */
+static char *declaration_for(const cell_item *it, const char *entry_text) {
+    char *text;
+    if (it->kind == ITEM_FUNCTION || it->kind == ITEM_PROTOTYPE) return strdup(it->prototype);
+    if (it->kind != ITEM_VARIABLE) return strdup(entry_text);
+    if (asprintf(&text, "extern %s %s;", it->specifiers, it->declarator) < 0) abort();
     return text;
 }
 
@@ -586,7 +630,7 @@ static void commit_item(build *b, TCCState *s, const cell_item *it, size_t index
     e.cell = b->number;
     e.line = it->line;
     e.kind = strdup(item_kind_label(it));
-    e.declaration = strdup(it->kind == ITEM_FUNCTION || it->kind == ITEM_PROTOTYPE ? it->prototype : e.text);
+    e.declaration = declaration_for(it, e.text);
     if (it->name) describe(defs, it->name, e.kind, e.declaration, b->number);
     else if (it->kind == ITEM_DIRECTIVE && strstr(it->text, "include")) describe(defs, it->text, "include", it->text, b->number);
     for (size_t k = 0; k < it->n_also; k++)
@@ -688,8 +732,7 @@ void jit_free(jit *j) {
     free_names(j->functions, j->n_functions);
     free_names(j->type_names, j->n_type_names);
     for (size_t i = 0; i < j->n_states; i++) {
-        tcc_delete(j->states[i]);
-        munmap(j->code[i], j->code_size[i]);
+        tcc_delete(j->states[i]);  /* the code itself stays in the arena */
     }
     free(j->states);
     free(j->code);

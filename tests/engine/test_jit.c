@@ -119,8 +119,40 @@ static void test_compile_errors(void) {
     expect("counter = 1;\ncounter", "1");  /* the notebook still works */
 }
 
+/* A header included again after a cell used its types (notebooks repeat includes). */
+static void test_repeated_includes(void) {
+    expect("#include <stdio.h>", "");
+    expect("FILE *log_file = 0;", "");
+    expect("#include <stdio.h>\nlog_file == 0", "1");
+    expect("#include <pthread.h>\npthread_t worker_id;", "");
+    expect("#include <pthread.h>\n#include <stdio.h>\n(int)sizeof worker_id", "8");
+}
+
+/* Globals of earlier cells as memory operands of floating-point instructions: tcc used to read
+ * a PLT stub there (`3.0 / y` was 6.5e+296). The full matrix is tests/protocol/test_cross_cell.py. */
+static void test_earlier_doubles(void) {
+    expect("#include <stdio.h>\ndouble y = 2.0;\nfloat fy = 4.0f;", "");
+    expect("3.0 / y", "1.5");
+    expect("-y", "-2.0");
+    expect("10.0 - y", "8.0");
+    expect("double scale(double v) { return v * y + fy; }\nscale(1.5)", "7.0");
+    expect("double y = 2.0;\n1.0 / y", "0.5");  /* the same cell run again */
+    expect("double y = 2.0;\n1.0 / y", "0.5");
+}
+
+/* A constant offset that cannot reach its global from the cell's code: libtcc would exit(1);
+ * the cell gets a compile error and the notebook carries on. */
+static void test_unreachable_relocation(void) {
+    expect("double far_away[4] = {1, 2, 3, 4};", "");
+    expect_error("double beyond(double v) { return v * far_away[-268435455]; }", "more than 2 GiB");
+    expect("far_away[3] * 2", "8.0");
+}
+
 int main(void) {
     notebook = jit_new();
+    test_repeated_includes();
+    test_earlier_doubles();
+    test_unreachable_relocation();
     test_definitions_persist();
     test_statements_in_order();
     test_redefinition();
