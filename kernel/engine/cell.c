@@ -20,7 +20,7 @@ typedef struct splitter {
     const char *src;
     token *toks;
     size_t n;
-    const char *const *typedef_names;  /* from earlier cells and headers */
+    const strmap *typedef_names;       /* from earlier cells and headers; may be NULL */
     char **local_types;                /* typedef names this cell declares, in order */
     size_t n_local_types;
     cell *out;
@@ -214,9 +214,7 @@ static int is_known_type_name(const splitter *sp, size_t i) {
     if (in_list(sp, i, common_type_names)) return 1;
     for (size_t k = 0; k < sp->n_local_types; k++)
         if (token_is(sp->src, t, sp->local_types[k])) return 1;
-    for (size_t k = 0; sp->typedef_names && sp->typedef_names[k]; k++)
-        if (token_is(sp->src, t, sp->typedef_names[k])) return 1;
-    return 0;
+    return sp->typedef_names && strmap_getn(sp->typedef_names, sp->src + t->start, len) != NULL;
 }
 
 /* Is the identifier at i a typedef name starting a declaration? Two identifiers in a row only
@@ -573,7 +571,7 @@ static void classify(splitter *sp, size_t a, size_t b, int terminated) {
     it->text = span_text(sp, a, b);
 }
 
-int cell_split(const char *code, const char *const *typedef_names, cell *out, char **err) {
+int cell_split(const char *code, const strmap *typedef_names, cell *out, char **err) {
     memset(out, 0, sizeof *out);
     *err = NULL;
     splitter sp = {0, code, NULL, 0, typedef_names, NULL, 0, out};

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "strmap.h"
+
 typedef enum cell_item_kind {
     ITEM_DIRECTIVE,   /* #include, #define, #undef, #pragma, ... : text is the whole line(s) */
     ITEM_TYPE,        /* typedef, or a struct/union/enum definition; text ends with ';' */
@@ -51,10 +53,10 @@ typedef enum cell_completeness {
     CELL_INVALID,     /* can never parse, e.g. a closer with no opener */
 } cell_completeness;
 
-/* Splits code into items. `typedef_names` (NULL-terminated, may be NULL) lists type names known
- * from earlier cells and headers so `my_t x;` is read as a declaration. Returns 0, or -1 with
+/* Splits code into items. `typedef_names` (may be NULL) holds the type names known from earlier
+ * cells and headers (any non-NULL value) so `my_t x;` is read as a declaration. Returns 0, or -1 with
  * *err (malloc'd, "line N: ...") when the cell's brackets do not balance. */
-int cell_split(const char *code, const char *const *typedef_names, cell *out, char **err);
+int cell_split(const char *code, const strmap *typedef_names, cell *out, char **err);
 void cell_free(cell *c);
 
 /* For is_complete_request: *indent receives the suggested indent (e.g. "    ", size >= 64). */

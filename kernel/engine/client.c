@@ -95,6 +95,8 @@ static void reap_until_gone(double seconds) {
 
 /* ---------------------------------------------------------------- the executor process */
 
+static void remember_group(engine *eng, pid_t group);
+
 static int spawn_executor(engine *eng, char **err) {
     int sv[2], out[2], errp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
@@ -122,6 +124,7 @@ static int spawn_executor(engine *eng, char **err) {
         _exit(127);
     }
     setpgid(pid, pid);
+    remember_group(eng, pid);  /* the executor's first group, which its compiler stays in */
     close(sv[1]);
     close(out[1]);
     close(errp[1]);
@@ -548,6 +551,7 @@ static void fill_outcome(engine *eng, run_state *rs, stop_reason why, engine_out
     }
     json_t *done = rs->done;
     merge_definitions(eng, json_object_get(done, "definitions"));
+    if (json_is_true(json_object_get(done, "state_lost"))) engine_restart(eng);  /* the executor ended itself */
     if (json_is_true(json_object_get(done, "ok"))) {
         notice_threads(eng, rs->cb, json_object_get(done, "threads"));
         out->ok = true;
@@ -684,4 +688,5 @@ void engine_outcome_clear(engine_outcome *out) {
 }
 
 const json_t *engine_symbols(const engine *eng) { return eng->symbols; }
+int engine_executor_pid(const engine *eng) { return (int)eng->holder; }
 const json_t *engine_includes(const engine *eng) { return eng->includes; }

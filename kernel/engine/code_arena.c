@@ -6,6 +6,7 @@
 #include "code_arena.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,6 +19,9 @@ static unsigned char *base;   /* the reservation, or NULL before the first block
 static size_t used;           /* bytes handed out */
 static size_t committed;      /* bytes made accessible (a multiple of the page size) */
 static int reserve_failed;
+
+static code_arena_range *written;
+static size_t n_written, cap_written;
 
 static int reserve(void) {
     if (base) return 0;
@@ -41,6 +45,8 @@ static int commit_to(size_t end) {
     return 0;
 }
 
+int code_arena_reserve(void) { return reserve(); }
+
 void *code_arena_alloc(size_t size) {
     if (reserve() != 0) return NULL;
     size_t start = (used + BLOCK_ALIGN - 1) & ~(size_t)(BLOCK_ALIGN - 1);
@@ -55,6 +61,38 @@ void code_arena_unwind(void *block, size_t size) {
     unsigned char *p = block;
     if (!base || p < base || p + size != base + used) return;  /* only the latest block */
     used = (size_t)(p - base);
+}
+
+void code_arena_note_written(const void *start, size_t length) {
+    uintptr_t at = (uintptr_t)start;
+    if (n_written && written[n_written - 1].start + written[n_written - 1].length == at) {
+        written[n_written - 1].length += length;  /* right after the last one: one range */
+        return;
+    }
+    if (n_written == cap_written) {
+        cap_written = cap_written ? cap_written * 2 : 16;
+        code_arena_range *grown = realloc(written, cap_written * sizeof *grown);
+        if (!grown) abort();
+        written = grown;
+    }
+    written[n_written++] = (code_arena_range){at, length};
+}
+
+code_arena_range *code_arena_take_written(size_t *n) {
+    code_arena_range *taken = written;
+    *n = n_written;
+    written = NULL;
+    n_written = cap_written = 0;
+    return taken;
+}
+
+int code_arena_expose(const void *start, size_t length) {
+    const unsigned char *p = start;
+    if (reserve() != 0 || p < base || length > ARENA_SIZE || (size_t)(p - base) > ARENA_SIZE - length) return -1;
+    size_t end = (size_t)(p - base) + length;
+    if (commit_to(end) != 0) return -1;
+    if (end > used) used = end;
+    return 0;
 }
 
 size_t code_arena_left(void) {

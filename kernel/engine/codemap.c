@@ -14,9 +14,20 @@ typedef struct function {
 } function;
 
 static region *regions;
-static size_t n_regions;
+static size_t n_regions, cap_regions;
 static function *functions;
-static size_t n_functions;
+static size_t n_functions, cap_functions;
+
+/* Room for one more element in a growing array (doubling, so adding stays cheap). */
+static int make_room(void **array, size_t *cap, size_t n, size_t size) {
+    if (n < *cap) return 0;
+    size_t grown_cap = *cap ? *cap * 2 : 64;
+    void *grown = realloc(*array, grown_cap * size);
+    if (!grown) return -1;
+    *array = grown;
+    *cap = grown_cap;
+    return 0;
+}
 
 static codemap_progress private_progress;
 static codemap_progress *progress = &private_progress;
@@ -33,16 +44,12 @@ void codemap_running(int cell) {
 }
 
 void codemap_add_region(uintptr_t start, size_t size) {
-    region *grown = realloc(regions, (n_regions + 1) * sizeof *grown);
-    if (!grown) return;
-    regions = grown;
+    if (make_room((void **)&regions, &cap_regions, n_regions, sizeof *regions) != 0) return;
     regions[n_regions++] = (region){start, start + size};
 }
 
 void codemap_add_function(uintptr_t start, const char *name, int cell) {
-    function *grown = realloc(functions, (n_functions + 1) * sizeof *grown);
-    if (!grown) return;
-    functions = grown;
+    if (make_room((void **)&functions, &cap_functions, n_functions, sizeof *functions) != 0) return;
     function *f = &functions[n_functions++];
     f->start = start;
     f->cell = cell;

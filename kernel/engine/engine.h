@@ -59,6 +59,10 @@ void engine_interrupt(engine *eng);
 /* Forwards output written by threads or processes left running after their cell ended. */
 void engine_pump(engine *eng, const engine_callbacks *cb);
 
+/* The process that holds the notebook's state now (it changes as cells run), for benchmarks and
+ * tests that look at its memory. */
+int engine_executor_pid(const engine *eng);
+
 /* Throws the state away and starts a fresh executor. 0 or -1. */
 int engine_restart(engine *eng);
 

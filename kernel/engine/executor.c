@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "codemap.h"
+#include "compiler.h"
 #include "conclab_host.h"
 #include "crash.h"
 #include "framing.h"
@@ -43,11 +44,14 @@
 
 static int channel;      /* the socket to the engine client */
 static int kernel_pidfd; /* becomes readable when the kernel process dies */
+static int compiler_fd = -1;  /* the socket to the compiler process (compiler.h), or -1: compile here */
+static pid_t compiler_pid;
 static pid_t *groups;    /* process groups of the cells that became holders (inherited by forks) */
 static size_t n_groups;
 
 /* Ends every process the notebook's cells left behind, and this one. */
 _Noreturn static void end_everything(void) {
+    if (compiler_pid > 0) kill(compiler_pid, SIGKILL);
     for (size_t i = 0; i < n_groups; i++) kill(-groups[i], SIGKILL);
     kill(-getpgrp(), SIGKILL);
     _exit(0);
@@ -266,6 +270,41 @@ static int cell_threads(void) {
     return thread_count() - 1 - (watchdog_started_in == getpid());
 }
 
+/* Where the cell's functions are, for crash reports. */
+static void note_code_map(const json_t *map) {
+    const json_t *region = json_object_get(map, "region");
+    if (!region) return;
+    codemap_add_region((uintptr_t)json_integer_value(json_array_get(region, 0)),
+                       (size_t)json_integer_value(json_array_get(region, 1)));
+    size_t i;
+    const json_t *f;
+    json_array_foreach(json_object_get(map, "functions"), i, f) {
+        const char *name = json_string_value(json_array_get(f, 1));
+        codemap_add_function((uintptr_t)json_integer_value(json_array_get(f, 0)), name && *name ? name : NULL,
+                             (int)json_integer_value(json_array_get(f, 2)));
+    }
+}
+
+/* The compiler crashed: the notebook's definitions went with it, so this executor cannot go
+ * on. The cell fails saying so, and the client starts a fresh notebook before the next one. */
+_Noreturn static void report_compiler_death(const jit_cell *c) {
+    send_event(json_pack("{s:s, s:b, s:s, s:s, s:[s], s:[], s:b}", "ev", "done", "ok", 0, "ename", "CompilerDied",
+                         "evalue", "the compiler (tcc) crashed while compiling this cell; the notebook's state was "
+                         "lost and a fresh one starts with the next cell",
+                         "traceback", c->errors ? c->errors : "", "definitions", "state_lost", 1));
+    end_everything();
+}
+
+static void compile(jit *j, const char *code, int number, bool want_value, bool bounds, jit_cell *c) {
+    if (compiler_fd >= 0) {
+        if (compiler_compile(compiler_fd, code, number, want_value, bounds, c) != 0) report_compiler_death(c);
+    } else {
+        jit_set_bounds(j, bounds);
+        jit_compile(j, code, number, want_value, c);
+    }
+    if (c->code_map) note_code_map(c->code_map);
+}
+
 static void execute(jit *j, json_t *req) {
     const char *code = json_string_value(json_object_get(req, "code"));
     int number = (int)json_integer_value(json_object_get(req, "cell"));
@@ -273,9 +312,8 @@ static void execute(jit *j, json_t *req) {
     int allow_stdin = json_is_true(json_object_get(req, "allow_stdin"));
     bool bounds = json_is_true(json_object_get(req, "bounds"));
     size_t memory_limit = (size_t)json_integer_value(json_object_get(req, "memory_limit"));
-    jit_set_bounds(j, bounds);
     jit_cell c;
-    jit_compile(j, code ? code : "", number, !silent, &c);
+    compile(j, code ? code : "", number, !silent, bounds, &c);
     if (c.warnings)
         send_event(json_pack("{s:s, s:{s:s}}", "ev", "display", "data", "text/plain", c.warnings));
     if (!c.ok) report_compile_error(&c);
@@ -306,7 +344,8 @@ int executor_main(int fd) {
     stdin_bridge_install(fd);
     cl_host_hooks hooks = {clear_output_hook, NULL};
     cl_host_set_hooks(&hooks);
-    jit *j = jit_new();
+    compiler_pid = compiler_start(&compiler_fd, kernel_pidfd);
+    jit *j = compiler_pid > 0 ? NULL : jit_new();  /* without a compiler process, compile here */
     for (;;) {
         json_t *req = framing_recv(fd);
         const char *op = json_string_value(json_object_get(req, "op"));

@@ -44,6 +44,19 @@ static int read_fully(int fd, void *buf, size_t len) {
     return 0;
 }
 
+int framing_send_bytes(int fd, const void *data, size_t len) {
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = send(fd, (const char *)data + off, len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return -1;
+        off += (size_t)n;
+    }
+    return 0;
+}
+
+int framing_recv_bytes(int fd, void *data, size_t len) { return read_fully(fd, data, len); }
+
 json_t *framing_recv(int fd) {
     uint32_t len;
     if (read_fully(fd, &len, 4) != 0 || len > FRAMING_MAX) return NULL;

@@ -14,4 +14,8 @@ int framing_send(int fd, const json_t *msg);
 /* Reads one whole message (blocking). NULL on end-of-file, error or a malformed frame. */
 json_t *framing_recv(int fd);
 
+/* Raw bytes after a message that announced how many follow. 0, or -1 when the peer is gone. */
+int framing_send_bytes(int fd, const void *data, size_t len);
+int framing_recv_bytes(int fd, void *data, size_t len);
+
 #endif

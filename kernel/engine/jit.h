@@ -1,7 +1,8 @@
 /* jit.h — compiles one cell at a time with libtcc so that the notebook behaves as one C file
- * written in order. Every earlier definition reaches a new cell as a prelude of declarations
- * (types and macros as written, functions as prototypes, globals as extern declarations) and as
- * symbols bound to the addresses they already have. A redefinition replaces the old one. */
+ * written in order. The earlier definitions a cell reaches come to it as a prelude of
+ * declarations (types and macros as written, functions as prototypes, globals as extern
+ * declarations) and as symbols bound to the addresses they already have. A redefinition
+ * replaces the old one. */
 #ifndef CONCLAB_JIT_H
 #define CONCLAB_JIT_H
 
@@ -17,6 +18,9 @@ typedef struct jit_cell {
     void (*run)(void);      /* the cell's top-level statements, in order */
     bool has_value;         /* the cell ends with an expression whose value run() shows */
     json_t *definitions;    /* [{name, kind, declaration, cell}] this cell defined */
+    json_t *code_map;       /* {"region": [start, size], "functions": [[address, name, cell]...]}:
+                               where the cell's code is, for crash reports ("" names the cell's
+                               top level); NULL when it did not compile */
 } jit_cell;
 
 jit *jit_new(void);
@@ -31,10 +35,8 @@ void jit_set_bounds(jit *j, bool on);
 
 void jit_cell_clear(jit_cell *c);
 
-/* Frees every cell's code: only for tests, since an executor keeps its state until it exits. */
+/* Frees what the jit remembers: only for tests, since an executor keeps its state until it
+ * exits. The cells' code stays in the code arena. */
 void jit_free(jit *j);
-
-/* Type names known so far (for the splitter), NULL-terminated; owned by the jit. */
-const char *const *jit_type_names(jit *j);
 
 #endif

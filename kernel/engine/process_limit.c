@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int write_file(const char *dir, const char *name, const char *text) {
@@ -57,7 +58,8 @@ void process_limit_init(process_limit *pl, int max) {
     pl->max = max;
     char parent[PATH_MAX - 32];
     if (max <= 0 || current_pids_cgroup(parent, sizeof parent) != 0) return;
-    snprintf(pl->dir, sizeof pl->dir, "%s/conclab-%d", parent, (int)getpid());
+    static int engines;  /* a process may run several engines (benchmarks, tests): a cgroup each */
+    snprintf(pl->dir, sizeof pl->dir, "%s/conclab-%d-%d", parent, (int)getpid(), engines++);
     char limit[32];
     snprintf(limit, sizeof limit, "%ld\n", task_backstop(max));
     if ((mkdir(pl->dir, 0755) != 0) || write_file(pl->dir, "pids.max", limit) != 0) {
@@ -122,14 +124,25 @@ static int count_cgroup_processes(const process_limit *pl) {
     return n;
 }
 
+enum { ENGINE_OWN_PROCESSES = 2 };  /* the executor holding the notebook, and the compiler */
+
+static double monotonic_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 bool process_limit_exceeded(process_limit *pl, pid_t group) {
     if (pl->max <= 0) return false;
+    double now = monotonic_s();
+    if (group > 0 && now < pl->next_count) return false;
+    pl->next_count = now + PROCESS_LIMIT_INTERVAL_S;
     if (pl->dir[0]) {
         long now = refused_forks(pl);
         pl->backstop_hit = now > pl->refused;
         pl->refused = now;
-        /* the executor itself is in the cgroup too: the notebook's processes are the others */
-        return pl->backstop_hit || (group > 0 && count_cgroup_processes(pl) - 1 > pl->max);
+        /* the executor and its compiler are in the cgroup too: the notebook's processes are the others */
+        return pl->backstop_hit || (group > 0 && count_cgroup_processes(pl) - ENGINE_OWN_PROCESSES > pl->max);
     }
     return group > 0 && count_group(group) > pl->max;
 }

@@ -19,6 +19,7 @@ typedef struct process_limit {
     char dir[PATH_MAX];  /* the cgroup, or "" when there is none */
     long refused;        /* forks the cgroup refused, as last seen */
     bool backstop_hit;   /* the last hit was the cgroup's cap on processes and threads together */
+    double next_count;   /* when the processes may be counted again (CLOCK_MONOTONIC seconds) */
 } process_limit;
 
 /* Makes the cgroup if it can. */
@@ -28,7 +29,10 @@ void process_limit_init(process_limit *pl, int max);
 void process_limit_join(const process_limit *pl);
 
 /* Has the notebook hit the cap since the last call? `group` is the running cell's process group,
- * counted when there is no cgroup. */
+ * counted when there is no cgroup. Counting reads /proc or the cgroup, so it happens at most
+ * every PROCESS_LIMIT_INTERVAL_S, the first time that long after the cell started: a short cell
+ * never pays for it. Call with group 0 when a cell starts. */
+#define PROCESS_LIMIT_INTERVAL_S 0.1
 bool process_limit_exceeded(process_limit *pl, pid_t group);
 
 /* Removes the cgroup (once its processes are gone). */

@@ -1,4 +1,5 @@
-/* trampoline.c — x86-64 stubs in an executable page:
+/* trampoline.c — x86-64 stubs in the code arena (so the executor receives them with the cells'
+ * code, code_arena.h):
  *
  *     movabs r11, <name>      ; the name, for the undefined-function handler
  *     jmp    [rip + 0]        ; jump through the slot that follows
@@ -13,18 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
+
+#include "code_arena.h"
+#include "strmap.h"
 
 enum { STUB_SIZE = 32, PAGE_STUBS = 4096 / STUB_SIZE };
 
-typedef struct stub_entry {
-    char *name;
-    unsigned char *code;
-} stub_entry;
-
-static stub_entry *entries;
-static size_t n_entries, cap_entries;
+static strmap stubs;  /* name -> its stub's code */
 static unsigned char *page;
 static size_t page_used = PAGE_STUBS;
 
@@ -45,16 +42,10 @@ __asm__(".text\n"
         "  ud2\n");
 void trampoline_undefined_shim(void);
 
-static stub_entry *find(const char *name) {
-    for (size_t i = 0; i < n_entries; i++)
-        if (strcmp(entries[i].name, name) == 0) return &entries[i];
-    return NULL;
-}
-
 static unsigned char *new_stub(const char *name) {
     if (page_used == PAGE_STUBS) {
-        page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (page == MAP_FAILED) abort();
+        page = code_arena_alloc(STUB_SIZE * PAGE_STUBS);
+        if (!page) abort();  /* 2 GiB of code: the notebook cannot go on anyway */
         page_used = 0;
     }
     unsigned char *code = page + STUB_SIZE * page_used++;
@@ -65,34 +56,31 @@ static unsigned char *new_stub(const char *name) {
     memset(code + 12, 0, 4);
     uint64_t target = (uint64_t)(uintptr_t)trampoline_undefined_shim;
     memcpy(code + 16, &target, 8);
+    code_arena_note_written(code, STUB_SIZE);
     return code;
 }
 
 void *trampoline_for(const char *name) {
-    stub_entry *e = find(name);
-    if (e) return e->code;
-    if (n_entries == cap_entries) {
-        cap_entries = cap_entries ? cap_entries * 2 : 64;
-        stub_entry *grown = realloc(entries, cap_entries * sizeof *grown);
-        if (!grown) abort();
-        entries = grown;
-    }
-    e = &entries[n_entries++];
-    e->name = strdup(name);
-    e->code = new_stub(e->name);
-    return e->code;
+    unsigned char *code = strmap_get(&stubs, name);
+    if (code) return code;
+    char *kept = strdup(name);  /* the stub names it for as long as it exists */
+    if (!kept) abort();
+    code = new_stub(kept);
+    strmap_put(&stubs, name, code);
+    return code;
 }
 
 void trampoline_bind(const char *name, void *target) {
     unsigned char *code = trampoline_for(name);
     uint64_t t = (uint64_t)(uintptr_t)target;
     __atomic_store_n((uint64_t *)(void *)(code + 16), t, __ATOMIC_SEQ_CST);
+    code_arena_note_written(code + 16, 8);
 }
 
 void *trampoline_target(const char *name) {
-    stub_entry *e = find(name);
-    if (!e) return NULL;
+    unsigned char *code = strmap_get(&stubs, name);
+    if (!code) return NULL;
     uint64_t t;
-    memcpy(&t, e->code + 16, 8);
+    memcpy(&t, code + 16, 8);
     return t == (uint64_t)(uintptr_t)trampoline_undefined_shim ? NULL : (void *)(uintptr_t)t;
 }

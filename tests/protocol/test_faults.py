@@ -19,7 +19,7 @@ import pytest
 
 from kernel_session import (PRELUDE, describe_failure, of_type, start_session, stop_session,
                             stream_text)
-from process_table import kernel_pid, only_executor_below
+from process_table import COMPILER_NAME, kernel_pid, only_executor_below, process_rows
 from wire_client import descendants_of, pid_running
 
 # ---- the notebook state every group checks ----------------------------------------------------
@@ -566,6 +566,31 @@ def test_crash_while_threads_run_says_state_lost_and_kernel_lives(jupyter_home):
         assert probe["status"] == "error" and "undeclared" in probe["evalue"], (
             "the state should have started clean: " + describe_failure(STATE_PROBE, probe, probe_msgs))
         assert "No threads are running" in stream_text(k.run_ok("%threads"))
+        msgs = k.run_ok('#include <stdio.h>\nint fk_again = 3;\nprintf("%d\\n", fk_again * 2);')
+        assert stream_text(msgs) == "6\n", msgs
+    finally:
+        stop_session(k)
+
+
+def test_a_dead_compiler_is_reported_and_the_next_cell_has_a_fresh_notebook(jupyter_home):
+    """tcc can crash on odd input; here the compiler process is killed instead, to the same end."""
+    k = session_with_state()
+    try:
+        pid = kernel_pid(k)
+        old_executor, _ = only_executor_below(k)
+        compilers = [r[0] for r in process_rows(pid) if r[3] == COMPILER_NAME]
+        assert len(compilers) == 1, process_rows(pid)
+        os.kill(compilers[0], signal.SIGKILL)
+        content, msgs = error_reply(k, "int fk_after = 1;")
+        assert content["ename"] == "CompilerDied", describe_failure("int fk_after = 1;", content, msgs)
+        assert "state was lost" in content["evalue"], content
+        assert_kernel_survived(k, pid)
+        new_executor, _ = only_executor_below(k, within=2.0)
+        assert new_executor != old_executor and not pid_running(old_executor)
+        assert not pid_running(compilers[0])
+        probe, probe_msgs = k.run(STATE_PROBE)
+        assert probe["status"] == "error" and "undeclared" in probe["evalue"], (
+            "the state should have started clean: " + describe_failure(STATE_PROBE, probe, probe_msgs))
         msgs = k.run_ok('#include <stdio.h>\nint fk_again = 3;\nprintf("%d\\n", fk_again * 2);')
         assert stream_text(msgs) == "6\n", msgs
     finally:
