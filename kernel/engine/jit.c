@@ -94,6 +94,7 @@ static void choose_prelude(build *b) {
         b->prelude = definitions_needed(&b->j->defs, b->names, b->n_names, &b->n_prelude, &pastes);
         if (!pastes) return;
         free(b->prelude);
+        b->n_prelude = 0;
         b->everything = true;  /* a ## somewhere: names may be made that no text shows */
     }
     const definitions *d = &b->j->defs;

@@ -148,8 +148,25 @@ static void test_unreachable_relocation(void) {
     expect("far_away[3] * 2", "8.0");
 }
 
+/* A cell is compiled against what its text reaches: through macros, types and prototypes of
+ * earlier cells too, and against everything when a macro pastes names together. */
+static void test_prelude_reaches_what_the_cell_uses(void) {
+    expect("typedef struct { int a, b; } reach_pair;\nreach_pair reach_make(int a) { reach_pair p = {a, 2 * a}; return p; }", "");
+    expect("#define REACH_SUM(p) ((p).a + (p).b)\nint reach_total(void) { return REACH_SUM(reach_make(5)); }", "");
+    expect("reach_total()", "15");                     /* a function whose prototype names a type */
+    expect("#define REACH_CALL(name) reach_##name()", "");
+    expect("REACH_CALL(total)", "15");                 /* a name made by ## */
+    expect("#define REACH_LIMIT 7\nint reach_array[REACH_LIMIT];", "");
+    expect("(int)(sizeof reach_array / sizeof reach_array[0])", "7");  /* a macro inside a declaration */
+    expect("enum reach_color { REACH_RED = 3, REACH_BLUE = 5 };\nenum reach_color reach_pick = REACH_BLUE;", "");
+    expect("reach_pick - REACH_RED", "2");
+    expect("#define NDEBUG 1\n#include <assert.h>", "");
+    expect("assert(0 && \"NDEBUG from an earlier cell is defined before <assert.h>\");\n1", "1");
+}
+
 int main(void) {
     notebook = jit_new();
+    test_prelude_reaches_what_the_cell_uses();
     test_repeated_includes();
     test_earlier_doubles();
     test_unreachable_relocation();
