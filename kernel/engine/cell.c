@@ -21,6 +21,7 @@ typedef struct splitter {
     token *toks;
     size_t n;
     const strmap *typedef_names;       /* from earlier cells and headers; may be NULL */
+    size_t *match;                     /* per token: the index of its matching bracket */
     char **local_types;                /* typedef names this cell declares, in order */
     size_t n_local_types;
     cell *out;
@@ -63,29 +64,36 @@ static char *span_text(const splitter *sp, size_t a, size_t b) {
     return dup_range(sp->src, sp->toks[a].start, sp->toks[b - 1].end);
 }
 
+/* The bracket the token at i is, or 0. */
+static char bracket(const splitter *sp, size_t i) {
+    if (i >= sp->n || sp->toks[i].kind != TOK_PUNCT || sp->toks[i].end - sp->toks[i].start != 1) return 0;
+    char c = sp->src[sp->toks[i].start];
+    return strchr("()[]{}", c) ? c : 0;
+}
+
 static int is_opener(const splitter *sp, size_t i) {
-    return is(sp, i, "(") || is(sp, i, "[") || is(sp, i, "{");
+    char c = bracket(sp, i);
+    return c == '(' || c == '[' || c == '{';
 }
 
 static int is_closer(const splitter *sp, size_t i) {
-    return is(sp, i, ")") || is(sp, i, "]") || is(sp, i, "}");
+    char c = bracket(sp, i);
+    return c == ')' || c == ']' || c == '}';
 }
 
-/* Index of the token matching the opener at i (brackets are known to balance). */
+/* Index of the token matching the opener at i (check_balance found them all). */
 static size_t matching(const splitter *sp, size_t i) {
-    int depth = 0;
-    for (size_t k = i; k < sp->n; k++) {
-        if (is_opener(sp, k)) depth++;
-        else if (is_closer(sp, k) && --depth == 0) return k;
-    }
-    return sp->n;
+    return i < sp->n && sp->match ? sp->match[i] : sp->n;
 }
 
 static cell_item *new_item(splitter *sp, cell_item_kind kind, int line) {
     cell *c = sp->out;
-    cell_item *grown = realloc(c->items, (c->n_items + 1) * sizeof *grown);
-    if (!grown) abort();
-    c->items = grown;
+    size_t n = c->n_items;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {  /* room for 8, then doubling at powers of two */
+        cell_item *grown = realloc(c->items, (n < 8 ? 8 : 2 * n) * sizeof *grown);
+        if (!grown) abort();
+        c->items = grown;
+    }
     cell_item *it = &c->items[c->n_items++];
     memset(it, 0, sizeof *it);
     it->kind = kind;
@@ -103,11 +111,14 @@ static void add_also(cell_item *it, char *name) {
 
 /* ---------------------------------------------------------------- balance */
 
-static int check_balance(const splitter *sp, char **err) {
+/* Pairs every bracket with its match (sp->match), or says which one has none. */
+static int check_balance(splitter *sp, char **err) {
     size_t cap = 16, depth = 0;
     size_t *stack = malloc(cap * sizeof *stack);
-    if (!stack) abort();
+    sp->match = malloc((sp->n + 1) * sizeof *sp->match);
+    if (!stack || !sp->match) abort();
     for (size_t i = 0; i < sp->n; i++) {
+        sp->match[i] = sp->n;
         if (is_opener(sp, i)) {
             if (depth == cap) {
                 cap *= 2;
@@ -124,6 +135,8 @@ static int check_balance(const splitter *sp, char **err) {
                 return -1;
             }
             depth--;
+            sp->match[stack[depth]] = i;
+            sp->match[i] = stack[depth];
         }
     }
     if (depth > 0) {
@@ -574,7 +587,7 @@ static void classify(splitter *sp, size_t a, size_t b, int terminated) {
 int cell_split(const char *code, const strmap *typedef_names, cell *out, char **err) {
     memset(out, 0, sizeof *out);
     *err = NULL;
-    splitter sp = {0, code, NULL, 0, typedef_names, NULL, 0, out};
+    splitter sp = {.src = code, .typedef_names = typedef_names, .out = out};
     int open_comment = 0;
     sp.toks = lexer_tokenize(code, strlen(code), &sp.n, &open_comment);
     if (!sp.toks) abort();
@@ -607,6 +620,7 @@ int cell_split(const char *code, const strmap *typedef_names, cell *out, char **
     for (size_t k = 0; k < sp.n_local_types; k++) free(sp.local_types[k]);
     free(sp.local_types);
     free(sp.toks);
+    free(sp.match);
     if (rc != 0) cell_free(out);
     return rc;
 }

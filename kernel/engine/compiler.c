@@ -28,12 +28,11 @@ static int send_result(int fd, const jit_cell *c) {
     json_t *written = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(written, json_pack("[I, I]", (json_int_t)ranges[i].start, (json_int_t)ranges[i].length));
-    json_t *reply = json_pack("{s:b, s:o, s:o, s:O, s:b, s:I, s:O, s:o}", "ok", c->ok,
+    json_t *reply = json_pack("{s:b, s:o, s:o, s:b, s:I, s:O, s:o}", "ok", c->ok,
                               "errors", string_or_null(c->errors), "warnings", string_or_null(c->warnings),
-                              "definitions", c->definitions ? c->definitions : json_array(),
                               "has_value", c->has_value, "run", (json_int_t)(uintptr_t)c->run,
                               "code_map", c->code_map ? c->code_map : json_null(), "written", written);
-    int rc = framing_send(fd, reply);
+    int rc = framing_send_payload(fd, reply, c->definitions, c->definitions_length);
     json_decref(reply);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = framing_send_bytes(fd, (const void *)ranges[i].start, ranges[i].length);
@@ -135,6 +134,7 @@ int compiler_compile(int fd, const char *code, int cell, bool want_value, bool b
     int sent = framing_send(fd, req);
     json_decref(req);
     json_t *reply = sent == 0 ? framing_recv(fd) : NULL;
+    if (reply) out->definitions = framing_recv_payload(fd, reply, &out->definitions_length);
     if (!reply || receive_written(fd, json_object_get(reply, "written")) != 0) {
         json_decref(reply);
         if (asprintf(&out->errors, "cell[%d]:1: error: the compiler process died while compiling this cell "
@@ -145,7 +145,6 @@ int compiler_compile(int fd, const char *code, int cell, bool want_value, bool b
     out->ok = json_is_true(json_object_get(reply, "ok"));
     out->errors = strdup_or_null(json_object_get(reply, "errors"));
     out->warnings = strdup_or_null(json_object_get(reply, "warnings"));
-    out->definitions = json_incref(json_object_get(reply, "definitions"));
     out->has_value = json_is_true(json_object_get(reply, "has_value"));
     out->run = (void (*)(void))(uintptr_t)json_integer_value(json_object_get(reply, "run"));
     const json_t *map = json_object_get(reply, "code_map");

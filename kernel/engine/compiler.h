@@ -15,8 +15,9 @@
  *   executor -> compiler  {"op": "compile", "code": "...", "cell": 3, "want_value": true,
  *                          "bounds": false}
  *   compiler -> executor  {"ok": true, "errors": "..." or null, "warnings": "..." or null,
- *                          "definitions": [...], "has_value": true, "run": <address>,
- *                          "code_map": {...} or null, "written": [[start, length], ...]}
+ *                          "has_value": true, "run": <address>, "code_map": {...} or null,
+ *                          "written": [[start, length], ...], "payload": <length>}
+ *                         then the cell's definitions (jit.h's records, "payload" bytes),
  *                         then the bytes of every written range, in that order
  *
  * The written ranges (code_arena.h) are the cell's code and data and the trampolines it added or

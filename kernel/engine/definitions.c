@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "lexer.h"
+#include "strbuf.h"
 
 static void *xrealloc(void *p, size_t n) {
     void *q = realloc(p, n);
@@ -26,7 +27,7 @@ static void free_strings(char **list, size_t n) {
 
 static void definition_free(definition *def) {
     free_strings(def->keys, def->n_keys);
-    free_strings(def->uses, def->n_uses);
+    free(def->uses);
     free(def->text);
     free(def->kind);
     free(def->declaration);
@@ -53,20 +54,51 @@ size_t definitions_index(const definitions *d, const definition *def) { return (
 
 /* ---------------------------------------------------------------- uses */
 
+/* The names seen so far in one scan. A definition mentions a handful, so a short list searched
+ * in order does; a whole cell mentions thousands, so past a few dozen a hash map takes over. */
 typedef struct scan {
-    strmap seen;
     void (*fn)(void *ctx, const char *name);
     void *ctx;
     bool pastes;
+    const char *few[32];     /* copies in pool: a tag's name lives in a buffer that is reused */
+    size_t few_len[32], n_few;
+    char pool[2048];
+    size_t pool_used;
+    strmap many;
+    bool using_map;
 } scan;
 
+static bool seen_before(scan *sc, const char *name, size_t len) {
+    if (sc->using_map) {
+        if (strmap_getn(&sc->many, name, len)) return true;
+        char key[512];
+        if (len >= sizeof key) return false;
+        memcpy(key, name, len);
+        key[len] = '\0';
+        strmap_put(&sc->many, key, (void *)1);
+        return false;
+    }
+    for (size_t i = 0; i < sc->n_few; i++)
+        if (sc->few_len[i] == len && memcmp(sc->few[i], name, len) == 0) return true;
+    if (sc->n_few < 32 && len <= sizeof sc->pool - sc->pool_used) {
+        char *kept = sc->pool + sc->pool_used;
+        memcpy(kept, name, len);
+        sc->pool_used += len;
+        sc->few[sc->n_few] = kept;
+        sc->few_len[sc->n_few++] = len;
+        return false;
+    }
+    sc->using_map = true;  /* move the few into the map, then carry on there */
+    for (size_t i = 0; i < sc->n_few; i++) seen_before(sc, sc->few[i], sc->few_len[i]);
+    return seen_before(sc, name, len);
+}
+
 static void use(scan *sc, const char *name, size_t len) {
-    if (strmap_getn(&sc->seen, name, len)) return;
-    char *copy = strndup(name, len);
-    if (!copy) abort();
-    strmap_put(&sc->seen, copy, (void *)1);
+    char copy[512];
+    if (len >= sizeof copy || seen_before(sc, name, len)) return;
+    memcpy(copy, name, len);
+    copy[len] = '\0';
     sc->fn(sc->ctx, copy);
-    free(copy);
 }
 
 static bool is_tag_keyword(const char *src, const token *t) {
@@ -84,45 +116,44 @@ static void scan_directive(scan *sc, const char *src, const token *t) {
     scan_source(sc, p, (size_t)(end - p));
 }
 
+/* Tokens one at a time: a tag keyword waits for the name after it. */
 static void scan_source(scan *sc, const char *src, size_t len) {
-    size_t n = 0;
-    int open_comment = 0;
-    token *toks = lexer_tokenize(src, len, &n, &open_comment);
-    if (!toks) abort();
-    for (size_t i = 0; i < n; i++) {
-        const token *t = &toks[i];
-        if (t->kind == TOK_DIRECTIVE) {
-            scan_directive(sc, src, t);
-        } else if (t->kind == TOK_IDENT && is_tag_keyword(src, t) && i + 1 < n && toks[i + 1].kind == TOK_IDENT) {
-            char tag[256];
-            int k = snprintf(tag, sizeof tag, "%.*s %.*s", (int)(t->end - t->start), src + t->start,
-                             (int)(toks[i + 1].end - toks[i + 1].start), src + toks[i + 1].start);
-            if (k > 0 && (size_t)k < sizeof tag) use(sc, tag, (size_t)k);
-            i++;
-        } else if (t->kind == TOK_IDENT && !token_is_keyword(src, t)) {
-            use(sc, src + t->start, t->end - t->start);
+    lexer lx;
+    lexer_init(&lx, src, len);
+    token tag = {0};
+    for (token t = lexer_next(&lx); t.kind != TOK_EOF; t = lexer_next(&lx)) {
+        if (tag.kind == TOK_IDENT && t.kind == TOK_IDENT) {
+            char name[512];
+            int k = snprintf(name, sizeof name, "%.*s %.*s", (int)(tag.end - tag.start), src + tag.start,
+                             (int)(t.end - t.start), src + t.start);
+            tag.kind = TOK_EOF;
+            if (k > 0 && (size_t)k < sizeof name) use(sc, name, (size_t)k);
+            continue;
         }
+        tag.kind = TOK_EOF;
+        if (t.kind == TOK_DIRECTIVE) scan_directive(sc, src, &t);
+        else if (t.kind == TOK_IDENT && is_tag_keyword(src, &t)) tag = t;
+        else if (t.kind == TOK_IDENT && !token_is_keyword(src, &t)) use(sc, src + t.start, t.end - t.start);
     }
-    free(toks);
 }
 
 void definitions_scan_uses(const char *text, void (*fn)(void *ctx, const char *name), void *ctx, bool *pastes) {
     scan sc = {.fn = fn, .ctx = ctx};
     scan_source(&sc, text, strlen(text));
-    strmap_free(&sc.seen);
+    strmap_free(&sc.many);
     if (pastes) *pastes = sc.pastes;
 }
 
+/* A definition's uses, packed: "x\0struct point\0..." in one block. */
 typedef struct use_list {
-    char **names;
+    strbuf packed;
     size_t n;
 } use_list;
 
 static void collect_use(void *ctx, const char *name) {
     use_list *l = ctx;
-    l->names = xrealloc(l->names, (l->n + 1) * sizeof *l->names);
-    l->names[l->n] = strdup(name);
-    if (!l->names[l->n++]) abort();
+    strbuf_addn(&l->packed, name, strlen(name) + 1);
+    l->n++;
 }
 
 /* ---------------------------------------------------------------- adding */
@@ -163,9 +194,9 @@ static void compact(definitions *d) {
 }
 
 void definitions_put(definitions *d, definition fresh) {
-    use_list uses = {0};
+    use_list uses = {{0}, 0};
     definitions_scan_uses(fresh.text ? fresh.text : "", collect_use, &uses, &fresh.pastes);
-    fresh.uses = uses.names;
+    fresh.uses = uses.n ? strbuf_take(&uses.packed) : NULL;
     fresh.n_uses = uses.n;
     fresh.live = true;
     fresh.mark = 0;
@@ -244,7 +275,8 @@ size_t *definitions_needed(definitions *d, char *const *names, size_t n_names, s
     while (c.n_stack) {
         const definition *def = &d->items[c.stack[--c.n_stack]];
         c.pastes |= def->pastes;
-        for (size_t u = 0; u < def->n_uses; u++) reach_name(&c, def->uses[u]);
+        const char *u = def->uses;
+        for (size_t k = 0; k < def->n_uses; k++, u += strlen(u) + 1) reach_name(&c, u);
     }
     free(c.stack);
     qsort(c.found, c.n_found, sizeof *c.found, by_index);

@@ -21,7 +21,8 @@ typedef struct definition {
     char *kind;         /* for inspection: function, variable, type, macro, directive */
     char *declaration;  /* for inspection */
     int cell, line;
-    char **uses;        /* the names its text mentions ("x", "struct point"), without repeats */
+    char *uses;         /* the names its text mentions ("x", "struct point"), without repeats,
+                           one after another, each ending in '\0' */
     size_t n_uses;
     bool is_directive;  /* #include, #pragma and other unnamed directives: in every cell */
     bool is_macro;

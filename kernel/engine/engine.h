@@ -68,10 +68,10 @@ int engine_restart(engine *eng);
 
 /* Everything the notebook has defined so far: an object name -> {"kind", "declaration", "cell"}.
  * kind is one of "function", "variable", "type", "macro", "enum constant". Borrowed. */
-const json_t *engine_symbols(const engine *eng);
+const json_t *engine_symbols(engine *eng);
 
 /* The #include lines the notebook has run, in order (borrowed array of strings). */
-const json_t *engine_includes(const engine *eng);
+const json_t *engine_includes(engine *eng);
 
 /* Completion at cursor_pos (a position in Unicode code points, as protocol 5.2+ counts):
  * {"matches": [...], "cursor_start": n, "cursor_end": n, "metadata": {}} (new reference).

@@ -103,23 +103,27 @@ static void clear_output_hook(void *ctx) {
     json_decref(framing_recv(channel));  /* {"op": "clear_ack"} */
 }
 
+/* The "done" event, with the cell's definitions (jit.h's records) as its payload. */
+static void send_done(json_t *done, const jit_cell *c) {
+    framing_send_payload(channel, done, c->definitions, c->definitions_length);
+    json_decref(done);
+}
+
 static void report_compile_error(const jit_cell *c) {
     json_t *tb = lines_array(c->errors);
     const char *first = json_string_value(json_array_get(tb, 0));
-    send_event(json_pack("{s:s, s:b, s:s, s:s, s:o, s:o}", "ev", "done", "ok", 0, "ename",
-                         "CompileError", "evalue", first ? first : "compilation failed", "traceback",
-                         tb, "definitions", json_array()));
+    send_event(json_pack("{s:s, s:b, s:s, s:s, s:o}", "ev", "done", "ok", 0, "ename",
+                         "CompileError", "evalue", first ? first : "compilation failed", "traceback", tb));
 }
 
 static void report_success(const jit_cell *c, int number) {
     char *value = c->has_value ? render_take() : NULL;
     thread_census_take(number);
-    json_t *done = json_pack("{s:s, s:b, s:i, s:o, s:O}", "ev", "done", "ok", 1, "holder",
-                             (int)getpid(), "threads", thread_census_by_cell(), "definitions",
-                             c->definitions);
+    json_t *done = json_pack("{s:s, s:b, s:i, s:o}", "ev", "done", "ok", 1, "holder",
+                             (int)getpid(), "threads", thread_census_by_cell());
     if (value) json_object_set_new(done, "result", json_string(value));
     free(value);
-    send_event(done);
+    send_done(done, c);
 }
 
 /* The child's end: what killed it, in words a student can act on. */
@@ -165,11 +169,10 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
         json_decref(frames);
     }
     json_array_append_new(tb, json_string("The notebook's state from before this cell is intact."));
-    json_t *done = json_pack("{s:s, s:b, s:s, s:s, s:o, s:i, s:O}", "ev", "done", "ok", 0, "ename", ename,
-                             "evalue", evalue, "traceback", tb, "status", status, "definitions",
-                             c->definitions);
+    json_t *done = json_pack("{s:s, s:b, s:s, s:s, s:o, s:i}", "ev", "done", "ok", 0, "ename", ename,
+                             "evalue", evalue, "traceback", tb, "status", status);
     if (where[0]) json_object_set_new(done, "where", json_stringn(where, strcspn(where, "\n")));
-    send_event(done);
+    send_done(done, c);
 }
 
 static void run_cell(const jit_cell *c, int number, int allow_stdin) {
@@ -288,10 +291,10 @@ static void note_code_map(const json_t *map) {
 /* The compiler crashed: the notebook's definitions went with it, so this executor cannot go
  * on. The cell fails saying so, and the client starts a fresh notebook before the next one. */
 _Noreturn static void report_compiler_death(const jit_cell *c) {
-    send_event(json_pack("{s:s, s:b, s:s, s:s, s:[s], s:[], s:b}", "ev", "done", "ok", 0, "ename", "CompilerDied",
+    send_event(json_pack("{s:s, s:b, s:s, s:s, s:[s], s:b}", "ev", "done", "ok", 0, "ename", "CompilerDied",
                          "evalue", "the compiler (tcc) crashed while compiling this cell; the notebook's state was "
                          "lost and a fresh one starts with the next cell",
-                         "traceback", c->errors ? c->errors : "", "definitions", "state_lost", 1));
+                         "traceback", c->errors ? c->errors : "", "state_lost", 1));
     end_everything();
 }
 

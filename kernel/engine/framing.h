@@ -18,4 +18,12 @@ json_t *framing_recv(int fd);
 int framing_send_bytes(int fd, const void *data, size_t len);
 int framing_recv_bytes(int fd, void *data, size_t len);
 
+/* A message with raw bytes right after it, in the same write: the message gets a "payload"
+ * member saying how many. Bulky text (a cell's definitions) travels so, unescaped. */
+int framing_send_payload(int fd, json_t *msg, const void *payload, size_t len);
+
+/* The payload a received message announced: malloc'd and NUL-terminated (*len bytes before the
+ * NUL), or NULL when it announced none or the peer is gone. */
+char *framing_recv_payload(int fd, const json_t *msg, size_t *len);
+
 #endif

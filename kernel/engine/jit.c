@@ -410,9 +410,20 @@ static char *declaration_for(const cell_item *it, const char *text) {
     return decl;
 }
 
-static void describe(json_t *defs, const char *name, const char *kind, const char *decl, int cell) {
-    json_array_append_new(defs, json_pack("{s:s, s:s, s:s, s:i}", "name", name, "kind", kind,
-                                          "declaration", decl, "cell", cell));
+/* One record of jit_cell.definitions; the separators cannot occur in the fields. */
+static void describe(strbuf *defs, const char *name, const char *kind, const char *decl, int cell) {
+    const char *fields[] = {name, kind, NULL, decl};
+    char number[16];
+    snprintf(number, sizeof number, "%d", cell);
+    fields[2] = number;
+    for (int f = 0; f < 4; f++) {
+        for (const char *c = fields[f]; *c; c++) {
+            char ch = *c == JIT_FIELD_END || *c == JIT_RECORD_END ? ' ' : *c;
+            strbuf_addn(defs, &ch, 1);
+        }
+        strbuf_addn(defs, (char[]){JIT_FIELD_END}, 1);
+    }
+    strbuf_addn(defs, (char[]){JIT_RECORD_END}, 1);
 }
 
 static bool compiled_in(const build *b, TCCState *s, const cell_item *it, size_t index) {
@@ -441,7 +452,7 @@ static void bind_item(build *b, TCCState *s, const cell_item *it, size_t index) 
     }
 }
 
-static void commit_item(build *b, TCCState *s, const cell_item *it, size_t index, json_t *defs) {
+static void commit_item(build *b, TCCState *s, const cell_item *it, size_t index, strbuf *defs) {
     jit *j = b->j;
     if (it->kind == ITEM_STATEMENT || it->kind == ITEM_EXPRESSION || it->is_conditional) return;
     if (!compiled_in(b, s, it, index)) return;
@@ -527,8 +538,11 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
         return;
     }
     out->code_map = code_map_of(s, b.code, b.code_size);
-    out->definitions = json_array();
-    for (size_t i = 0; i < b.c.n_items; i++) commit_item(&b, s, &b.c.items[i], i, out->definitions);
+    strbuf defs = {0};
+    for (size_t i = 0; i < b.c.n_items; i++) commit_item(&b, s, &b.c.items[i], i, &defs);
+    out->definitions_length = defs.len;
+    out->definitions = defs.len ? strbuf_take(&defs) : NULL;
+    strbuf_free(&defs);
     char runner[64];
     snprintf(runner, sizeof runner, "__cl_cell_%d", cell_number);
     out->run = (void (*)(void))tcc_get_symbol(s, runner);
@@ -542,7 +556,7 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
 void jit_cell_clear(jit_cell *c) {
     free(c->errors);
     free(c->warnings);
-    json_decref(c->definitions);
+    free(c->definitions);
     json_decref(c->code_map);
     memset(c, 0, sizeof *c);
 }

@@ -11,13 +11,21 @@
 
 typedef struct jit jit;
 
+#define JIT_FIELD_END '\x1f'
+#define JIT_RECORD_END '\x1e'
+
 typedef struct jit_cell {
     bool ok;
     char *errors;           /* compiler errors, as tcc wrote them ("cell[3]:2: error: ..."); or NULL */
     char *warnings;         /* compiler warnings; or NULL */
     void (*run)(void);      /* the cell's top-level statements, in order */
     bool has_value;         /* the cell ends with an expression whose value run() shows */
-    json_t *definitions;    /* [{name, kind, declaration, cell}] this cell defined */
+    char *definitions;      /* what this cell defined, as records (cheap to carry for a cell of
+                               thousands): per name, its name, kind, cell and declaration, each
+                               field ending in JIT_FIELD_END and the record in JIT_RECORD_END;
+                               kinds: function, variable, type, macro, directive, enum constant,
+                               include (the name is then the #include line); NULL when none */
+    size_t definitions_length;
     json_t *code_map;       /* {"region": [start, size], "functions": [[address, name, cell]...]}:
                                where the cell's code is, for crash reports ("" names the cell's
                                top level); NULL when it did not compile */

@@ -117,8 +117,11 @@ static const char *const punctuators[] = {
     "*=", "/=", "%=", "+=", "-=", "&=", "^=", "|=", "##", NULL,
 };
 
+/* The longest punctuator at the cursor (most are one character: the first byte rules out most). */
 static void lex_punct(lexer *lx) {
+    char first = lx->src[lx->pos];
     for (int i = 0; punctuators[i]; i++) {
+        if (punctuators[i][0] != first) continue;
         size_t n = strlen(punctuators[i]);
         if (lx->pos + n <= lx->len && memcmp(lx->src + lx->pos, punctuators[i], n) == 0) {
             for (size_t k = 0; k < n; k++) advance(lx);
@@ -195,9 +198,11 @@ token *lexer_tokenize(const char *src, size_t len, size_t *n, int *open_comment)
     return toks;
 }
 
+/* Most comparisons fail on the first byte; no strlen of text needed to find that out. */
 int token_is(const char *src, const token *t, const char *text) {
-    size_t n = strlen(text);
-    return t->end - t->start == n && memcmp(src + t->start, text, n) == 0;
+    size_t n = t->end - t->start;
+    if (n == 0) return text[0] == '\0';
+    return src[t->start] == text[0] && strncmp(src + t->start, text, n) == 0 && text[n] == '\0';
 }
 
 static const char *const keywords[] = {
