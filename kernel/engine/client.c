@@ -661,6 +661,7 @@ static void answer_limits(engine *eng, const engine_callbacks *cb) {
                                         "threads together at that + " CONCLAB_STRINGIFY(PROCESS_LIMIT_THREAD_ALLOWANCE)
                                       : ", counted per cell; threads do not count");
     strbuf_addf(&text, "bounds checking: %s (%%bounds on|off)\n", eng->settings.bounds ? "on" : "off");
+    strbuf_addf(&text, "prelude:         %s (%%prelude on|off)\n", eng->settings.no_prelude ? "off" : "on");
     char *s = strbuf_take(&text);
     say(cb, s);
     free(s);
@@ -711,9 +712,10 @@ int engine_execute(engine *eng, const engine_request *req, const engine_callback
         pthread_mutex_unlock(&eng->lock);
         return 0;
     }
-    json_t *msg = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b, s:I}", "op", "execute", "code", code, "cell",
+    json_t *msg = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b, s:b, s:I}", "op", "execute", "code", code, "cell",
                             req->cell_number, "allow_stdin", req->allow_stdin, "silent", req->silent,
-                            "bounds", magics.bounds, "memory_limit", (json_int_t)eng->opts.memory_limit);
+                            "bounds", magics.bounds, "prelude", !magics.no_prelude,
+                            "memory_limit", (json_int_t)eng->opts.memory_limit);
     process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
     run_state rs = {.eng = eng, .req = req, .cb = cb, .timeout_s = magics.timeout_s};
     free(code);

@@ -65,6 +65,7 @@ _Noreturn static void compiler_main(int fd, int kernel_pidfd) {
         if (!req) _exit(0);
         jit_cell c;
         jit_set_bounds(j, json_is_true(json_object_get(req, "bounds")));
+        jit_set_prelude(j, !json_is_false(json_object_get(req, "prelude")));
         const char *code = json_string_value(json_object_get(req, "code"));
         jit_compile(j, code ? code : "", (int)json_integer_value(json_object_get(req, "cell")),
                     json_is_true(json_object_get(req, "want_value")), &c);
@@ -127,10 +128,10 @@ static int receive_written(int fd, const json_t *written) {
 
 static char *strdup_or_null(const json_t *s) { return json_is_string(s) ? strdup(json_string_value(s)) : NULL; }
 
-int compiler_compile(int fd, const char *code, int cell, bool want_value, bool bounds, jit_cell *out) {
+int compiler_compile(int fd, const char *code, int cell, const compile_options *opts, jit_cell *out) {
     memset(out, 0, sizeof *out);
-    json_t *req = json_pack("{s:s, s:s, s:i, s:b, s:b}", "op", "compile", "code", code, "cell", cell,
-                            "want_value", want_value, "bounds", bounds);
+    json_t *req = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b}", "op", "compile", "code", code, "cell", cell,
+                            "want_value", opts->want_value, "bounds", opts->bounds, "prelude", opts->prelude);
     int sent = framing_send(fd, req);
     json_decref(req);
     json_t *reply = sent == 0 ? framing_recv(fd) : NULL;

@@ -13,7 +13,7 @@
  * Protocol, framing.h frames on a socketpair, one request at a time:
  *
  *   executor -> compiler  {"op": "compile", "code": "...", "cell": 3, "want_value": true,
- *                          "bounds": false}
+ *                          "bounds": false, "prelude": true}
  *   compiler -> executor  {"ok": true, "errors": "..." or null, "warnings": "..." or null,
  *                          "has_value": true, "run": <address>, "code_map": {...} or null,
  *                          "written": [[start, length], ...], "payload": <length>}
@@ -36,8 +36,14 @@
  * end of the socket. `kernel_pidfd` becomes readable when the kernel dies. */
 pid_t compiler_start(int *fd, int kernel_pidfd);
 
+typedef struct compile_options {
+    bool want_value;  /* show the trailing expression */
+    bool bounds;      /* tcc -b */
+    bool prelude;     /* the common headers without #include (jit_set_prelude) */
+} compile_options;
+
 /* In the executor: compiles a cell and copies its code into place. Fills *out as jit_compile
  * does. Returns 0, or -1 when the compiler is gone (it crashed: *out then says so). */
-int compiler_compile(int fd, const char *code, int cell, bool want_value, bool bounds, jit_cell *out);
+int compiler_compile(int fd, const char *code, int cell, const compile_options *opts, jit_cell *out);
 
 #endif

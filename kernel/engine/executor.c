@@ -298,12 +298,13 @@ _Noreturn static void report_compiler_death(const jit_cell *c) {
     end_everything();
 }
 
-static void compile(jit *j, const char *code, int number, bool want_value, bool bounds, jit_cell *c) {
+static void compile(jit *j, const char *code, int number, const compile_options *opts, jit_cell *c) {
     if (compiler_fd >= 0) {
-        if (compiler_compile(compiler_fd, code, number, want_value, bounds, c) != 0) report_compiler_death(c);
+        if (compiler_compile(compiler_fd, code, number, opts, c) != 0) report_compiler_death(c);
     } else {
-        jit_set_bounds(j, bounds);
-        jit_compile(j, code, number, want_value, c);
+        jit_set_bounds(j, opts->bounds);
+        jit_set_prelude(j, opts->prelude);
+        jit_compile(j, code, number, opts->want_value, c);
     }
     if (c->code_map) note_code_map(c->code_map);
 }
@@ -314,9 +315,11 @@ static void execute(jit *j, json_t *req) {
     int silent = json_is_true(json_object_get(req, "silent"));
     int allow_stdin = json_is_true(json_object_get(req, "allow_stdin"));
     bool bounds = json_is_true(json_object_get(req, "bounds"));
+    compile_options opts = {.want_value = !silent, .bounds = bounds,
+                            .prelude = !json_is_false(json_object_get(req, "prelude"))};
     size_t memory_limit = (size_t)json_integer_value(json_object_get(req, "memory_limit"));
     jit_cell c;
-    compile(j, code ? code : "", number, !silent, bounds, &c);
+    compile(j, code ? code : "", number, &opts, &c);
     if (c.warnings)
         send_event(json_pack("{s:s, s:{s:s}}", "ev", "display", "data", "text/plain", c.warnings));
     if (!c.ok) report_compile_error(&c);

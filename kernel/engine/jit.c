@@ -46,6 +46,7 @@ jit *jit_new(void) {
 }
 
 void jit_set_bounds(jit *j, bool on) { j->bounds = on; }
+void jit_set_prelude(jit *j, bool on) { j->no_prelude = !on; }
 
 /* ---------------------------------------------------------------- what the cell needs */
 
@@ -84,6 +85,23 @@ static void find_replacements(build *b) {
     qsort(b->replaced, b->n_replaced, sizeof *b->replaced, by_definition);
 }
 
+/* The prelude headers declaring a name the cell reaches: in its text or in a definition of its
+ * prelude. */
+static void choose_headers(build *b) {
+    b->headers = 0;
+    if (b->j->no_prelude) return;
+    if (b->everything) {
+        b->headers = PRELUDE_ALL;
+        return;
+    }
+    for (size_t i = 0; i < b->n_names; i++) b->headers |= prelude_header_of(b->names[i]);
+    for (size_t p = 0; p < b->n_prelude; p++) {
+        const definition *def = &b->j->defs.items[b->prelude[p]];
+        const char *u = def->uses;
+        for (size_t k = 0; k < def->n_uses; k++, u += strlen(u) + 1) b->headers |= prelude_header_of(u);
+    }
+}
+
 /* Which earlier definitions go into the cell's prelude: what its text reaches, or all. */
 static void choose_prelude(build *b) {
     free(b->prelude);
@@ -92,7 +110,10 @@ static void choose_prelude(build *b) {
     bool pastes = false;
     if (!b->everything) {
         b->prelude = definitions_needed(&b->j->defs, b->names, b->n_names, &b->n_prelude, &pastes);
-        if (!pastes) return;
+        if (!pastes) {
+            choose_headers(b);
+            return;
+        }
         free(b->prelude);
         b->n_prelude = 0;
         b->everything = true;  /* a ## somewhere: names may be made that no text shows */
@@ -101,6 +122,7 @@ static void choose_prelude(build *b) {
     b->prelude = xrealloc(NULL, (d->n + 1) * sizeof *b->prelude);
     for (size_t i = 0; i < d->n; i++)
         if (d->items[i].live) b->prelude[b->n_prelude++] = i;
+    choose_headers(b);
 }
 
 static void plan_variables(build *b) {
@@ -325,10 +347,25 @@ static TCCState *attempt(build *b) {
     return NULL;
 }
 
+/* Did the cell fail, or call a function nobody declared, while some prelude headers were left
+ * out? A header updated since the build may declare a name our table does not know. */
+static bool may_miss_a_header(const build *b, const TCCState *s) {
+    if (b->j->no_prelude || b->headers == PRELUDE_ALL) return false;
+    return !s || (b->warnings.data && strstr(b->warnings.data, "implicit declaration"));
+}
+
 /* Compiles and links, adjusting the plans as tcc's refusals teach us; NULL on failure. */
 static TCCState *compile_and_link(build *b) {
     for (int round = 0; round < 8; round++) {
         TCCState *s = attempt(b);
+        if (may_miss_a_header(b, s)) {
+            if (s) {
+                code_arena_unwind(b->code, b->code_size);
+                tcc_delete(s);
+            }
+            b->headers = PRELUDE_ALL;
+            continue;
+        }
         bool left_out = !b->everything && (mentions_left_out_name(b, b->errors.data) ||
                                            mentions_left_out_name(b, b->warnings.data));
         if (left_out) {

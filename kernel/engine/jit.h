@@ -41,6 +41,10 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
  * free and double free are reported instead of corrupting memory. */
 void jit_set_bounds(jit *j, bool on);
 
+/* Whether cells may use <conclab.h>, <stdio.h>, <stdlib.h>, <string.h>, <stdbool.h>,
+ * <stdint.h> and <math.h> without including them (on unless turned off; prelude_headers.h). */
+void jit_set_prelude(jit *j, bool on);
+
 void jit_cell_clear(jit_cell *c);
 
 /* Frees what the jit remembers: only for tests, since an executor keeps its state until it

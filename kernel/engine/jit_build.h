@@ -9,6 +9,7 @@
 
 #include "cell.h"
 #include "definitions.h"
+#include "prelude_headers.h"
 #include "strbuf.h"
 #include "strmap.h"
 
@@ -33,6 +34,7 @@ struct jit {
     strmap functions;   /* names reached through a trampoline -> (void *)1 */
     strmap type_names;  /* typedef names, for the splitter -> (void *)1 */
     bool bounds;        /* compile with tcc -b */
+    bool no_prelude;    /* %prelude off: cells include their headers themselves */
 };
 
 typedef enum var_plan { PLAN_STATIC_INIT, PLAN_RUNTIME_INIT, PLAN_REUSE } var_plan;
@@ -64,6 +66,7 @@ typedef struct build {
     bool everything;    /* compile against every definition, not only the ones the cell reaches */
     size_t *prelude;    /* indices of the definitions in this cell's prelude, in order */
     size_t n_prelude;
+    prelude_mask headers; /* the prelude headers this cell includes (prelude_headers.h) */
     bool relocating;    /* tcc_relocate runs: an error there must not reach libtcc's exit(1) */
     sigjmp_buf relocation_failed;
     strbuf errors, warnings;

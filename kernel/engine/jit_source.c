@@ -45,6 +45,16 @@ void jit_item_marker(const build *b, size_t index, char *out, size_t size) {
     snprintf(out, size, "__cl_item_%d_%zu", b->number, index);
 }
 
+/* After an #include: glibc's <sys/cdefs.h> defines `__attribute__` away when the compiler is not
+ * GCC, which would drop the cell's own `__attribute__((aligned(64)))` or `((packed))` without a
+ * word (LIBTCC.md). Every header compiles with it back. */
+#define KEEP_ATTRIBUTES "#undef __attribute__\n"
+
+static bool is_include(const char *directive) {
+    const char *p = directive + strspn(directive, "# \t");
+    return strncmp(p, "include", 7) == 0;
+}
+
 static void add_line(strbuf *src, int cell, int line) {
     strbuf_addf(src, "\n#line %d \"cell[%d]\"\n", line, cell);
 }
@@ -94,6 +104,7 @@ static void emit_item_definition(build *b, strbuf *src, const cell_item *it, siz
         if (it->name && strncmp(it->text + strspn(it->text, "# \t"), "define", 6) == 0)
             strbuf_addf(src, "#undef %s\n", it->name);
         strbuf_addf(src, "%s\n", it->text);
+        if (is_include(it->text)) strbuf_add(src, KEEP_ATTRIBUTES);
         if (it->conditional_depth > 0 && !it->is_conditional) emit_marker(b, src, index);
         return;
     case ITEM_TYPE:
@@ -146,10 +157,11 @@ static void emit_definition(build *b, strbuf *src, size_t at) {
     if (!def->live) return;
     add_line(src, def->cell, def->line);
     strbuf_addf(src, "%s\n", def->text);
+    if (def->is_directive && is_include(def->text)) strbuf_add(src, KEEP_ATTRIBUTES);
 }
 
 static void emit_prelude(build *b, strbuf *src) {
-    strbuf_add(src, "#include <conclab.h>\n");
+    prelude_headers_emit(src, b->headers);
     strbuf_add(src, render_prelude);
     strbuf_add(src, "extern volatile int __cl_line;\n");
     /* the definitions the cell reaches and the ones it replaces, merged in notebook order */

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char known[] = "%%timeout SECONDS, %timeout SECONDS, %%bounds, %bounds on|off, %threads, %limits";
+static const char known[] = "%%timeout SECONDS, %timeout SECONDS, %%bounds, %bounds on|off, %prelude on|off, "
+                            "%threads, %limits";
 
 static int parse_seconds(const char *arg, double *out) {
     char *end;
@@ -56,6 +57,18 @@ static int apply(const char *line, bool cell_magic, notebook_settings *nb, cell_
         }
         return 0;
     }
+    if (!cell_magic && strcmp(name, "prelude") == 0) {
+        if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+            if (asprintf(err, "%%prelude takes on or off, got '%s'", arg) < 0) *err = NULL;
+            return -1;
+        }
+        nb->no_prelude = cell->no_prelude = strcmp(arg, "off") == 0;
+        free(cell->note);
+        cell->note = strdup(cell->no_prelude ? "The prelude is off: cells include the headers they use, as a C file does.\n"
+                                              : "The prelude is on: cells may use <conclab.h>, <stdio.h>, <stdlib.h>, "
+                                                "<string.h>, <stdbool.h>, <stdint.h> and <math.h> without including them.\n");
+        return 0;
+    }
     if (!cell_magic && (strcmp(name, "threads") == 0 || strcmp(name, "limits") == 0)) {
         cell->query = name[0] == 't' ? QUERY_THREADS : QUERY_LIMITS;
         return 0;
@@ -69,6 +82,7 @@ int magics_parse(char *code, notebook_settings *notebook, cell_magics *cell, cha
     memset(cell, 0, sizeof *cell);
     cell->timeout_s = nb.timeout_s;
     cell->bounds = nb.bounds;
+    cell->no_prelude = nb.no_prelude;
     *err = NULL;
     for (char *line = code; *line;) {
         char *start = line + strspn(line, " \t");

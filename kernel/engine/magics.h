@@ -4,6 +4,7 @@
  *   %%bounds            check this cell's memory use    %bounds on|off     every later cell
  *   %threads            threads earlier cells left running
  *   %limits             the limits in force
+ *   %prelude on|off     whether cells may use the common headers without including them
  *
  * Magic lines are blanked (not removed) so the C below keeps its line numbers. */
 #ifndef CONCLAB_MAGICS_H
@@ -14,6 +15,7 @@
 typedef struct notebook_settings {
     double timeout_s;  /* default per-cell time limit; 0: none */
     bool bounds;       /* compile cells with bounds checking */
+    bool no_prelude;   /* %prelude off: no headers included for the cell (prelude_headers.h) */
 } notebook_settings;
 
 typedef enum magic_query { QUERY_NONE, QUERY_THREADS, QUERY_LIMITS } magic_query;
@@ -21,6 +23,7 @@ typedef enum magic_query { QUERY_NONE, QUERY_THREADS, QUERY_LIMITS } magic_query
 typedef struct cell_magics {
     double timeout_s;  /* this cell's time limit (from %%timeout or the notebook's) */
     bool bounds;
+    bool no_prelude;
     magic_query query;
     char *note;        /* what a settings magic changed, to tell the user; malloc'd or NULL */
 } cell_magics;

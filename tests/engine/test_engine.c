@@ -236,8 +236,21 @@ static void test_magics(void) {
     CHECK(now_s() - start < 2);
     expect_error_text("%%timeout 0.2\nfor (;;) {}", "TimeoutError", "0.2 s");
     run(&c, "%timeout 0\n%limits", false, &out);
-    CHECK(out.ok && strstr(c.out, "time per cell:   none") && strstr(c.out, "bounds checking: off"));
+    CHECK(out.ok && strstr(c.out, "time per cell:   none") && strstr(c.out, "bounds checking: off") &&
+          strstr(c.out, "prelude:         on"));
     engine_outcome_clear(&out);
+    /* %prelude off: a cell includes what it uses, as a C file does */
+    run(&c, "%prelude off", false, &out);
+    CHECK(out.ok && strstr(c.out, "The prelude is off"));
+    engine_outcome_clear(&out);
+    run(&c, "int prelude_probe(void) { return (int)strlen(\"ab\"); }", false, &out);
+    CHECK(out.ok && strstr(c.display, "implicit declaration of function 'strlen'"));
+    engine_outcome_clear(&out);
+    run(&c, "%prelude on\nprintf(\"%d\\n\", (int)strlen(\"abc\"));", false, &out);
+    CHECK(out.ok && strcmp(c.out, "The prelude is on: cells may use <conclab.h>, <stdio.h>, <stdlib.h>, <string.h>, "
+                                  "<stdbool.h>, <stdint.h> and <math.h> without including them.\n3\n") == 0);
+    engine_outcome_clear(&out);
+    expect_error_text("%prelude maybe", "MagicError", "%prelude takes on or off");
     expect_error_text("%nonsense", "MagicError", "unknown magic %nonsense");
     expect_error_text("%%timeout soon\nint never;", "MagicError", "number of seconds");
     /* the magic line is blanked, not removed: errors keep the cell's own line numbers */

@@ -164,8 +164,27 @@ static void test_prelude_reaches_what_the_cell_uses(void) {
     expect("assert(0 && \"NDEBUG from an earlier cell is defined before <assert.h>\");\n1", "1");
 }
 
+/* The common headers need no #include, and only the ones a cell uses are parsed. */
+static void test_prelude_headers(void) {
+    expect("(int)strlen(\"four\") + abs(-2) + (int)sqrt(16.0) + (true ? 1 : 0)", "11");
+    expect("uint64_t prelude_big = UINT64_MAX;\nprelude_big == 18446744073709551615ULL", "1");
+    expect("cl_cpu_count() > 0", "1");
+    /* attributes survive glibc's headers: the same sizes as gcc's */
+    expect("struct prelude_packed { char c; int i; } __attribute__((packed));\n"
+           "struct prelude_aligned { long v; } __attribute__((aligned(64)));\n"
+           "printf(\"%zu %zu\\n\", sizeof(struct prelude_packed), sizeof(struct prelude_aligned));\n"
+           "(int)(sizeof(struct prelude_packed) * 100 + sizeof(struct prelude_aligned))", "564");
+    jit_set_prelude(notebook, false);  /* %prelude off: as in a C file, strlen is undeclared */
+    jit_cell c;
+    jit_compile(notebook, "int prelude_off_probe(void) { return (int)strlen(\"x\"); }", ++cell_number, true, &c);
+    CHECK(c.ok && c.warnings && strstr(c.warnings, "implicit declaration of function 'strlen'"));
+    jit_cell_clear(&c);
+    jit_set_prelude(notebook, true);
+}
+
 int main(void) {
     notebook = jit_new();
+    test_prelude_headers();
     test_prelude_reaches_what_the_cell_uses();
     test_repeated_includes();
     test_earlier_doubles();
