@@ -114,6 +114,8 @@ void execute_request(kernel *k, const wire_msg *msg) {
         reply = json_pack("{s:s, s:i, s:o, s:[]}", "status", "ok", "execution_count", count,
                           "user_expressions", evaluate_user_expressions(k, msg), "payload");
     } else {
+        /* before the client can see the failure: a request it sends after that must run */
+        k->failed_at = wall_clock_now();
         server_send(k->srv, CHANNEL_IOPUB, msg, "error", error_fields(&out), NULL);
         reply = error_fields(&out);
         json_object_update_new(reply, json_pack("{s:s, s:i, s:{}, s:[]}", "status", "error",

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 
 #include "engine/engine.h"
 #include "history.h"
@@ -23,6 +24,8 @@ typedef struct kernel {
     wire_msg last_execute;     /* header of the last execute_request: parent of pumped output */
     bool has_last_execute;
     bool abort_queued;         /* a cell failed with stop_on_error: abort what is queued */
+    double failed_at;          /* when that failure was first shown (wall clock, before its error
+                                  went out): requests the client sent earlier could not know */
     atomic_uint interrupts;    /* bumped by each interrupt, so a pending input prompt gives up */
     atomic_bool stopping;      /* shutdown asked: the shell loop ends */
 } kernel;
@@ -59,6 +62,13 @@ json_t *kernel_info_content(void);
 /* signals.c: SIGINT interrupts the running cell, SIGTERM stops the kernel, SIGPIPE is ignored. */
 int signals_start(kernel *k);
 void signals_stop(void);
+
+/* Seconds since the epoch: what clients stamp their requests with (header "date"). */
+static inline double wall_clock_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* Request fields with the protocol's defaults when absent or of the wrong type. */
 static inline const char *content_string(const wire_msg *msg, const char *key, const char *dflt) {

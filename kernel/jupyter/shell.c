@@ -162,12 +162,6 @@ static double sent_at(const wire_msg *msg) {
     return (double)timegm(&tm) + seconds - offset;
 }
 
-static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* After a cell fails with stop_on_error, the cells sent behind it are not run (Run All stops at
  * the failure); other requests are answered as usual. Run All sends its requests back to back,
  * but on a loaded machine the later ones can reach us after the failure was answered: so for a
@@ -177,7 +171,7 @@ enum { ABORT_WINDOW_MS = 200 };
 
 void shell_abort_queued(kernel *k) {
     k->abort_queued = false;
-    double failed_at = wall_now();
+    double failed_at = k->failed_at;
     wire_msg msg = {0};
     for (int waited = 0; !atomic_load(&k->stopping);) {
         int slice = waited < ABORT_WINDOW_MS ? 10 : 0;
@@ -196,7 +190,7 @@ void shell_abort_queued(kernel *k) {
             shell_dispatch(k, &msg);
             if (k->abort_queued) {  /* that one failed too: the window starts again from it */
                 k->abort_queued = false;
-                failed_at = wall_now();
+                failed_at = k->failed_at;
                 waited = 0;
             }
         }

@@ -7,6 +7,8 @@ mean what the protocol says. The tests share one kernel, as a notebook's cells d
 with a per-test prefix.
 """
 import re
+import time
+from queue import Empty
 
 import pytest
 
@@ -391,6 +393,41 @@ def test_compile_error_stops_run_all(k):
     assert "third" not in stream_text(m3)
     # Only what was queued is aborted: the next cell runs.
     assert stdout_of(k, r'printf("after\n");') == "after\n"
+
+
+def _shell_reply(kc, msg_id, timeout=20):
+    """The shell reply to msg_id, taken off the socket the moment it arrives."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            reply = kc.get_shell_msg(timeout=deadline - time.monotonic())
+        except Empty:
+            break
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return reply
+    raise AssertionError("no reply to %s within %.0f s" % (msg_id, timeout))
+
+
+def test_a_cell_sent_after_the_failure_is_seen_is_never_aborted(fresh_kernel):
+    """The student's next cell, sent the moment the failing cell's reply arrives, runs: 1000 times
+    over. (The failure used to be timed after its reply went out, so a request sent within a
+    millisecond of it was taken for one queued before it.)"""
+    kc = fresh_kernel.kc
+    wrongly_aborted = []
+    for i in range(1000):
+        bad = kc.execute("after_failure_undeclared_%d + 1;" % i)
+        assert _shell_reply(kc, bad)["content"]["status"] == "error"
+        good = kc.execute("(void)%d;" % i)
+        status = _shell_reply(kc, good)["content"]["status"]
+        if status != "ok":
+            wrongly_aborted.append((i, status))
+    assert wrongly_aborted == [], "%d of 1000 next cells were not run: %r" % (
+        len(wrongly_aborted), wrongly_aborted[:10])
+    # what was queued before the failure was seen is still aborted
+    bad = kc.execute("queued_failure_undeclared + 1;")
+    queued = kc.execute("(void)0;")
+    assert _shell_reply(kc, bad)["content"]["status"] == "error"
+    assert _shell_reply(kc, queued)["content"]["status"] == "aborted"
 
 
 def test_without_stop_on_error_the_queue_keeps_running(k):
