@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "codemap.h"
+#include "diagnostics.h"
 #include "framing.h"
 #include "jit.h"
 #include "magics.h"
@@ -471,9 +472,11 @@ static void wait_for_done(run_state *rs) {
         }
         int n = poll(fds, 4, wait_ms);
         if (n < 0 && errno != EINTR) break;
+        /* events first: the executor sends a cell's warnings before the cell runs, so they must
+         * not be overtaken by output that became readable at the same moment */
+        if (fds[2].revents) read_channel(rs);
         if (fds[0].revents) forward_stream(eng, rs->cb, &eng->out, true);
         if (fds[1].revents) forward_stream(eng, rs->cb, &eng->err, true);
-        if (fds[2].revents) read_channel(rs);
         if (!rs->done && !rs->died && fds[3].revents) {
             /* the holder is gone: unless it handed over (a "done" already waiting), it died */
             while (!rs->done && !rs->died && readable(eng->channel)) read_channel(rs);
@@ -511,6 +514,17 @@ static json_t *frames_of(const run_state *rs) {
     return frames;
 }
 
+/* After the traceback's first line, the cell's line named by "cell[N], line L" in `where`, as
+ * Python shows the line a traceback points at. */
+static void show_source_line(json_t *tb, const run_state *rs, const char *where) {
+    int cell = 0, line = 0;
+    const char *at = where ? strstr(where, "cell[") : NULL;
+    if (!at || sscanf(at, "cell[%d], line %d", &cell, &line) != 2 || cell != rs->req->cell_number) return;
+    json_t *source = diagnostics_source_line(rs->req->code, cell, line);
+    for (size_t i = json_array_size(source); i > 0; i--) json_array_insert(tb, 1, json_array_get(source, i - 1));
+    json_decref(source);
+}
+
 /* Why the client stopped the cell, when it did: that is the error the student should see. */
 static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool state_lost, engine_outcome *out) {
     char evalue[1024];
@@ -545,6 +559,7 @@ static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool
     json_t *frames = frames_of(rs);
     json_array_extend(tb, frames);
     json_decref(frames);
+    show_source_line(tb, rs, at);
     set_error(out, ename, evalue, tb);
 }
 
@@ -620,7 +635,19 @@ static void fill_outcome(engine *eng, run_state *rs, stop_reason why, engine_out
     }
     const char *ename = json_string_value(json_object_get(done, "ename"));
     const char *evalue = json_string_value(json_object_get(done, "evalue"));
-    set_error(out, ename ? ename : "Error", evalue ? evalue : "", json_incref(json_object_get(done, "traceback")));
+    const char *errors = json_string_value(json_object_get(done, "errors"));
+    if (errors) {  /* it did not compile */
+        char *explained;
+        json_t *tb;
+        diagnostics_compile_error(errors, rs->req->code, rs->req->cell_number, &explained, &tb);
+        set_error(out, ename ? ename : "CompileError", explained, tb);
+        free(explained);
+        return;
+    }
+    json_t *tb = json_deep_copy(json_object_get(done, "traceback"));
+    if (!tb) tb = json_pack("[s]", evalue ? evalue : "");
+    show_source_line(tb, rs, json_string_value(json_object_get(done, "where")));
+    set_error(out, ename ? ename : "Error", evalue ? evalue : "", tb);
 }
 
 /* %threads: asks the holder for its threads. */

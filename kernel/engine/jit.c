@@ -27,6 +27,7 @@
 #include "crash.h"
 #include "engine.h"
 #include "jit_build.h"
+#include "lexer.h"
 #include "memory_guard.h"
 #include "render.h"
 #include "stdin_bridge.h"
@@ -155,6 +156,7 @@ static void add_executor_symbols(TCCState *s, bool bounds) {
     tcc_add_symbol(s, "render_show_string", (void *)render_show_string);
     tcc_add_symbol(s, "render_show_pointer", (void *)render_show_pointer);
     tcc_add_symbol(s, "render_show_opaque", (void *)render_show_opaque);
+    tcc_add_symbol(s, "render_show_exit_status", (void *)render_show_exit_status);
     tcc_add_symbol(s, "__cl_copy", (void *)memcpy);
     tcc_add_symbol(s, "read", (void *)stdin_bridge_read);
     tcc_add_symbol(s, "__cl_line", (void *)codemap_line);
@@ -542,6 +544,16 @@ static void build_free(build *b) {
     strbuf_free(&b->warnings);
 }
 
+/* tcc accepts _Thread_local and ignores it: the variable would be one for all threads, silently.
+ * Refuse it (diagnostics.h then names cl_local). Returns its line, or 0. */
+static int thread_local_line(const char *code) {
+    lexer lx;
+    lexer_init(&lx, code, strlen(code));
+    for (token t = lexer_next(&lx); t.kind != TOK_EOF; t = lexer_next(&lx))
+        if (t.kind == TOK_IDENT && token_is(code, &t, "_Thread_local")) return t.line;
+    return 0;
+}
+
 static void report_split_error(int cell_number, char *err, jit_cell *out) {
     const char *msg = strncmp(err, "line ", 5) == 0 ? err + 5 : err;
     int line = atoi(msg);
@@ -556,6 +568,13 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
     memset(out, 0, sizeof *out);
     build b = {.j = j, .number = cell_number, .want_value = want_value};
     char *err = NULL;
+    int thread_local_at = thread_local_line(code);
+    if (thread_local_at) {
+        if (asprintf(&out->errors, "cell[%d]:%d: error: '_Thread_local' is not supported: every thread would share "
+                     "the variable\n", cell_number, thread_local_at) < 0)
+            abort();
+        return;
+    }
     if (cell_split(code, &j->type_names, &b.c, &err) != 0) {
         report_split_error(cell_number, err, out);
         return;
@@ -583,8 +602,10 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
     char runner[64];
     snprintf(runner, sizeof runner, "__cl_cell_%d", cell_number);
     out->run = (void (*)(void))tcc_get_symbol(s, runner);
-    out->has_value = want_value && b.value != VALUE_VOID && b.c.n_items > 0 &&
-                     b.c.items[b.c.n_items - 1].kind == ITEM_EXPRESSION;
+    const cell_item *main_item = jit_main_item(&b);
+    out->has_value = want_value && ((b.value != VALUE_VOID && b.c.n_items > 0 &&
+                                     b.c.items[b.c.n_items - 1].kind == ITEM_EXPRESSION) ||
+                                    (main_item && jit_main_returns_int(main_item)));
     out->ok = out->run != NULL;
     tcc_delete(s);  /* the code lives on in the arena; the compiler's state is not needed */
     build_free(&b);

@@ -82,6 +82,11 @@ void jit_free_keys(char **keys, size_t n);
 /* jit_source.c: the cell's item that replaces definition `at`, or NULL. */
 const cell_item *jit_replacement_of(const build *b, size_t at);
 
+/* jit_source.c: the cell's definition of main, which runs once the cell's statements are done;
+ * and whether it returns the exit status (int) rather than void. */
+const cell_item *jit_main_item(const build *b);
+bool jit_main_returns_int(const cell_item *main_item);
+
 /* jit_source.c: the marker symbol of an item inside a top-level #if group. */
 void jit_item_marker(const build *b, size_t index, char *out, size_t size);
 

@@ -176,6 +176,48 @@ static void emit_prelude(build *b, strbuf *src) {
     }
 }
 
+/* How many parameters a prototype's list declares: "(void)" and "()" have none. */
+static int parameter_count(const char *params) {
+    const char *open = strchr(params, '('), *close = strrchr(params, ')');
+    if (!open || !close || close < open) return 0;
+    const char *p = open + 1;
+    while (p < close && (*p == ' ' || *p == '\t' || *p == '\n')) p++;
+    if (p == close || (strncmp(p, "void", 4) == 0 && strspn(p + 4, " \t\n") == (size_t)(close - p - 4))) return 0;
+    int count = 1, depth = 0;
+    for (; p < close; p++) {
+        if (*p == '(' || *p == '[') depth++;
+        else if (*p == ')' || *p == ']') depth--;
+        else if (*p == ',' && depth == 0) count++;
+    }
+    return count;
+}
+
+const cell_item *jit_main_item(const build *b) {
+    for (size_t i = 0; i < b->c.n_items; i++)
+        if (b->c.items[i].kind == ITEM_FUNCTION && b->c.items[i].conditional_depth == 0 &&
+            strcmp(b->c.items[i].name, "main") == 0)
+            return &b->c.items[i];
+    return NULL;
+}
+
+bool jit_main_returns_int(const cell_item *main_item) {
+    const char *p = main_item->prototype;
+    while (*p == ' ') p++;
+    return strncmp(p, "void", 4) != 0 || (p[4] != ' ' && p[4] != '\t');
+}
+
+/* A cell that defines main runs it once its statements are done, as the program it is: with
+ * argc 1, argv {"cell[N]", NULL} (and environ, should main take a third parameter). */
+static void emit_main_call(build *b, strbuf *src, const cell_item *main_item) {
+    int params = parameter_count(main_item->prototype + main_item->name_offset);
+    add_line(src, b->number, main_item->line);
+    strbuf_addf(src, "__cl_line = %d; { static char *__cl_argv[] = {\"cell[%d]\", 0}; extern char **environ; "
+                "(void)__cl_argv; (void)environ; ", main_item->line, b->number);
+    const char *args = params == 0 ? "" : params == 2 ? "1, __cl_argv" : params >= 3 ? "1, __cl_argv, environ" : "1";
+    if (jit_main_returns_int(main_item) && b->want_value) strbuf_addf(src, "render_show_exit_status(main(%s)); }\n", args);
+    else strbuf_addf(src, "main(%s); }\n", args);
+}
+
 static void emit_statements(build *b, strbuf *src) {
     /* errors tcc reports at the closing brace of the cell point at the cell's last item */
     add_line(src, b->number, b->c.n_items ? b->c.items[b->c.n_items - 1].line : 1);
@@ -209,6 +251,8 @@ static void emit_statements(build *b, strbuf *src) {
                 strbuf_addf(src, "(void)(%s);\n", it->text);
         }
     }
+    const cell_item *main_item = jit_main_item(b);
+    if (main_item) emit_main_call(b, src, main_item);
     strbuf_add(src, "}\n");
 }
 

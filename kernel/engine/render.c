@@ -94,6 +94,11 @@ void render_show_opaque(unsigned long size) {
     if (asprintf(&text, "<value of %lu bytes>", size) >= 0) set_shown(text);
 }
 
+void render_show_exit_status(int status) {
+    char *text;
+    if (asprintf(&text, "exit status %d", status) >= 0) set_shown(text);
+}
+
 const char render_prelude[] =
     "void render_show_bool(int);\n"
     "void render_show_char(int);\n"
@@ -103,6 +108,7 @@ const char render_prelude[] =
     "void render_show_string(const char *);\n"
     "void render_show_pointer(const void *);\n"
     "void render_show_opaque(unsigned long);\n"
+    "void render_show_exit_status(int);\n"
     "void *__cl_copy(void *, const void *, unsigned long);\n"
     "#define __CL_SHOW_SCALARS(e) \\\n"
     "  _Bool: render_show_bool((int)(e)), char: render_show_char((int)(e)), \\\n"

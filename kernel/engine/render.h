@@ -12,6 +12,7 @@ void render_show_double(double value, int is_float);
 void render_show_string(const char *value);
 void render_show_pointer(const void *value);
 void render_show_opaque(unsigned long size);
+void render_show_exit_status(int status);  /* what the cell's main returned: "exit status 0" */
 
 /* The text shown by the last call (malloc'd, the caller frees), or NULL when nothing was shown. */
 char *render_take(void);
