@@ -429,6 +429,7 @@ static void handle_event(run_state *rs, json_t *ev) {
     } else if (strcmp(kind, "display") == 0) {
         if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, json_object_get(ev, "data"), NULL);
     } else if (strcmp(kind, "input_request") == 0) {
+        drain_streams(rs->eng, rs->cb, true);  /* the prompt the cell printed goes out first */
         answer_input(rs);
     } else if (strcmp(kind, "clear_output") == 0) {
         drain_streams(rs->eng, rs->cb, true);  /* what was written before the clear goes first */

@@ -148,15 +148,10 @@ static void add_executor_symbols(TCCState *s, bool bounds) {
         tcc_add_symbol(s, "calloc", (void *)memory_guard_calloc);
         tcc_add_symbol(s, "realloc", (void *)memory_guard_realloc);
     }
-    tcc_add_symbol(s, "render_show_bool", (void *)render_show_bool);
-    tcc_add_symbol(s, "render_show_char", (void *)render_show_char);
-    tcc_add_symbol(s, "render_show_int", (void *)render_show_int);
-    tcc_add_symbol(s, "render_show_uint", (void *)render_show_uint);
-    tcc_add_symbol(s, "render_show_double", (void *)render_show_double);
-    tcc_add_symbol(s, "render_show_string", (void *)render_show_string);
-    tcc_add_symbol(s, "render_show_pointer", (void *)render_show_pointer);
+    tcc_add_symbol(s, "render_show_value", (void *)render_show_value);
     tcc_add_symbol(s, "render_show_opaque", (void *)render_show_opaque);
     tcc_add_symbol(s, "render_show_exit_status", (void *)render_show_exit_status);
+    for (const render_builtin *t = render_builtins; t->symbol; t++) tcc_add_symbol(s, t->symbol, (void *)t->type);
     tcc_add_symbol(s, "__cl_copy", (void *)memcpy);
     tcc_add_symbol(s, "read", (void *)stdin_bridge_read);
     tcc_add_symbol(s, "__cl_line", (void *)codemap_line);
@@ -381,8 +376,8 @@ static TCCState *compile_and_link(build *b) {
         }
         if (s) return s;
         if (move_refused_initializers(b)) continue;
-        if (refused_value_display(b)) {
-            b->value++;
+        if (refused_value_display(b)) {  /* "declaration of void object": a call that returns nothing */
+            b->value = strstr(b->errors.data, "void") ? VALUE_VOID : b->value + 1;
             continue;
         }
         break;

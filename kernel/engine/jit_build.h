@@ -39,9 +39,10 @@ struct jit {
 
 typedef enum var_plan { PLAN_STATIC_INIT, PLAN_RUNTIME_INIT, PLAN_REUSE } var_plan;
 
-/* The trailing expression is first shown as a scalar, string or pointer; a struct or union is
- * shown by size; a void expression (a call) just runs. tcc's refusals move us down the list. */
-typedef enum value_mode { VALUE_SCALAR, VALUE_OPAQUE, VALUE_VOID } value_mode;
+/* The trailing expression is first shown by value (render.h: scalars, strings, pointers, arrays,
+ * the notebook's structs); a struct of a header's type is shown by size; a void expression (a
+ * call) just runs. tcc's refusals move us down the list. */
+typedef enum value_mode { VALUE_SHOW, VALUE_OPAQUE, VALUE_VOID } value_mode;
 
 /* An earlier definition this cell defines again, and the cell's item that does. */
 typedef struct replacement {

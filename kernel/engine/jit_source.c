@@ -16,6 +16,7 @@
 
 #include "jit_build.h"
 #include "render.h"
+#include "render_types.h"
 
 char **jit_item_keys(const cell_item *it, size_t *n) {
     char **keys = malloc((it->n_also + 2) * sizeof *keys);
@@ -160,10 +161,17 @@ static void emit_definition(build *b, strbuf *src, size_t at) {
     if (def->is_directive && is_include(def->text)) strbuf_add(src, KEEP_ATTRIBUTES);
 }
 
+/* Does the cell end with an expression whose value it shows? */
+static bool shows_value(const build *b) {
+    return b->want_value && b->value != VALUE_VOID && b->c.n_items > 0 &&
+           b->c.items[b->c.n_items - 1].kind == ITEM_EXPRESSION;
+}
+
 static void emit_prelude(build *b, strbuf *src) {
     prelude_headers_emit(src, b->headers);
-    strbuf_add(src, render_prelude);
-    strbuf_add(src, "extern volatile int __cl_line;\n");
+    if (shows_value(b)) strbuf_add(src, render_prelude);
+    else if (jit_main_item(b)) strbuf_add(src, "void render_show_exit_status(int);\n");
+    strbuf_add(src, "extern volatile int __cl_line;\nvoid *__cl_copy(void *, const void *, unsigned long);\n");
     /* the definitions the cell reaches and the ones it replaces, merged in notebook order */
     size_t p = 0, r = 0;
     while (p < b->n_prelude || r < b->n_replaced) {
@@ -218,7 +226,24 @@ static void emit_main_call(build *b, strbuf *src, const cell_item *main_item) {
     else strbuf_addf(src, "main(%s); }\n", args);
 }
 
+/* What the renderer needs to show the notebook's structs: the ones in this cell's prelude and the
+ * ones the cell defines (render_types.h). */
+static void emit_struct_descriptions(build *b, strbuf *src) {
+    render_types *types = render_types_new();
+    for (size_t p = 0; p < b->n_prelude; p++) {
+        const definition *def = &b->j->defs.items[b->prelude[p]];
+        if (def->live && strcmp(def->kind, "type") == 0 && !jit_replacement_of(b, b->prelude[p]))
+            render_types_add(types, def->text);
+    }
+    for (size_t i = 0; i < b->c.n_items; i++)
+        if (b->c.items[i].kind == ITEM_TYPE && b->c.items[i].conditional_depth == 0)
+            render_types_add(types, b->c.items[i].text);
+    render_types_emit(types, src);
+    render_types_free(types);
+}
+
 static void emit_statements(build *b, strbuf *src) {
+    if (shows_value(b) && b->value == VALUE_SHOW) emit_struct_descriptions(b, src);
     /* errors tcc reports at the closing brace of the cell point at the cell's last item */
     add_line(src, b->number, b->c.n_items ? b->c.items[b->c.n_items - 1].line : 1);
     strbuf_addf(src, "void __cl_cell_%d(void) {\n", b->number);
@@ -242,7 +267,7 @@ static void emit_statements(build *b, strbuf *src) {
         } else if (it->kind == ITEM_EXPRESSION) {
             add_line(src, b->number, it->line);
             strbuf_addf(src, "__cl_line = %d; ", it->line);
-            if (b->want_value && b->value == VALUE_SCALAR)
+            if (b->want_value && b->value == VALUE_SHOW)
                 strbuf_addf(src, "__CL_SHOW((%s));\n", it->text);
             else if (b->want_value && b->value == VALUE_OPAQUE)
                 strbuf_addf(src, "{ __typeof__(%s) __cl_v = (%s); render_show_opaque(sizeof __cl_v); }\n",

@@ -95,7 +95,7 @@ static void test_rendering(void) {
     char *addr = run("&counter");
     CHECK(addr && strncmp(addr, "0x", 2) == 0);
     free(addr);
-    expect("p", "<value of 8 bytes>");
+    expect("p", "{.x = 3, .y = 4}");
     expect("counter;", "");  /* a trailing semicolon shows nothing */
     expect("int greetings = 0;\nvoid greet(void) { greetings++; }\ngreet()", "");  /* runs, shows nothing */
     expect("greetings", "1");
@@ -182,8 +182,57 @@ static void test_prelude_headers(void) {
     jit_set_prelude(notebook, true);
 }
 
+/* Floating point as Python's repr writes it: shortest round trip, fixed from 1e-4 to 1e16. */
+static void test_rendering_numbers(void) {
+    static const char *const cases[][2] = {
+        {"10.0", "10.0"}, {"1500.0", "1500.0"}, {"0.1", "0.1"}, {"1e+300", "1e+300"}, {"1e16", "1e+16"},
+        {"1e15", "1000000000000000.0"}, {"0.0001", "0.0001"}, {"0.00001", "1e-05"}, {"1.5e-5", "1.5e-05"},
+        {"-0.0", "-0.0"}, {"0.1 + 0.2", "0.30000000000000004"}, {"1.0 / 3", "0.3333333333333333"},
+        {"2.5f", "2.5"}, {"0.1f", "0.1"}, {"(float)(1.0 / 3)", "0.33333334"}, {"123456789.0", "123456789.0"},
+        {"1.0 / 0.0", "inf"}, {"-1.0 / 0.0", "-inf"}, {"0.0 / 0.0", "nan"}, {"3.0L", "3.0"},
+        {"0.1L", "0.1"}, {"1.0L / 3", "0.33333333333333333334"}, {"5e-324", "5e-324"},
+        {"1.7976931348623157e308", "1.7976931348623157e+308"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) expect(cases[i][0], cases[i][1]);
+}
+
+/* Arrays by element, char arrays as strings, structs and unions by member, nested. */
+static void test_rendering_aggregates(void) {
+    expect("int squares[4] = {1, 4, 9, 16};\nsquares", "{1, 4, 9, 16}");
+    expect("char greeting[16] = \"hello\";\ngreeting", "\"hello\"");
+    expect("double grid[2][3] = {{1, 2, 3}, {4.5, 5, 6}};\ngrid", "{{1.0, 2.0, 3.0}, {4.5, 5.0, 6.0}}");
+    expect("grid[1]", "{4.5, 5.0, 6.0}");
+    expect("int many[150];\nfor (int i = 0; i < 150; i++) many[i] = i;\nmany",
+           "{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, "
+           "26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, "
+           "50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, "
+           "74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 89, 90, 91, 92, 93, 94, 95, 96, 97, "
+           "98, 99, …}");
+    expect("struct vec { int x; double y; };\nstruct vec v = {1, 2.5};\nv", "{.x = 1, .y = 2.5}");
+    expect("struct seg { struct vec from, to; char name[8]; int tags[2]; };\n"
+           "struct seg s = {{1, 2}, {3, 4.25}, \"ab\", {7, 8}};\ns",
+           "{.from = {.x = 1, .y = 2.0}, .to = {.x = 3, .y = 4.25}, .name = \"ab\", .tags = {7, 8}}");
+    expect("struct vec make_vec(int x) { struct vec r = {x, x / 2.0}; return r; }\nmake_vec(3)", "{.x = 3, .y = 1.5}");
+    expect("typedef struct { unsigned char r, g, b; } rgb;\nrgb red = {255, 0, 0};\nred", "{.r = 255, .g = 0, .b = 0}");
+    expect("union bits { int i; float f; };\nunion bits u = {.f = 1.0f};\nu", "{.i = 1065353216, .f = 1.0}");
+    expect("struct vec pair_of[2] = {{1, 1.5}, {2, 2.5}};\npair_of", "{{.x = 1, .y = 1.5}, {.x = 2, .y = 2.5}}");
+    expect("struct flags { int on : 1; int mode : 3; char *label; };\nstruct flags fl = {1, 2, \"x\"};\nfl",
+           "{.on = <bit-field>, .mode = <bit-field>, .label = \"x\"}");
+    expect("struct timed { struct timespec at; long n; };\nstruct timed tm0 = {{1, 2}, 3};\ntm0",
+           "{.at = <value of 16 bytes>, .n = 3}");
+    expect("struct timespec ts = {1, 2};\nts", "<value of 16 bytes>");  /* a header's struct */
+    expect("char *text = \"a\\tb\";\ntext", "\"a\\tb\"");
+    expect("(char *)0", "NULL");
+    expect("_Bool yes = 1;\nyes", "true");
+    expect("(char)'x'", "'x'");
+    expect("'x'", "120");  /* a character constant is an int in C */
+    expect("enum level2 { LOW2 = 1, HIGH2 = 9 };\nenum level2 lv = HIGH2;\nlv", "9");
+}
+
 int main(void) {
     notebook = jit_new();
+    test_rendering_numbers();
+    test_rendering_aggregates();
     test_prelude_headers();
     test_prelude_reaches_what_the_cell_uses();
     test_repeated_includes();

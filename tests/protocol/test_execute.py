@@ -265,9 +265,20 @@ double ratio = 0.25;''')
     ("(short)-3", "-3"),
     ("(unsigned char)200", "200"),
     ("1.5f", "1.5"),
+    ("10.0", "10.0"),
+    ("1500.0", "1500.0"),
+    ("0.1", "0.1"),
+    ("1e300", "1e+300"),
+    ("p", "{.x = 3, .y = 4}"),
 ])
 def test_trailing_expression_value(shown, code, expected):
     assert value_of(shown, code) == expected
+
+
+def test_user_expressions_render_like_results(shown):
+    content, _ = shown.run("", user_expressions={"point": "p", "ratio": "ratio * 4", "word": '"ok"'})
+    values = {key: v["data"].get("text/plain") for key, v in content["user_expressions"].items()}
+    assert values == {"point": "{.x = 3, .y = 4}", "ratio": "1.0", "word": '"ok"'}, content["user_expressions"]
 
 
 def test_trailing_double_quotient(shown):
