@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "code_arena.h"
+#include "conclab_host.h"
 #include "codemap.h"
 #include "crash.h"
 #include "engine.h"
@@ -153,7 +154,10 @@ static void add_executor_symbols(TCCState *s, bool bounds) {
     tcc_add_symbol(s, "render_show_exit_status", (void *)render_show_exit_status);
     for (const render_builtin *t = render_builtins; t->symbol; t++) tcc_add_symbol(s, t->symbol, (void *)t->type);
     tcc_add_symbol(s, "__cl_copy", (void *)memcpy);
-    tcc_add_symbol(s, "read", (void *)stdin_bridge_read);
+    /* sleeps, I/O and waits that let the emulated GIL go while they block, as CPython's do */
+    for (const cl_host_blocking_call *c = cl_host_blocking_calls(); c->name; c++)
+        if (strcmp(c->name, "read") != 0) tcc_add_symbol(s, c->name, c->function);
+    tcc_add_symbol(s, "read", (void *)stdin_bridge_read);  /* which reads other descriptors so too */
     tcc_add_symbol(s, "__cl_line", (void *)codemap_line);
     tcc_add_symbol(s, "_exit", (void *)crash_exit_now);
     tcc_add_symbol(s, "_Exit", (void *)crash_exit_now);

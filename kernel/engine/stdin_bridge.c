@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conclab_host.h"
 #include "framing.h"
 
 static int channel = -1;
@@ -71,13 +72,17 @@ static ssize_t cookie_read(void *cookie, char *buf, size_t count) {
     return take_pending(buf, count);
 }
 
+static ssize_t (*read_other)(int, void *, size_t) = read;  /* the runtime's GIL-aware read */
+
 ssize_t stdin_bridge_read(int fd, void *buf, size_t count) {
     if (fd == 0) return take_pending(buf, count);
-    return read(fd, buf, count);
+    return read_other(fd, buf, count);
 }
 
 void stdin_bridge_install(int channel_fd) {
     channel = channel_fd;
+    for (const cl_host_blocking_call *c = cl_host_blocking_calls(); c->name; c++)
+        if (strcmp(c->name, "read") == 0) read_other = (ssize_t (*)(int, void *, size_t))c->function;
     cookie_io_functions_t io = {.read = cookie_read};
     FILE *in = fopencookie(NULL, "r", io);
     if (in) stdin = in;

@@ -21,6 +21,17 @@ typedef struct cl_host_hooks {
 /* Installs hooks (copied), or restores the terminal fallbacks when hooks is NULL. */
 void cl_host_set_hooks(const cl_host_hooks *hooks);
 
+/* A libc function that may block (`name`), and the runtime's version of it (`function`, of the
+ * same type) for cell code: it lets go of the emulated GIL while it waits, as CPython's own calls
+ * do, and the GIL's signal cannot cut it short (conclab/gil.h). */
+typedef struct cl_host_blocking_call {
+    const char *name;
+    void *function;
+} cl_host_blocking_call;
+
+/* The blocking libc calls with their GIL-aware versions (sleeps, I/O, waits, joins, locks); the list ends with a NULL name. */
+const cl_host_blocking_call *cl_host_blocking_calls(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -389,6 +389,10 @@ void cl__gil_thread_end(void) {
     if (self) leave_participants(self);
 }
 
+int cl__gil_involves_this_thread(void) { return self != NULL; }
+
+int cl__gil_signal(void) { return GIL_SIGNAL; }
+
 void cl__blocking_begin(void) {
     gil_thread *t = self;
     if (!t) return; /* not a participant: the GIL never concerns it */

@@ -22,6 +22,11 @@ CL_INTERNAL void cl__observe(cl_event_kind kind, const char *primitive, const vo
 CL_INTERNAL void cl__blocking_begin(void);
 CL_INTERNAL void cl__blocking_end(void);
 
+/* Is the calling thread one the GIL holds back (so a blocking call should let it go), and which
+ * signal does the GIL interrupt threads with? For blocking.c's libc calls. */
+CL_INTERNAL int cl__gil_involves_this_thread(void);
+CL_INTERNAL int cl__gil_signal(void);
+
 /* A runtime-started thread begins and ends: it must hold the GIL to run while the GIL is on. */
 CL_INTERNAL void cl__gil_thread_begin(void);
 CL_INTERNAL void cl__gil_thread_end(void);

@@ -23,10 +23,14 @@
  *   - CPython switches only between bytecodes; here a thread can be stopped anywhere, even inside
  *     printf or malloc while it holds a libc lock. Another thread that then needs that lock waits
  *     for it holding the GIL, and gets preempted in turn one interval later: slower, never stuck.
- *   - A thread blocked in a plain libc call (sleep, read, pthread_mutex_lock) rather than a
- *     runtime call keeps the GIL, like a C extension that does not release it, until a waiter
- *     interrupts it. The interruption restarts most calls (SA_RESTART), but sleep, usleep,
- *     nanosleep, poll and select return early (or fail with EINTR) then: use cl_sleep.
+ *   - In notebook cells, the blocking libc calls (sleep, usleep, nanosleep, read, write, recv,
+ *     send, accept, connect, poll, select, waitpid, system, pthread_join, pthread_mutex_lock,
+ *     sem_wait, pthread_cond_wait...) let the GIL go while they wait, as CPython's do, and are
+ *     never cut short by its signal: the kernel binds them to the runtime's versions
+ *     (conclab_host.h). A program built with gcc calls libc's own: there a thread blocked in
+ *     such a call keeps the GIL, like a C extension that does not release it, until a waiter
+ *     interrupts it; most calls then restart (SA_RESTART), but sleep, usleep, nanosleep, poll
+ *     and select return early (or fail with EINTR): use cl_sleep.
  *   - The runtime owns SIGURG once the GIL has been on: do not install another handler for it.
  *   - Under ThreadSanitizer a thread blocked in pthread_mutex_lock does not run signal handlers,
  *     so a holder blocked on a mutex that a preempted thread holds is never interrupted: the
