@@ -18,7 +18,7 @@ WITH_DEPS=1
 # libFuzzer builds in .ci/run.
 PACKAGES=(
   build-essential cmake pkg-config
-  libzmq3-dev libjansson-dev libtcc-dev tcc libssl-dev libuv1-dev
+  libzmq3-dev libjansson-dev libtcc-dev tcc libssl-dev libuv1-dev libcurl4-openssl-dev openssl
   jupyter-notebook jupyter-client jupyter-console jupyter-nbconvert python3-ipykernel
   python3-jupyter-kernel-test python3-nbclient python3-pytest
   clang libclang-rt-14-dev

@@ -1,19 +1,25 @@
-/* http_client.c — a minimal HTTP/1.1 GET over a stream (Python: aiohttp's session.get): one
- * connection per request, "Connection: close", the whole exchange within one timeout. */
-#define _GNU_SOURCE /* strcasestr */
+/* http_client.c — HTTP and HTTPS requests on libcurl (Python: requests.get in a thread,
+ * aiohttp's session.get in a task).
+ *
+ * In a task, a request is one transfer of the loop's curl multi handle, driven by libuv (curl's
+ * multi-socket interface: http_multi.c); the task awaits it, so the loop serves others
+ * meanwhile, and connections are kept alive between the loop's requests. Anywhere else (a
+ * thread, a process-pool worker, the cell's own code) the request blocks in curl_easy_perform
+ * with the emulated GIL let go, as a blocking call in CPython does. */
+#define _GNU_SOURCE /* strndup */
+#include <curl/curl.h>
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "conclab/clock.h"
 #include "conclab/http.h"
+#include "http_internal.h"
 #include "report.h"
-#include "stream_internal.h"
 
-#define CALL "cl_http_get"
-
-enum { LINE_MAX_BYTES = 8192, MAX_HEADERS = 100 };
+#define DEFAULT_REDIRECTS 10
 
 typedef struct header {
     char *name, *value;
@@ -21,272 +27,245 @@ typedef struct header {
 
 struct cl_http_response {
     int status;
-    int n_headers;
-    header headers[MAX_HEADERS];
+    char *url;             /* after redirects */
+    header *headers;
+    int n_headers, cap_headers;
     char *body;
     size_t size, cap;
 };
 
-/* One GET in progress. */
-typedef struct exchange {
-    cl_stream *s;
-    double deadline;
-    double timeout;
-    const char *url;
-    cl_http_response *r;
-} exchange;
+/* ---- libcurl ---------------------------------------------------------------------------------- */
 
-/* ---- the URL ----------------------------------------------------------------------------------- */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_ready;
 
-typedef struct url_parts {
-    char host[256];
-    int port;
-    const char *path; /* into the URL; "/" if it has none */
-} url_parts;
+static void init_curl(void) { curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
 
-static int parse_url(const char *url, url_parts *u) {
-    const char *p = url;
-    if (strncasecmp(p, "http://", 7) != 0) {
-        cl_report(CALL, "%s: only http:// URLs are supported", url);
-        return -1;
-    }
-    p += 7;
-    size_t hostlen = strcspn(p, ":/?");
-    if (hostlen == 0 || hostlen >= sizeof u->host) {
-        cl_report(CALL, "%s: no host", url);
-        return -1;
-    }
-    memcpy(u->host, p, hostlen);
-    u->host[hostlen] = '\0';
-    p += hostlen;
-    u->port = 80;
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || port <= 0 || port > 65535) {
-            cl_report(CALL, "%s: bad port", url);
-            return -1;
-        }
-        u->port = (int)port;
-        p = end;
-    }
-    u->path = *p ? p : "/";
-    return 0;
+int cl__http_curl_ready(void) {
+    pthread_once(&curl_once, init_curl);
+    return curl_ready;
 }
 
-/* ---- reading the response ---------------------------------------------------------------------- */
+/* ---- the response as it arrives ---------------------------------------------------------------- */
 
-/* Gives the stream what is left of the exchange's time; -1 if none is left. */
-static int arm(exchange *x) {
-    if (x->deadline >= 1e9) return 0;
-    double left = x->deadline - cl_now();
-    if (left <= 0) return -1;
-    cl_stream_set_timeout(x->s, left);
-    return 0;
-}
-
-/* Reports how a stream call ended short (errors were reported by the stream already). */
-static void report_short(exchange *x, long rc) {
-    if (rc == CL_STREAM_TIMEOUT) cl_report(CALL, "%s: timed out after %g s", x->url, x->timeout);
-    else if (rc == 0 || rc == CL_STREAM_ERROR) cl_report(CALL, "%s: connection closed before the response ended", x->url);
-}
-
-/* Reads one line without its CR LF into line; its length, or -1 (reported). */
-static long read_line(exchange *x, char *line) {
-    long rc = arm(x) < 0 ? CL_STREAM_TIMEOUT : cl_stream_readline(x->s, line, LINE_MAX_BYTES);
-    if (rc <= 0) {
-        report_short(x, rc);
-        return -1;
-    }
-    while (rc > 0 && (line[rc - 1] == '\n' || line[rc - 1] == '\r')) line[--rc] = '\0';
-    return rc;
-}
-
-static int append_body(cl_http_response *r, const char *data, size_t n) {
+static size_t on_body(char *data, size_t size, size_t count, void *arg) {
+    cl_http_response *r = arg;
+    size_t n = size * count;
     if (r->size + n + 1 > r->cap) {
         size_t cap = r->cap ? r->cap : 4096;
         while (cap < r->size + n + 1) cap *= 2;
-        char *p = realloc(r->body, cap);
-        if (!p) return -1;
-        r->body = p;
+        char *grown = realloc(r->body, cap);
+        if (!grown) return 0; /* curl then fails the transfer: out of memory */
+        r->body = grown;
         r->cap = cap;
     }
     memcpy(r->body + r->size, data, n);
     r->size += n;
     r->body[r->size] = '\0';
-    return 0;
+    return n;
 }
 
-/* Reads exactly n body bytes. */
-static int read_body_bytes(exchange *x, size_t n) {
-    char chunk[2048];
-    while (n > 0) {
-        size_t want = n < sizeof chunk ? n : sizeof chunk;
-        long rc = arm(x) < 0 ? CL_STREAM_TIMEOUT : cl_stream_readexactly(x->s, chunk, want);
-        if (rc <= 0) {
-            report_short(x, rc);
-            return -1;
-        }
-        if (append_body(x->r, chunk, want) < 0) return -1;
-        n -= want;
-    }
-    return 0;
-}
-
-static int read_until_eof(exchange *x) {
-    char chunk[2048];
-    for (;;) {
-        long rc = arm(x) < 0 ? CL_STREAM_TIMEOUT : cl_stream_read(x->s, chunk, sizeof chunk);
-        if (rc == 0) return 0;
-        if (rc < 0) {
-            report_short(x, rc == CL_STREAM_ERROR ? 1 : rc);
-            return -1;
-        }
-        if (append_body(x->r, chunk, (size_t)rc) < 0) return -1;
-    }
-}
-
-/* Chunked transfer coding (RFC 9112 7.1): hex size lines, data, CR LF; a 0 size ends it. */
-static int read_chunked(exchange *x, char *line) {
-    for (;;) {
-        if (read_line(x, line) < 0) return -1;
-        char *end;
-        unsigned long size = strtoul(line, &end, 16);
-        if (end == line) {
-            cl_report(CALL, "%s: bad chunk size line \"%s\"", x->url, line);
-            return -1;
-        }
-        if (size == 0) break;
-        if (read_body_bytes(x, size) < 0) return -1;
-        if (read_line(x, line) < 0) return -1; /* the CR LF after the data: an empty line */
-    }
-    for (;;) { /* trailers, up to the empty line */
-        long n = read_line(x, line);
-        if (n < 0) return -1;
-        if (n == 0) return 0;
-    }
-}
-
-static const char *find_header(header *h, int n, const char *name) {
-    for (int i = 0; i < n; i++)
-        if (strcasecmp(h[i].name, name) == 0) return h[i].value;
-    return NULL;
-}
-
-static int parse_status(exchange *x, char *line) {
-    if (read_line(x, line) < 0) return -1;
-    int major, minor, status;
-    if (sscanf(line, "HTTP/%d.%d %d", &major, &minor, &status) != 3) {
-        cl_report(CALL, "%s: not an HTTP response: \"%.60s\"", x->url, line);
-        return -1;
-    }
-    x->r->status = status;
-    return 0;
-}
-
-static int parse_headers(exchange *x, char *line) {
-    for (;;) {
-        long n = read_line(x, line);
-        if (n < 0) return -1;
-        if (n == 0) return 0;
-        char *colon = strchr(line, ':');
-        if (!colon) continue; /* tolerate a malformed line */
-        if (x->r->n_headers == MAX_HEADERS) continue;
-        *colon = '\0';
-        char *value = colon + 1;
-        while (*value == ' ' || *value == '\t') value++;
-        header *h = &x->r->headers[x->r->n_headers];
-        h->name = strdup(line);
-        h->value = strdup(value);
-        if (!h->name || !h->value) {
-            free(h->name);
-            free(h->value);
-            return -1;
-        }
-        x->r->n_headers++;
-    }
-}
-
-static int read_response(exchange *x) {
-    char *line = malloc(LINE_MAX_BYTES);
-    if (!line) return -1;
-    int rc = parse_status(x, line);
-    if (rc == 0) rc = parse_headers(x, line);
-    if (rc == 0) {
-        cl_http_response *r = x->r;
-        const char *te = find_header(r->headers, r->n_headers, "Transfer-Encoding");
-        const char *cl = find_header(r->headers, r->n_headers, "Content-Length");
-        if (te && strcasestr(te, "chunked")) rc = read_chunked(x, line);
-        else if (cl) rc = read_body_bytes(x, (size_t)strtoull(cl, NULL, 10));
-        else if (r->status == 204 || r->status == 304 || r->status / 100 == 1) rc = 0;
-        else rc = read_until_eof(x);
-    }
-    free(line);
-    if (rc == 0 && !x->r->body) rc = append_body(x->r, "", 0);
-    return rc;
-}
-
-/* ---- the request ------------------------------------------------------------------------------- */
-
-static int send_request(exchange *x, const url_parts *u) {
-    size_t need = strlen(u->path) + strlen(u->host) + 128;
-    char *req = malloc(need);
-    if (!req) return -1;
-    int n = snprintf(req, need,
-                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUser-Agent: conclab\r\nAccept: */*\r\n"
-                     "Connection: close\r\n\r\n",
-                     u->path, u->host, u->port);
-    int rc = cl_stream_write(x->s, req, (size_t)n);
-    free(req);
-    if (rc == 0) rc = arm(x) < 0 ? CL_STREAM_TIMEOUT : cl_stream_drain(x->s);
-    if (rc < 0) report_short(x, rc);
-    return rc < 0 ? -1 : 0;
-}
-
-cl_http_response *cl_http_get(const char *url, double timeout) {
-    if (!url) {
-        cl_report(CALL, "url is NULL");
-        return NULL;
-    }
-    url_parts u;
-    if (parse_url(url, &u) < 0) return NULL;
-    cl_stream *s = cl_stream_open_connection(u.host, u.port, timeout);
-    if (!s) return NULL;
-    exchange x = {s, cl__stream_deadline(timeout), timeout, url, calloc(1, sizeof(cl_http_response))};
-    int rc = x.r ? send_request(&x, &u) : -1;
-    if (rc == 0) rc = read_response(&x);
-    cl_stream_free(s);
-    if (rc < 0) {
-        cl_http_response_free(x.r);
-        return NULL;
-    }
-    return x.r;
-}
-
-/* ---- the response ------------------------------------------------------------------------------ */
-
-int cl_http_response_status(cl_http_response *r) {
-    return r ? r->status : 0;
-}
-
-const char *cl_http_response_header(cl_http_response *r, const char *name) {
-    return r && name ? find_header(r->headers, r->n_headers, name) : NULL;
-}
-
-const char *cl_http_response_body(cl_http_response *r) {
-    return r ? r->body : NULL;
-}
-
-size_t cl_http_response_body_size(cl_http_response *r) {
-    return r ? r->size : 0;
-}
-
-void cl_http_response_free(cl_http_response *r) {
-    if (!r) return;
+static void clear_headers(cl_http_response *r) {
     for (int i = 0; i < r->n_headers; i++) {
         free(r->headers[i].name);
         free(r->headers[i].value);
     }
+    r->n_headers = 0;
+}
+
+/* One header line; a status line starts a new response (the next hop of a redirect), whose
+ * headers replace the last one's. */
+static size_t on_header(char *data, size_t size, size_t count, void *arg) {
+    cl_http_response *r = arg;
+    size_t n = size * count, len = n;
+    while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r')) len--;
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+        clear_headers(r);
+        return n;
+    }
+    const char *colon = memchr(data, ':', len);
+    if (!colon) return n;
+    if (r->n_headers == r->cap_headers) {
+        int cap = r->cap_headers ? r->cap_headers * 2 : 16;
+        header *grown = realloc(r->headers, (size_t)cap * sizeof *grown);
+        if (!grown) return 0;
+        r->headers = grown;
+        r->cap_headers = cap;
+    }
+    const char *value = colon + 1;
+    while (value < data + len && (*value == ' ' || *value == '\t')) value++;
+    header *h = &r->headers[r->n_headers];
+    h->name = strndup(data, (size_t)(colon - data));
+    h->value = strndup(value, (size_t)(data + len - value));
+    if (!h->name || !h->value) {
+        free(h->name);
+        free(h->value);
+        return 0;
+    }
+    r->n_headers++;
+    return n;
+}
+
+/* ---- one transfer ------------------------------------------------------------------------------ */
+
+static void transfer_free(cl__http_transfer *t) {
+    if (!t) return;
+    if (t->easy) curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    cl_http_response_free(t->response);
+    free(t);
+}
+
+static long milliseconds(double timeout) {
+    if (!(timeout > 0) || timeout >= CL_FOREVER) return 0; /* curl: no limit */
+    double ms = timeout * 1000.0;
+    return ms < 1 ? 1 : ms > 1e12 ? 1000000000000L : (long)ms;
+}
+
+/* The method, headers and body options asks for; -1 when out of memory. */
+static int set_request(cl__http_transfer *t, const cl_http_options *o) {
+    CURL *e = t->easy;
+    const char *method = o && o->method ? o->method : "GET";
+    if (strcasecmp(method, "HEAD") == 0) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    else if (strcasecmp(method, "GET") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    if (o && o->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_size);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body);
+        if (strcasecmp(method, "POST") != 0 && strcasecmp(method, "GET") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    }
+    for (const char *const *h = o ? o->headers : NULL; h && *h; h++) {
+        struct curl_slist *more = curl_slist_append(t->headers, *h);
+        if (!more) return -1;
+        t->headers = more;
+    }
+    if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    return 0;
+}
+
+cl__http_transfer *cl__http_transfer_new(const char *call, const char *url, const cl_http_options *o, double timeout) {
+    if (!cl__http_curl_ready()) {
+        cl_report(call, "libcurl could not be initialised");
+        return NULL;
+    }
+    cl__http_transfer *t = calloc(1, sizeof *t);
+    if (t) t->response = calloc(1, sizeof *t->response);
+    if (t && t->response) t->easy = curl_easy_init();
+    if (!t || !t->response || !t->easy || set_request(t, o) != 0) {
+        cl_report(call, "out of memory");
+        transfer_free(t);
+        return NULL;
+    }
+    t->call = call;
+    t->url = url;
+    t->timeout = timeout;
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, milliseconds(timeout));
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t->response);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t->response);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "conclab");
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    int redirects = o && o->max_redirects ? o->max_redirects : DEFAULT_REDIRECTS;
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, redirects > 0 ? 1L : 0L);
+    if (redirects > 0) curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)redirects);
+    if (o && o->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    if (o && o->insecure) {
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return t;
+}
+
+/* The response of a finished transfer (the caller's now), or NULL after reporting why not. */
+cl_http_response *cl__http_transfer_finish(cl__http_transfer *t, CURLcode rc) {
+    cl_http_response *r = NULL;
+    if (rc == CURLE_OK) {
+        long status = 0;
+        char *effective = NULL;
+        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &effective);
+        r = t->response;
+        t->response = NULL;
+        r->status = (int)status;
+        r->url = strdup(effective ? effective : t->url);
+        if (!r->body) r->body = strdup("");
+    } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+        cl_report(t->call, "%s: no complete answer within %g s (Python: TimeoutError)", t->url, t->timeout);
+    } else {
+        cl_report(t->call, "%s: %s", t->url, t->error[0] ? t->error : curl_easy_strerror(rc));
+    }
+    transfer_free(t);
+    return r;
+}
+
+void cl__http_transfer_abandon(cl__http_transfer *t) { transfer_free(t); }
+
+/* ---- the API ----------------------------------------------------------------------------------- */
+
+static cl_http_response *request(const char *call, const char *url, const cl_http_options *o, double timeout) {
+    if (!url) {
+        cl_report(call, "url is NULL");
+        return NULL;
+    }
+    if (timeout < 0 || timeout != timeout) {
+        cl_report(call, "timeout must be >= 0 seconds (CL_FOREVER: none), got %g", timeout);
+        return NULL;
+    }
+    cl__http_transfer *t = cl__http_transfer_new(call, url, o, timeout);
+    if (!t) return NULL;
+    if (cl__http_in_task()) return cl__http_await(t);
+    cl__blocking_begin();
+    CURLcode rc = curl_easy_perform(t->easy);
+    cl__blocking_end();
+    return cl__http_transfer_finish(t, rc);
+}
+
+cl_http_response *cl_http_fetch(const char *url, const cl_http_options *options, double timeout) {
+    return request("cl_http_fetch", url, options, timeout);
+}
+
+cl_http_response *cl_http_get(const char *url, double timeout) { return request("cl_http_get", url, NULL, timeout); }
+
+cl_http_response *cl_http_post(const char *url, const char *content_type, const void *body, size_t size, double timeout) {
+    char type[256];
+    snprintf(type, sizeof type, "Content-Type: %s", content_type ? content_type : "application/octet-stream");
+    const char *headers[] = {type, NULL};
+    cl_http_options o = {.method = "POST", .headers = headers, .body = body ? body : "", .body_size = body ? size : 0};
+    return request("cl_http_post", url, &o, timeout);
+}
+
+int cl_http_response_status(cl_http_response *r) {
+    if (!r) {
+        cl_report("cl_http_response_status", "response is NULL");
+        return -1;
+    }
+    return r->status;
+}
+
+const char *cl_http_response_header(cl_http_response *r, const char *name) {
+    if (!r || !name) return NULL;
+    for (int i = r->n_headers - 1; i >= 0; i--) /* the last of repeated headers, as a dict keeps */
+        if (strcasecmp(r->headers[i].name, name) == 0) return r->headers[i].value;
+    return NULL;
+}
+
+const char *cl_http_response_body(cl_http_response *r) { return r && r->body ? r->body : ""; }
+
+size_t cl_http_response_body_size(cl_http_response *r) { return r ? r->size : 0; }
+
+const char *cl_http_response_url(cl_http_response *r) { return r && r->url ? r->url : ""; }
+
+void cl_http_response_free(cl_http_response *r) {
+    if (!r) return;
+    clear_headers(r);
+    free(r->headers);
     free(r->body);
+    free(r->url);
     free(r);
 }

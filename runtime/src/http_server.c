@@ -3,16 +3,37 @@
  *
  * The worker limit is a FIFO of waiter futures, as asyncio.Semaphore keeps one: a finishing
  * request hands its worker straight to the first waiter whose future it can complete, so a
- * waiter cancelled meanwhile is skipped and never swallows the worker. */
+ * waiter cancelled meanwhile is skipped and never swallows the worker.
+ *
+ * Started outside any loop, a server gets a loop on a thread of its own (a plain pthread, which
+ * the emulated GIL does not hold back): a task there starts it, says so, and waits for
+ * cl_http_server_stop's word to close it. Its counters are read from other threads, so they are
+ * updated atomically. */
+#define _GNU_SOURCE /* asprintf */
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "conclab/http.h"
+#include "conclab/loop.h"
 #include "report.h"
 #include "stream_internal.h"
 
 enum { LINE_BYTES = 8192, MAX_HEADERS = 64, HANDLER_STACK = 64 * 1024 };
+#define MAX_BODY ((size_t)64 << 20) /* a request body larger than this is refused (413) */
+
+/* A server on a loop and thread of its own. */
+typedef struct own_thread {
+    pthread_t thread;
+    cl_future *stop;     /* completed by cl_http_server_stop */
+    sem_t started;       /* posted once the server listens, or failed to */
+    int failed;
+    char *host;
+    int port;
+} own_thread;
 
 /* A request waiting for a worker; lives on its task's stack while it waits. */
 typedef struct worker_wait {
@@ -28,6 +49,7 @@ struct cl_http_server {
     worker_wait *first, *last;
     int live_handlers;  /* connections being served; they use this record */
     int orphaned;       /* close gave up waiting: the last handler frees the record */
+    own_thread *own;    /* NULL: served by the loop that started it */
 };
 
 struct cl_http_request {
@@ -39,6 +61,10 @@ struct cl_http_request {
     int responded;
     cl_stream *s;
     int chunked;
+    char *body;         /* Content-Length bytes, NUL-terminated; NULL when none */
+    size_t body_size;
+    char *extra;        /* "Name: value\r\n" lines the handler added for the answer */
+    int too_large;      /* the body was over MAX_BODY: answered 413 */
 };
 
 /* ---- workers ----------------------------------------------------------------------------------- */
@@ -56,7 +82,7 @@ static void give_worker(cl_http_server *srv) {
 }
 
 static void count_in_service(cl_http_server *srv) {
-    if (srv->in_service > srv->peak) srv->peak = srv->in_service;
+    if (srv->in_service > srv->peak) __atomic_store_n(&srv->peak, srv->in_service, __ATOMIC_RELAXED);
 }
 
 /* Takes a worker, waiting in line if all are busy; 0, or a CL_STREAM_ status. */
@@ -95,6 +121,8 @@ static int take_worker(cl_http_server *srv) {
 
 static void request_clear(cl_http_request *req) {
     free(req->path);
+    free(req->body);
+    free(req->extra);
     for (int i = 0; i < req->n_headers; i++) {
         free(req->names[i]);
         free(req->values[i]);
@@ -139,11 +167,21 @@ static int read_request(cl_stream *s, char *line, cl_http_request *req) {
             req->keep_alive = strcasecmp(value, "close") != 0 && (req->keep_alive || strcasecmp(value, "keep-alive") == 0);
     }
     const char *length = cl_http_request_header(req, "Content-Length");
-    for (long left = length ? atol(length) : 0; left > 0;) { /* a body: not for us, skip it */
-        long got = cl_stream_read(s, line, left < LINE_BYTES ? (size_t)left : LINE_BYTES);
-        if (got <= 0) return -2;
-        left -= got;
+    long size = length ? atol(length) : 0;
+    if (size <= 0) return 1;
+    if ((size_t)size > MAX_BODY) { /* not kept: skipped, and the answer is 413 */
+        req->too_large = 1;
+        for (long left = size; left > 0;) {
+            long got = cl_stream_read(s, line, left < LINE_BYTES ? (size_t)left : LINE_BYTES);
+            if (got <= 0) return -2;
+            left -= got;
+        }
+        return 1;
     }
+    req->body = malloc((size_t)size + 1);
+    if (!req->body || cl_stream_readexactly(s, req->body, (size_t)size) != size) return -2;
+    req->body[size] = '\0';
+    req->body_size = (size_t)size;
     return 1;
 }
 
@@ -152,8 +190,14 @@ static const char *reason(int status) {
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 404: return "Not Found";
+    case 413: return "Content Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return status < 400 ? "OK" : "Error";
@@ -188,9 +232,11 @@ int cl_http_request_respond(cl_http_request *req, int status, const char *conten
     int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nServer: conclab\r\nContent-Type: %.200s\r\nConnection: %s\r\n",
                      status, reason(status), content_type ? content_type : "text/plain; charset=utf-8",
                      req->keep_alive ? "keep-alive" : "close");
-    if (req->chunked) n += snprintf(head + n, sizeof head - (size_t)n, "Transfer-Encoding: chunked\r\n\r\n");
-    else n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n\r\n", size);
+    if (req->chunked) n += snprintf(head + n, sizeof head - (size_t)n, "Transfer-Encoding: chunked\r\n");
+    else n += snprintf(head + n, sizeof head - (size_t)n, "Content-Length: %zu\r\n", size);
     if (cl_stream_write(req->s, head, (size_t)n) < 0) return -1;
+    if (req->extra && cl_stream_write(req->s, req->extra, strlen(req->extra)) < 0) return -1;
+    if (cl_stream_write(req->s, "\r\n", 2) < 0) return -1;
     int rc = req->chunked ? write_chunked(req->s, body, size) : cl_stream_write(req->s, body, size);
     if (rc == 0) rc = cl_stream_drain(req->s);
     return rc < 0 ? -1 : 0;
@@ -199,6 +245,10 @@ int cl_http_request_respond(cl_http_request *req, int status, const char *conten
 /* Answers from the handler, the routes, or the path itself. */
 static void answer(cl_http_server *srv, cl_http_request *req) {
     const cl_http_server_options *o = &srv->opt;
+    if (req->too_large) {
+        cl_http_request_respond(req, 413, NULL, "Content Too Large\n", 18);
+        return;
+    }
     if (o->handler) {
         o->handler(req, o->handler_arg);
         if (!req->responded) cl_http_request_respond(req, 500, NULL, "handler gave no answer\n", 23);
@@ -213,6 +263,7 @@ static void answer(cl_http_server *srv, cl_http_request *req) {
         const cl_http_route *r = &o->routes[i];
         if (r->path && strlen(r->path) == len && strncmp(r->path, req->path, len) == 0) {
             const char *body = r->body ? r->body : "";
+            if (r->location) cl_http_request_add_header(req, "Location", r->location);
             cl_http_request_respond(req, r->status ? r->status : 200, r->content_type, body, strlen(body));
             return;
         }
@@ -227,7 +278,7 @@ static int serve(cl_http_server *srv, cl_http_request *req) {
     if (srv->opt.delay > 0 && cl_async_sleep(srv->opt.delay) < 0) rc = -1;
     if (rc == 0) {
         answer(srv, req);
-        srv->requests++;
+        __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
     }
     give_worker(srv);
     return rc;
@@ -259,6 +310,69 @@ static void serve_connection(cl_stream *s, void *arg) {
 
 /* ---- the server -------------------------------------------------------------------------------- */
 
+/* Starts srv's listening socket in the running loop. 0, or -1 (reported). */
+static int listen_here(cl_http_server *srv, const char *host, int port) {
+    srv->tcp = cl_stream_start_server(host, port, serve_connection, srv);
+    if (!srv->tcp) return -1;
+    cl__stream_server_set_stack_size(srv->tcp, HANDLER_STACK);
+    return 0;
+}
+
+/* The task of a server's own loop: listen, say so, serve until stopped, close. */
+static void *serve_on_own_loop(void *arg) {
+    cl_http_server *srv = arg;
+    own_thread *own = srv->own;
+    own->failed = listen_here(srv, own->host, own->port) != 0;
+    sem_post(&own->started);
+    if (own->failed) return NULL;
+    cl_await(own->stop, NULL);
+    cl_stream_server_close(srv->tcp);
+    cl_stream_server_close_clients(srv->tcp);
+    cl_stream_server_wait_closed(srv->tcp);
+    cl_stream_server_free(srv->tcp);
+    srv->tcp = NULL;
+    return NULL;
+}
+
+static void *own_thread_main(void *arg) {
+    cl_async_run(serve_on_own_loop, arg, NULL);
+    return NULL;
+}
+
+static void free_own(own_thread *own) {
+    if (!own) return;
+    cl_future_free(own->stop);
+    sem_destroy(&own->started);
+    free(own->host);
+    free(own);
+}
+
+/* Runs srv on a loop and thread of its own; 0 once it listens, or -1 (reported). */
+static int start_own_thread(cl_http_server *srv, const char *host, int port) {
+    own_thread *own = calloc(1, sizeof *own);
+    if (!own || !(own->stop = cl_future_new()) || !(own->host = strdup(host ? host : "127.0.0.1"))) {
+        cl_report("cl_http_server_start", "out of memory");
+        free_own(own);
+        return -1;
+    }
+    own->port = port;
+    sem_init(&own->started, 0, 0);
+    srv->own = own;
+    if (pthread_create(&own->thread, NULL, own_thread_main, srv) != 0) {
+        cl_report("cl_http_server_start", "cannot start the server's thread");
+        free_own(own);
+        return -1;
+    }
+    while (sem_wait(&own->started) != 0) {
+    }
+    if (own->failed) {
+        pthread_join(own->thread, NULL);
+        free_own(own);
+        return -1;
+    }
+    return 0;
+}
+
 cl_http_server *cl_http_server_start(const char *host, int port, const cl_http_server_options *options) {
     cl_http_server *srv = calloc(1, sizeof *srv);
     if (!srv) {
@@ -272,29 +386,32 @@ cl_http_server *cl_http_server_start(const char *host, int port, const cl_http_s
         return NULL;
     }
     if (!srv->opt.routes) srv->opt.n_routes = 0;
-    srv->tcp = cl_stream_start_server(host, port, serve_connection, srv);
-    if (!srv->tcp) {
+    int rc = cl_loop_current() ? listen_here(srv, host, port) : start_own_thread(srv, host, port);
+    if (rc != 0) {
         free(srv);
         return NULL;
     }
-    cl__stream_server_set_stack_size(srv->tcp, HANDLER_STACK);
     return srv;
 }
 
 int cl_http_server_port(cl_http_server *srv) {
-    return srv ? cl_stream_server_port(srv->tcp) : -1;
+    return srv && srv->tcp ? cl_stream_server_port(srv->tcp) : -1;
 }
 
 long cl_http_server_requests(cl_http_server *srv) {
-    return srv ? srv->requests : 0;
+    return srv ? __atomic_load_n(&srv->requests, __ATOMIC_RELAXED) : 0;
 }
 
 int cl_http_server_peak_workers(cl_http_server *srv) {
-    return srv ? srv->peak : 0;
+    return srv ? __atomic_load_n(&srv->peak, __ATOMIC_RELAXED) : 0;
 }
 
 int cl_http_server_close(cl_http_server *srv) {
     if (!srv) return 0;
+    if (srv->own) {
+        cl_report("cl_http_server_close", "this server runs on a thread of its own: stop it with cl_http_server_stop");
+        return -1;
+    }
     cl_stream_server_close(srv->tcp);
     cl_stream_server_close_clients(srv->tcp);
     int rc = cl_stream_server_wait_closed(srv->tcp);
@@ -305,6 +422,25 @@ int cl_http_server_close(cl_http_server *srv) {
     }
     srv->orphaned = 1;
     return -1;
+}
+
+int cl_http_server_stop(cl_http_server *srv) {
+    if (!srv) return 0;
+    if (!srv->own) { /* served by a loop: only a task of that loop can close it */
+        if (cl_loop_current()) return cl_http_server_close(srv);
+        cl_report("cl_http_server_stop", "this server is served by an event loop: close it from one of its tasks "
+                                         "(cl_http_server_close)");
+        return -1;
+    }
+    if (pthread_equal(pthread_self(), srv->own->thread)) {
+        cl_report("cl_http_server_stop", "called from the server's own thread (a handler): it would wait for itself");
+        return -1;
+    }
+    cl_future_set_result(srv->own->stop, NULL);
+    pthread_join(srv->own->thread, NULL);
+    free_own(srv->own);
+    free(srv);
+    return 0;
 }
 
 const char *cl_http_request_method(cl_http_request *req) {
@@ -320,4 +456,28 @@ const char *cl_http_request_header(cl_http_request *req, const char *name) {
     for (int i = 0; i < req->n_headers; i++)
         if (req->names[i] && strcasecmp(req->names[i], name) == 0) return req->values[i];
     return NULL;
+}
+
+const char *cl_http_request_body(cl_http_request *req) { return req && req->body ? req->body : ""; }
+
+size_t cl_http_request_body_size(cl_http_request *req) { return req ? req->body_size : 0; }
+
+int cl_http_request_add_header(cl_http_request *req, const char *name, const char *value) {
+    if (!req || !name || !value) {
+        cl_report("cl_http_request_add_header", "request, name and value must not be NULL");
+        return -1;
+    }
+    if (req->responded) {
+        cl_report("cl_http_request_add_header", "request %s was answered already", req->path);
+        return -1;
+    }
+    if (strpbrk(name, "\r\n:") || strpbrk(value, "\r\n")) {
+        cl_report("cl_http_request_add_header", "a header name or value holds a line break or a colon");
+        return -1;
+    }
+    char *more;
+    if (asprintf(&more, "%s%s: %s\r\n", req->extra ? req->extra : "", name, value) < 0) return -1;
+    free(req->extra);
+    req->extra = more;
+    return 0;
 }

@@ -239,6 +239,7 @@ void cl_loop_free(cl_loop *l) {
     /* Like asyncio's shutdown_default_executor: let what runs there finish, then end its threads. */
     if (l->default_executor) cl_pool_free(l->default_executor);
     l->default_executor = NULL;
+    cl__http_loop_free(l);
     while (l->ready_count > 0) run_ready(l); /* steps of finished tasks: they drop references */
     while (l->timers) {
         struct cl_loop_timer *t = l->timers;

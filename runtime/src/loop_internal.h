@@ -21,6 +21,7 @@
 
 typedef struct cl__task cl__task;
 typedef struct cl__waiter cl__waiter;
+typedef struct cl__http_multi cl__http_multi;
 
 /* A callback due on the loop (call_soon and everything that wakes a task). */
 typedef struct cl__ready {
@@ -69,6 +70,7 @@ struct cl_loop {
     int debug;
     double slow_callback;
     cl_pool *default_executor; /* cl_async_to_thread's threads: made on first use, freed with the loop */
+    cl__http_multi *http;      /* the HTTP transfers of its tasks (http_multi.c), made on first use */
 };
 
 /* Why a suspended task was resumed. */
@@ -116,6 +118,9 @@ CL_INTERNAL int cl__loop_on_thread(const cl_loop *l);
 
 /* Appends fn(arg) to loop l's ready queue (loop thread only); 0, or -1 when out of memory. */
 CL_INTERNAL int cl__loop_ready(cl_loop *l, void (*fn)(void *), void *arg);
+
+/* http_multi.c: ends loop l's HTTP transfers and the handles that drove them. */
+CL_INTERNAL void cl__http_loop_free(cl_loop *l);
 
 /* The libuv loop inside l (for streams). */
 CL_INTERNAL uv_loop_t *cl__loop_uv(cl_loop *l);
