@@ -279,7 +279,7 @@ size_t *definitions_needed(definitions *d, char *const *names, size_t n_names, s
         for (size_t k = 0; k < def->n_uses; k++, u += strlen(u) + 1) reach_name(&c, u);
     }
     free(c.stack);
-    qsort(c.found, c.n_found, sizeof *c.found, by_index);
+    if (c.n_found > 1) qsort(c.found, c.n_found, sizeof *c.found, by_index);
     *n = c.n_found;
     *pastes = c.pastes;
     return c.found;

@@ -84,7 +84,7 @@ static void find_replacements(build *b) {
         }
         jit_free_keys(keys, n);
     }
-    qsort(b->replaced, b->n_replaced, sizeof *b->replaced, by_definition);
+    if (b->n_replaced > 1) qsort(b->replaced, b->n_replaced, sizeof *b->replaced, by_definition);
 }
 
 /* The prelude headers declaring a name the cell reaches: in its text or in a definition of its

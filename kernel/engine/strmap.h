@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 typedef struct strmap_slot {
-    char *key;     /* NULL: empty; STRMAP_GONE: a removed key (keeps probe chains intact) */
+    char *key;     /* NULL: empty; or a marker of a removed key, which keeps probe chains intact */
     void *value;
     size_t hash;
 } strmap_slot;

@@ -21,7 +21,13 @@
 
 enum { STUB_SIZE = 32, PAGE_STUBS = 4096 / STUB_SIZE };
 
-static strmap stubs;  /* name -> its stub's code */
+/* A stub and the name its code points at (kept here so that the name is owned somewhere). */
+typedef struct stub {
+    char *name;
+    unsigned char *code;
+} stub;
+
+static strmap stubs;  /* name -> stub */
 static unsigned char *page;
 static size_t page_used = PAGE_STUBS;
 
@@ -61,13 +67,13 @@ static unsigned char *new_stub(const char *name) {
 }
 
 void *trampoline_for(const char *name) {
-    unsigned char *code = strmap_get(&stubs, name);
-    if (code) return code;
-    char *kept = strdup(name);  /* the stub names it for as long as it exists */
-    if (!kept) abort();
-    code = new_stub(kept);
-    strmap_put(&stubs, name, code);
-    return code;
+    stub *s = strmap_get(&stubs, name);
+    if (s) return s->code;
+    s = malloc(sizeof *s);
+    if (!s || !(s->name = strdup(name))) abort();  /* the stub names it for as long as it exists */
+    s->code = new_stub(s->name);
+    strmap_put(&stubs, name, s);
+    return s->code;
 }
 
 void trampoline_bind(const char *name, void *target) {
@@ -78,8 +84,9 @@ void trampoline_bind(const char *name, void *target) {
 }
 
 void *trampoline_target(const char *name) {
-    unsigned char *code = strmap_get(&stubs, name);
-    if (!code) return NULL;
+    stub *s = strmap_get(&stubs, name);
+    if (!s) return NULL;
+    unsigned char *code = s->code;
     uint64_t t;
     memcpy(&t, code + 16, 8);
     return t == (uint64_t)(uintptr_t)trampoline_undefined_shim ? NULL : (void *)(uintptr_t)t;

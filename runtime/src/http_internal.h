@@ -19,6 +19,7 @@ typedef struct cl__http_transfer {
     char error[CURL_ERROR_SIZE];
     /* on a loop (http_multi.c) */
     cl_future *done;
+    int finished;  /* curl is through with it: result holds how it ended */
     CURLcode result;
 } cl__http_transfer;
 

@@ -33,6 +33,7 @@ static void collect_finished(cl__http_multi *m) {
         curl_multi_remove_handle(m->multi, msg->easy_handle);
         if (!t) continue;
         t->result = result;
+        t->finished = 1;
         cl_future_set_result(t->done, NULL);
     }
 }
@@ -125,11 +126,11 @@ cl_http_response *cl__http_await(cl__http_transfer *t) {
         cl__http_transfer_abandon(t);
         return NULL;
     }
+    /* A cancelled task's await cancels the future too, so curl says whether the transfer ended. */
     cl_future_status st = cl_await(t->done, NULL);
-    int finished = cl_future_done(t->done);
     cl_future_free(t->done);
-    if (st != CL_FUTURE_OK && !finished) { /* cancelled while it ran: take it off the multi handle */
-        curl_multi_remove_handle(m->multi, t->easy);
+    if (st == CL_FUTURE_CANCELLED || !t->finished) { /* the task is being cancelled: no response */
+        if (!t->finished) curl_multi_remove_handle(m->multi, t->easy);
         cl__http_transfer_abandon(t);
         return NULL;
     }

@@ -305,5 +305,11 @@ int main(int argc, char **argv) {
         fprintf(f, "}}\n");
         fclose(f);
     }
+    for (int b = 0; b < 3; b++) bench_summary_free(&trivial_ms[b]);
+    bench_summary_free(&large.tcc);
+    bench_summary_free(&large.first);
+    bench_summary_free(&large.rerun);
+    bench_summary_free(&state_empty);
+    bench_summary_free(&state_full);
     return 0;
 }
