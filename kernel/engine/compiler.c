@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +29,19 @@ static int send_result(int fd, const jit_cell *c) {
     json_t *written = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(written, json_pack("[I, I]", (json_int_t)ranges[i].start, (json_int_t)ranges[i].length));
-    json_t *reply = json_pack("{s:b, s:o, s:o, s:b, s:I, s:O, s:o}", "ok", c->ok,
+    size_t map_length = c->code_map ? strlen(c->code_map) : 0;
+    json_t *reply = json_pack("{s:b, s:o, s:o, s:b, s:I, s:I, s:I, s:o}", "ok", c->ok,
                               "errors", string_or_null(c->errors), "warnings", string_or_null(c->warnings),
                               "has_value", c->has_value, "run", (json_int_t)(uintptr_t)c->run,
-                              "code_map", c->code_map ? c->code_map : json_null(), "written", written);
-    int rc = framing_send_payload(fd, reply, c->definitions, c->definitions_length);
+                              "definitions", (json_int_t)c->definitions_length, "code_map", (json_int_t)map_length,
+                              "written", written);
+    /* the payload: the definitions, then the code map */
+    char *payload = malloc(c->definitions_length + map_length + 1);
+    if (!payload) abort();
+    if (c->definitions_length) memcpy(payload, c->definitions, c->definitions_length);
+    if (map_length) memcpy(payload + c->definitions_length, c->code_map, map_length);
+    int rc = framing_send_payload(fd, reply, payload, c->definitions_length + map_length);
+    free(payload);
     json_decref(reply);
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = framing_send_bytes(fd, (const void *)ranges[i].start, ranges[i].length);
@@ -126,6 +135,17 @@ static int receive_written(int fd, const json_t *written) {
     return 0;
 }
 
+/* The reply's payload: the definitions, then the code map (their lengths are in the reply). */
+static bool split_payload(const char *payload, size_t length, const json_t *reply, jit_cell *out) {
+    size_t defs = (size_t)json_integer_value(json_object_get(reply, "definitions"));
+    size_t map = (size_t)json_integer_value(json_object_get(reply, "code_map"));
+    if (defs + map != length) return false;
+    if (defs) out->definitions = strndup(payload, defs);
+    out->definitions_length = defs;
+    if (map) out->code_map = strndup(payload + defs, map);
+    return true;
+}
+
 static char *strdup_or_null(const json_t *s) { return json_is_string(s) ? strdup(json_string_value(s)) : NULL; }
 
 int compiler_compile(int fd, const char *code, int cell, const compile_options *opts, jit_cell *out) {
@@ -135,7 +155,13 @@ int compiler_compile(int fd, const char *code, int cell, const compile_options *
     int sent = framing_send(fd, req);
     json_decref(req);
     json_t *reply = sent == 0 ? framing_recv(fd) : NULL;
-    if (reply) out->definitions = framing_recv_payload(fd, reply, &out->definitions_length);
+    size_t payload_length = 0;
+    char *payload = reply ? framing_recv_payload(fd, reply, &payload_length) : NULL;
+    if (payload && !split_payload(payload, payload_length, reply, out)) {
+        json_decref(reply);
+        reply = NULL;
+    }
+    free(payload);
     if (!reply || receive_written(fd, json_object_get(reply, "written")) != 0) {
         json_decref(reply);
         if (asprintf(&out->errors, "cell[%d]:1: error: the compiler process died while compiling this cell "
@@ -148,8 +174,6 @@ int compiler_compile(int fd, const char *code, int cell, const compile_options *
     out->warnings = strdup_or_null(json_object_get(reply, "warnings"));
     out->has_value = json_is_true(json_object_get(reply, "has_value"));
     out->run = (void (*)(void))(uintptr_t)json_integer_value(json_object_get(reply, "run"));
-    const json_t *map = json_object_get(reply, "code_map");
-    out->code_map = json_is_object(map) ? json_incref((json_t *)map) : NULL;
     json_decref(reply);
     return 0;
 }

@@ -15,9 +15,10 @@
  *   executor -> compiler  {"op": "compile", "code": "...", "cell": 3, "want_value": true,
  *                          "bounds": false, "prelude": true}
  *   compiler -> executor  {"ok": true, "errors": "..." or null, "warnings": "..." or null,
- *                          "has_value": true, "run": <address>, "code_map": {...} or null,
- *                          "written": [[start, length], ...], "payload": <length>}
- *                         then the cell's definitions (jit.h's records, "payload" bytes),
+ *                          "has_value": true, "run": <address>, "definitions": <length>,
+ *                          "code_map": <length>, "written": [[start, length], ...],
+ *                          "payload": <length>}
+ *                         then the payload: the cell's definitions and its code map (jit.h),
  *                         then the bytes of every written range, in that order
  *
  * The written ranges (code_arena.h) are the cell's code and data and the trampolines it added or

@@ -294,18 +294,20 @@ static int cell_threads(void) {
     return thread_count() - 1 - (watchdog_started_in == getpid());
 }
 
-/* Where the cell's functions are, for crash reports. */
-static void note_code_map(const json_t *map) {
-    const json_t *region = json_object_get(map, "region");
-    if (!region) return;
-    codemap_add_region((uintptr_t)json_integer_value(json_array_get(region, 0)),
-                       (size_t)json_integer_value(json_array_get(region, 1)));
-    size_t i;
-    const json_t *f;
-    json_array_foreach(json_object_get(map, "functions"), i, f) {
-        const char *name = json_string_value(json_array_get(f, 1));
-        codemap_add_function((uintptr_t)json_integer_value(json_array_get(f, 0)), name && *name ? name : NULL,
-                             (int)json_integer_value(json_array_get(f, 2)));
+/* Where the cell's functions are, for crash reports (jit.h: the code map's lines). */
+static void note_code_map(const char *map) {
+    for (const char *line = map; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        unsigned long start, size;
+        int cell = 0, used = 0;
+        if (sscanf(line, "R %lx %lx", &start, &size) == 2) {
+            codemap_add_region(start, size);
+        } else if (sscanf(line, "F %lx %d%n", &start, &cell, &used) == 2) {
+            const char *name = line + used + (line[used] == ' ');
+            size_t len = strcspn(name, "\n");
+            char function[64];
+            snprintf(function, sizeof function, "%.*s", (int)(len < sizeof function ? len : sizeof function - 1), name);
+            codemap_add_function(start, len ? function : NULL, cell);
+        }
     }
 }
 

@@ -516,19 +516,19 @@ static void commit_item(build *b, TCCState *s, const cell_item *it, size_t index
 
 /* Where this cell's functions are, for crash reports: __cl_def_N_name and __cl_cell_N. */
 static void note_symbol(void *ctx, const char *name, const void *addr) {
-    json_t *functions = ctx;
+    strbuf *map = ctx;
     int cell = 0, used = 0;
     if (sscanf(name, "__cl_def_%d_%n", &cell, &used) == 1 && used > 0)
-        json_array_append_new(functions, json_pack("[I, s, i]", (json_int_t)(uintptr_t)addr, name + used, cell));
+        strbuf_addf(map, "F %lx %d %s\n", (unsigned long)(uintptr_t)addr, cell, name + used);
     else if (sscanf(name, "__cl_cell_%d", &cell) == 1)
-        json_array_append_new(functions, json_pack("[I, s, i]", (json_int_t)(uintptr_t)addr, "", cell));
+        strbuf_addf(map, "F %lx %d\n", (unsigned long)(uintptr_t)addr, cell);
 }
 
-static json_t *code_map_of(TCCState *s, void *code, size_t size) {
-    json_t *functions = json_array();
-    tcc_list_symbols(s, functions, note_symbol);
-    return json_pack("{s:[I, I], s:o}", "region", (json_int_t)(uintptr_t)code, (json_int_t)size,
-                     "functions", functions);
+static char *code_map_of(TCCState *s, void *code, size_t size) {
+    strbuf map = {0};
+    strbuf_addf(&map, "R %lx %zx\n", (unsigned long)(uintptr_t)code, size);
+    tcc_list_symbols(s, &map, note_symbol);
+    return strbuf_take(&map);
 }
 
 static void build_free(build *b) {
@@ -614,7 +614,7 @@ void jit_cell_clear(jit_cell *c) {
     free(c->errors);
     free(c->warnings);
     free(c->definitions);
-    json_decref(c->code_map);
+    free(c->code_map);
     memset(c, 0, sizeof *c);
 }
 

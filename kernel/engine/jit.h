@@ -26,9 +26,9 @@ typedef struct jit_cell {
                                kinds: function, variable, type, macro, directive, enum constant,
                                include (the name is then the #include line); NULL when none */
     size_t definitions_length;
-    json_t *code_map;       /* {"region": [start, size], "functions": [[address, name, cell]...]}:
-                               where the cell's code is, for crash reports ("" names the cell's
-                               top level); NULL when it did not compile */
+    char *code_map;         /* where the cell's code is, for crash reports, one line each: "R start
+                               size" for the region, then "F address cell name" per function
+                               (no name: the cell's top level); NULL when it did not compile */
 } jit_cell;
 
 jit *jit_new(void);
