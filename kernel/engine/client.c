@@ -740,15 +740,15 @@ int engine_execute(engine *eng, const engine_request *req, const engine_callback
         pthread_mutex_unlock(&eng->lock);
         return 0;
     }
-    json_t *msg = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b, s:b, s:I}", "op", "execute", "code", code, "cell",
-                            req->cell_number, "allow_stdin", req->allow_stdin, "silent", req->silent,
-                            "bounds", magics.bounds, "prelude", !magics.no_prelude,
+    json_t *msg = json_pack("{s:s, s:i, s:b, s:b, s:b, s:b, s:I}", "op", "execute", "cell", req->cell_number,
+                            "allow_stdin", req->allow_stdin, "silent", req->silent, "bounds", magics.bounds,
+                            "prelude", !magics.no_prelude,
                             "memory_limit", (json_int_t)eng->opts.memory_limit);
     process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
     run_state rs = {.eng = eng, .req = req, .cb = cb, .timeout_s = magics.timeout_s};
-    free(code);
     cell_magics_clear(&magics);
-    if (framing_send(eng->channel, msg) != 0) rs.died = true;
+    if (framing_send_payload(eng->channel, msg, code, strlen(code)) != 0) rs.died = true;  /* the code, unescaped */
+    free(code);
     json_decref(msg);
     wait_for_done(&rs);
     drain_streams(eng, cb, true);

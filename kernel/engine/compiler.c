@@ -17,35 +17,41 @@
 
 #include "code_arena.h"
 #include "framing.h"
+#include "strbuf.h"
 
 /* ---------------------------------------------------------------- in the compiler */
 
 static json_t *string_or_null(const char *text) { return text ? json_string(text) : json_null(); }
 
-/* The reply to one compile, then the bytes of every range written since the last one. */
+/* The arena ranges written since the last compile: a table of (start, length) pairs, 8 bytes
+ * each, then their bytes. The buffer is kept from one compile to the next: it stays faulted in. */
+static const strbuf *written_ranges(size_t *n) {
+    static strbuf blob;
+    blob.len = 0;
+    code_arena_range *ranges = code_arena_take_written(n);
+    for (size_t i = 0; i < *n; i++) {
+        uint64_t entry[2] = {ranges[i].start, ranges[i].length};
+        strbuf_addn(&blob, (const char *)entry, sizeof entry);
+    }
+    for (size_t i = 0; i < *n; i++) strbuf_addn(&blob, (const char *)ranges[i].start, ranges[i].length);
+    free(ranges);
+    return &blob;
+}
+
+/* The reply to one compile; its payload: definitions, code map, written ranges (compiler.h). */
 static int send_result(int fd, const jit_cell *c) {
-    size_t n = 0;
-    code_arena_range *ranges = code_arena_take_written(&n);
-    json_t *written = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(written, json_pack("[I, I]", (json_int_t)ranges[i].start, (json_int_t)ranges[i].length));
+    size_t n_ranges = 0;
+    const strbuf *ranges = written_ranges(&n_ranges);
     size_t map_length = c->code_map ? strlen(c->code_map) : 0;
-    json_t *reply = json_pack("{s:b, s:o, s:o, s:b, s:I, s:I, s:I, s:o}", "ok", c->ok,
+    json_t *reply = json_pack("{s:b, s:o, s:o, s:b, s:I, s:I, s:I, s:I}", "ok", c->ok,
                               "errors", string_or_null(c->errors), "warnings", string_or_null(c->warnings),
                               "has_value", c->has_value, "run", (json_int_t)(uintptr_t)c->run,
                               "definitions", (json_int_t)c->definitions_length, "code_map", (json_int_t)map_length,
-                              "written", written);
-    /* the payload: the definitions, then the code map */
-    char *payload = malloc(c->definitions_length + map_length + 1);
-    if (!payload) abort();
-    if (c->definitions_length) memcpy(payload, c->definitions, c->definitions_length);
-    if (map_length) memcpy(payload + c->definitions_length, c->code_map, map_length);
-    int rc = framing_send_payload(fd, reply, payload, c->definitions_length + map_length);
-    free(payload);
+                              "ranges", (json_int_t)n_ranges);
+    framing_part parts[3] = {{c->definitions, c->definitions_length}, {c->code_map, map_length},
+                             {ranges->data, ranges->len}};
+    int rc = framing_send_parts(fd, reply, parts, 3);
     json_decref(reply);
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        rc = framing_send_bytes(fd, (const void *)ranges[i].start, ranges[i].length);
-    free(ranges);
     return rc;
 }
 
@@ -72,13 +78,15 @@ _Noreturn static void compiler_main(int fd, int kernel_pidfd) {
     for (;;) {
         json_t *req = next_request(fd, kernel_pidfd);
         if (!req) _exit(0);
+        size_t length = 0;
+        char *code = framing_recv_payload(fd, req, &length);
         jit_cell c;
         jit_set_bounds(j, json_is_true(json_object_get(req, "bounds")));
         jit_set_prelude(j, !json_is_false(json_object_get(req, "prelude")));
-        const char *code = json_string_value(json_object_get(req, "code"));
         jit_compile(j, code ? code : "", (int)json_integer_value(json_object_get(req, "cell")),
                     json_is_true(json_object_get(req, "want_value")), &c);
         json_decref(req);
+        free(code);
         int rc = send_result(fd, &c);
         jit_cell_clear(&c);
         if (rc != 0) _exit(0);
@@ -118,31 +126,41 @@ static void apply_range(uintptr_t start, const unsigned char *bytes, size_t leng
     for (; i < length; i++) to[i] = bytes[i];
 }
 
-static int receive_written(int fd, const json_t *written) {
-    size_t i;
-    const json_t *range;
-    json_array_foreach(written, i, range) {
-        uintptr_t start = (uintptr_t)json_integer_value(json_array_get(range, 0));
-        size_t length = (size_t)json_integer_value(json_array_get(range, 1));
-        unsigned char *bytes = malloc(length ? length : 1);
-        if (!bytes || framing_recv_bytes(fd, bytes, length) != 0) {
-            free(bytes);
-            return -1;
-        }
-        if (code_arena_expose((const void *)start, length) == 0) apply_range(start, bytes, length);
-        free(bytes);
+/* The written ranges at the end of the payload: their table, then their bytes. */
+static bool apply_written(const char *at, size_t size, size_t n_ranges) {
+    if (n_ranges > size / 16) return false;
+    const char *bytes = at + n_ranges * 16;
+    size_t left = size - n_ranges * 16;
+    for (size_t i = 0; i < n_ranges; i++) {
+        uint64_t entry[2];
+        memcpy(entry, at + i * 16, sizeof entry);
+        if (entry[1] > left) return false;
+        if (code_arena_expose((const void *)(uintptr_t)entry[0], entry[1]) == 0)
+            apply_range((uintptr_t)entry[0], (const unsigned char *)bytes, entry[1]);
+        bytes += entry[1];
+        left -= entry[1];
     }
-    return 0;
+    return left == 0;
 }
 
-/* The reply's payload: the definitions, then the code map (their lengths are in the reply). */
-static bool split_payload(const char *payload, size_t length, const json_t *reply, jit_cell *out) {
+/* The reply's payload: the definitions (which keep the payload's buffer), the code map, then
+ * the written ranges, applied here. */
+static bool take_payload(char *payload, size_t length, const json_t *reply, jit_cell *out) {
     size_t defs = (size_t)json_integer_value(json_object_get(reply, "definitions"));
     size_t map = (size_t)json_integer_value(json_object_get(reply, "code_map"));
-    if (defs + map != length) return false;
-    if (defs) out->definitions = strndup(payload, defs);
-    out->definitions_length = defs;
+    size_t n_ranges = (size_t)json_integer_value(json_object_get(reply, "ranges"));
+    if (defs > length || map > length - defs ||
+        !apply_written(payload + defs + map, length - defs - map, n_ranges)) {
+        free(payload);
+        return false;
+    }
     if (map) out->code_map = strndup(payload + defs, map);
+    if (defs) {
+        out->definitions = payload;
+        out->definitions_length = defs;
+    } else {
+        free(payload);
+    }
     return true;
 }
 
@@ -150,19 +168,16 @@ static char *strdup_or_null(const json_t *s) { return json_is_string(s) ? strdup
 
 int compiler_compile(int fd, const char *code, int cell, const compile_options *opts, jit_cell *out) {
     memset(out, 0, sizeof *out);
-    json_t *req = json_pack("{s:s, s:s, s:i, s:b, s:b, s:b}", "op", "compile", "code", code, "cell", cell,
+    json_t *req = json_pack("{s:s, s:i, s:b, s:b, s:b}", "op", "compile", "cell", cell,
                             "want_value", opts->want_value, "bounds", opts->bounds, "prelude", opts->prelude);
-    int sent = framing_send(fd, req);
+    int sent = framing_send_payload(fd, req, code, strlen(code));
     json_decref(req);
     json_t *reply = sent == 0 ? framing_recv(fd) : NULL;
     size_t payload_length = 0;
     char *payload = reply ? framing_recv_payload(fd, reply, &payload_length) : NULL;
-    if (payload && !split_payload(payload, payload_length, reply, out)) {
-        json_decref(reply);
-        reply = NULL;
-    }
-    free(payload);
-    if (!reply || receive_written(fd, json_object_get(reply, "written")) != 0) {
+    bool whole = reply && (payload ? take_payload(payload, payload_length, reply, out)
+                                   : json_integer_value(json_object_get(reply, "payload")) == 0);
+    if (!whole) {
         json_decref(reply);
         if (asprintf(&out->errors, "cell[%d]:1: error: the compiler process died while compiling this cell "
                      "(a crash inside tcc)\n", cell) < 0)

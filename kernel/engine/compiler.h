@@ -12,14 +12,14 @@
  *
  * Protocol, framing.h frames on a socketpair, one request at a time:
  *
- *   executor -> compiler  {"op": "compile", "code": "...", "cell": 3, "want_value": true,
- *                          "bounds": false, "prelude": true}
+ *   executor -> compiler  {"op": "compile", "cell": 3, "want_value": true, "bounds": false,
+ *                          "prelude": true, "payload": <length>}, then the cell's code
  *   compiler -> executor  {"ok": true, "errors": "..." or null, "warnings": "..." or null,
  *                          "has_value": true, "run": <address>, "definitions": <length>,
- *                          "code_map": <length>, "written": [[start, length], ...],
- *                          "payload": <length>}
+ *                          "code_map": <length>, "ranges": <count>, "payload": <length>}
  *                         then the payload: the cell's definitions and its code map (jit.h),
- *                         then the bytes of every written range, in that order
+ *                         the table of written ranges (start and length, 8 bytes each, in the
+ *                         machine's byte order) and the bytes of every range, in that order
  *
  * The written ranges (code_arena.h) are the cell's code and data and the trampolines it added or
  * rebound; they come even when the cell failed to compile, since trampolines made on the way

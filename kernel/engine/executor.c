@@ -333,7 +333,8 @@ static void compile(jit *j, const char *code, int number, const compile_options 
 }
 
 static void execute(jit *j, json_t *req) {
-    const char *code = json_string_value(json_object_get(req, "code"));
+    size_t code_length = 0;
+    char *code = framing_recv_payload(channel, req, &code_length);
     int number = (int)json_integer_value(json_object_get(req, "cell"));
     int silent = json_is_true(json_object_get(req, "silent"));
     int allow_stdin = json_is_true(json_object_get(req, "allow_stdin"));
@@ -352,6 +353,7 @@ static void execute(jit *j, json_t *req) {
         report_success(&c, number);
     }
     jit_cell_clear(&c);
+    free(code);
 }
 
 /* The page the engine client reads to tell where a stopped cell was (fd 4, when it gave one). */

@@ -14,13 +14,17 @@ int framing_send(int fd, const json_t *msg);
 /* Reads one whole message (blocking). NULL on end-of-file, error or a malformed frame. */
 json_t *framing_recv(int fd);
 
-/* Raw bytes after a message that announced how many follow. 0, or -1 when the peer is gone. */
-int framing_send_bytes(int fd, const void *data, size_t len);
-int framing_recv_bytes(int fd, void *data, size_t len);
-
 /* A message with raw bytes right after it, in the same write: the message gets a "payload"
  * member saying how many. Bulky text (a cell's definitions) travels so, unescaped. */
 int framing_send_payload(int fd, json_t *msg, const void *payload, size_t len);
+
+/* The same with the payload in parts, sent as one (at most FRAMING_MAX_PARTS of them). */
+#define FRAMING_MAX_PARTS 8
+typedef struct framing_part {
+    const void *data;
+    size_t length;
+} framing_part;
+int framing_send_parts(int fd, json_t *msg, const framing_part *parts, int n);
 
 /* The payload a received message announced: malloc'd and NUL-terminated (*len bytes before the
  * NUL), or NULL when it announced none or the peer is gone. */
