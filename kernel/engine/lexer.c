@@ -8,7 +8,7 @@
 
 void lexer_init(lexer *lx, const char *src, size_t len) {
     lx->src = src;
-    lx->len = len;
+    lx->len = len < LEXER_MAX ? len : LEXER_MAX;
     lx->pos = 0;
     lx->line = 1;
     lx->open_comment = 0;

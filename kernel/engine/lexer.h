@@ -17,12 +17,15 @@ typedef enum token_kind {
     TOK_OTHER,
 } token_kind;
 
+/* 16 bytes: a 5000-line cell has some 60 000 tokens, and every page of them costs a fault. */
 typedef struct token {
-    token_kind kind;
-    size_t start, end;  /* byte offsets into the source: [start, end) */
-    int line;           /* 1-based line of start */
-    int unterminated;   /* a string, char or comment ran to the end of the input */
+    unsigned start, end;         /* byte offsets into the source: [start, end) (LEXER_MAX at most) */
+    int line;                    /* 1-based line of start */
+    token_kind kind : 8;
+    unsigned unterminated : 1;   /* a string, char or comment ran to the end of the input */
 } token;
+
+#define LEXER_MAX 0xffffffffu    /* longer sources are cut here */
 
 typedef struct lexer {
     const char *src;
