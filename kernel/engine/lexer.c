@@ -135,7 +135,7 @@ static int is_ident_char(int c) { return c == '_' || isalnum(c) || c >= 0x80; }
 
 token lexer_next(lexer *lx) {
     skip_blank(lx);
-    token t = {TOK_EOF, lx->pos, lx->pos, lx->line, 0};
+    token t = {.start = (unsigned)lx->pos, .end = (unsigned)lx->pos, .line = lx->line, .kind = TOK_EOF};
     int c = peek(lx, 0);
     if (c == -1) return t;
     if (c == '#' && at_line_start(lx, lx->pos)) {
