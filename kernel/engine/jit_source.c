@@ -242,6 +242,33 @@ static void emit_struct_descriptions(build *b, strbuf *src) {
     render_types_free(types);
 }
 
+/* Specifiers that make an arithmetic type (PTHREAD_MUTEX_INITIALIZER and the like expand to
+ * braces, so a type that may be a struct is never assigned its initializer). */
+static bool arithmetic_specifiers(const char *specifiers) {
+    static const char *const words[] = {"char", "short", "int", "long", "float", "double", "signed", "unsigned",
+                                        "_Bool", "bool", "volatile", "size_t", "ssize_t", "ptrdiff_t", NULL};
+    if (strncmp(specifiers, "enum ", 5) == 0) return !strchr(specifiers + 5, ' ');  /* enum tag */
+    for (const char *p = specifiers + strspn(specifiers, " \t\r\n"); *p; p += strspn(p, " \t\r\n")) {
+        size_t n = strcspn(p, " \t\r\n");
+        bool known = n >= 6 && strncmp(p + n - 2, "_t", 2) == 0 &&
+                     (strncmp(p, "int", 3) == 0 || strncmp(p, "uint", 4) == 0);  /* <stdint.h>'s */
+        for (int i = 0; !known && words[i]; i++) known = strlen(words[i]) == n && strncmp(p, words[i], n) == 0;
+        if (!known) return false;
+        p += n;
+    }
+    return true;
+}
+
+/* A re-run variable whose initializer can simply be assigned (initialization and assignment
+ * convert alike): a number or a pointer, not const, not a braced list. The others go through a
+ * copy. */
+static bool assignable(const cell_item *it) {
+    if (!it->initializer || it->initializer[strspn(it->initializer, " \t\r\n")] == '{') return false;
+    if (strchr(it->declarator, '[') || strstr(it->declarator, "const") || strstr(it->specifiers, "const"))
+        return false;
+    return strchr(it->declarator, '*') || arithmetic_specifiers(it->specifiers);
+}
+
 static void emit_statements(build *b, strbuf *src) {
     if (shows_value(b) && b->value == VALUE_SHOW) emit_struct_descriptions(b, src);
     /* errors tcc reports at the closing brace of the cell point at the cell's last item */
@@ -258,7 +285,9 @@ static void emit_statements(build *b, strbuf *src) {
         } else if (it->kind == ITEM_VARIABLE && !it->is_extern && b->plans[i] != PLAN_STATIC_INIT) {
             add_line(src, b->number, it->line);
             strbuf_addf(src, "__cl_line = %d; ", it->line);
-            if (it->initializer)
+            if (assignable(it))
+                strbuf_addf(src, "%s = (%s);\n", it->name, it->initializer);
+            else if (it->initializer)
                 strbuf_addf(src, "{ __typeof__(%s) __cl_v = %s; __cl_copy(&%s, &__cl_v, sizeof %s); }\n",
                             it->name, it->initializer, it->name, it->name);
             else

@@ -229,6 +229,24 @@ static void test_rendering_aggregates(void) {
     expect("enum level2 { LOW2 = 1, HIGH2 = 9 };\nenum level2 lv = HIGH2;\nlv", "9");
 }
 
+/* A cell run again resets its variables in their old storage, whatever the initializer: plain
+ * numbers and pointers are assigned, the rest (braces, macros that expand to braces, arrays,
+ * structs, const) copied from a fresh value. */
+static void test_rerun_initializers(void) {
+    const char *cell = "#define ORIGIN {1, 2}\nstruct spot { int x, y; };\n"
+                       "int ri_n = 3;\ndouble ri_d = 0.25;\nchar *ri_s = \"abc\";\nenum color ri_c = GREEN;\n"
+                       "struct spot ri_p = ORIGIN;\nint ri_a[3] = {4, 5, 6};\nunsigned long ri_u = 7UL;\n"
+                       "pthread_mutex_t ri_m = PTHREAD_MUTEX_INITIALIZER;\nint (*ri_f)(int) = twice;\n"
+                       "int *const ri_k = &ri_n;";
+    expect(cell, "");
+    expect("ri_n = 30; ri_d = 9; ri_s = 0; ri_c = RED; ri_p.y = 20; ri_a[2] = 60; ri_u = 0; ri_f = 0;\n"
+           "pthread_mutex_lock(&ri_m);", "");
+    expect(cell, "");
+    expect("pthread_mutex_trylock(&ri_m) == 0 && pthread_mutex_unlock(&ri_m) == 0", "1");  /* unlocked again */
+    expect("ri_n + ri_d + ri_p.x + ri_p.y + ri_a[2] + ri_u + ri_c + ri_f(1) + *ri_k", "26.25");
+    expect("ri_s", "\"abc\"");
+}
+
 int main(void) {
     notebook = jit_new();
     test_rendering_numbers();
@@ -241,6 +259,7 @@ int main(void) {
     test_definitions_persist();
     test_statements_in_order();
     test_redefinition();
+    test_rerun_initializers();
     test_rendering();
     test_conditionals();
     test_compile_errors();
