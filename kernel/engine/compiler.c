@@ -24,36 +24,51 @@
 
 static json_t *string_or_null(const char *text) { return text ? json_string(text) : json_null(); }
 
-/* The arena ranges written since the last compile: a table of (start, length) pairs, 8 bytes
- * each, then their bytes. The buffer is kept from one compile to the next: it stays faulted in. */
-static const strbuf *written_ranges(size_t *n) {
-    static strbuf blob;
-    blob.len = 0;
-    code_arena_range *ranges = code_arena_take_written(n);
-    for (size_t i = 0; i < *n; i++) {
+/* The last compile's result, kept until the next one: the executor may ask for it again (when
+ * the process it passed it on to died, spare.h). `written` is the arena ranges the compile
+ * wrote: a table of (start, length) pairs, 8 bytes each, then their bytes; the buffer stays from
+ * one compile to the next, faulted in. */
+static jit_cell last;
+static strbuf written;
+static size_t n_written;
+
+static void collect_written(void) {
+    written.len = 0;
+    code_arena_range *ranges = code_arena_take_written(&n_written);
+    for (size_t i = 0; i < n_written; i++) {
         uint64_t entry[2] = {ranges[i].start, ranges[i].length};
-        strbuf_addn(&blob, (const char *)entry, sizeof entry);
+        strbuf_addn(&written, (const char *)entry, sizeof entry);
     }
-    for (size_t i = 0; i < *n; i++) strbuf_addn(&blob, (const char *)ranges[i].start, ranges[i].length);
+    for (size_t i = 0; i < n_written; i++) strbuf_addn(&written, (const char *)ranges[i].start, ranges[i].length);
     free(ranges);
-    return &blob;
 }
 
-/* The reply to one compile; its payload: definitions, code map, written ranges (compiler.h). */
-static int send_result(int fd, const jit_cell *c) {
-    size_t n_ranges = 0;
-    const strbuf *ranges = written_ranges(&n_ranges);
+/* The reply to the last compile; its payload: definitions, code map, written ranges (compiler.h). */
+static int send_result(int fd) {
+    const jit_cell *c = &last;
     size_t map_length = c->code_map ? strlen(c->code_map) : 0;
     json_t *reply = json_pack("{s:b, s:o, s:o, s:b, s:I, s:I, s:I, s:I}", "ok", c->ok,
                               "errors", string_or_null(c->errors), "warnings", string_or_null(c->warnings),
                               "has_value", c->has_value, "run", (json_int_t)(uintptr_t)c->run,
                               "definitions", (json_int_t)c->definitions_length, "code_map", (json_int_t)map_length,
-                              "ranges", (json_int_t)n_ranges);
+                              "ranges", (json_int_t)n_written);
     framing_part parts[3] = {{c->definitions, c->definitions_length}, {c->code_map, map_length},
-                             {ranges->data, ranges->len}};
+                             {written.data, written.len}};
     int rc = framing_send_parts(fd, reply, parts, 3);
     json_decref(reply);
     return rc;
+}
+
+static void compile_request(jit *j, int fd, json_t *req) {
+    size_t length = 0;
+    char *code = framing_recv_payload(fd, req, &length);
+    jit_cell_clear(&last);
+    jit_set_bounds(j, json_is_true(json_object_get(req, "bounds")));
+    jit_set_prelude(j, !json_is_false(json_object_get(req, "prelude")));
+    jit_compile(j, code ? code : "", (int)json_integer_value(json_object_get(req, "cell")),
+                json_is_true(json_object_get(req, "want_value")), &last);
+    collect_written();
+    free(code);
 }
 
 /* Waits for the next request; NULL when the executor is gone or the kernel died. */
@@ -90,18 +105,10 @@ _Noreturn static void compiler_main(int fd, int kernel_pidfd) {
     for (;;) {
         json_t *req = next_request(fd, kernel_pidfd);
         if (!req) _exit(0);
-        size_t length = 0;
-        char *code = framing_recv_payload(fd, req, &length);
-        jit_cell c;
-        jit_set_bounds(j, json_is_true(json_object_get(req, "bounds")));
-        jit_set_prelude(j, !json_is_false(json_object_get(req, "prelude")));
-        jit_compile(j, code ? code : "", (int)json_integer_value(json_object_get(req, "cell")),
-                    json_is_true(json_object_get(req, "want_value")), &c);
+        const char *op = json_string_value(json_object_get(req, "op"));
+        if (op && strcmp(op, "compile") == 0) compile_request(j, fd, req);
         json_decref(req);
-        free(code);
-        int rc = send_result(fd, &c);
-        jit_cell_clear(&c);
-        if (rc != 0) _exit(0);
+        if (send_result(fd) != 0) _exit(0);  /* "again": the same reply once more */
     }
 }
 
@@ -178,29 +185,86 @@ static bool take_payload(char *payload, size_t length, const json_t *reply, jit_
 
 static char *strdup_or_null(const json_t *s) { return json_is_string(s) ? strdup(json_string_value(s)) : NULL; }
 
-int compiler_compile(int fd, const char *code, int cell, const compile_options *opts, jit_cell *out) {
+void compiler_read_outcome(const compiler_reply *r, jit_cell *out) {
+    memset(out, 0, sizeof *out);
+    out->ok = json_is_true(json_object_get(r->reply, "ok"));
+    out->errors = strdup_or_null(json_object_get(r->reply, "errors"));
+    out->warnings = strdup_or_null(json_object_get(r->reply, "warnings"));
+    out->has_value = json_is_true(json_object_get(r->reply, "has_value"));
+    out->run = (void (*)(void))(uintptr_t)json_integer_value(json_object_get(r->reply, "run"));
+}
+
+/* The reply's message; its payload stays in the socket (r->unread bytes). */
+static int receive_reply(int fd, compiler_reply *r) {
+    memset(r, 0, sizeof *r);
+    r->reply = framing_recv(fd);
+    if (!r->reply) return -1;
+    json_int_t n = json_integer_value(json_object_get(r->reply, "payload"));
+    r->unread = n > 0 ? (size_t)n : 0;
+    return 0;
+}
+
+int compiler_apply(int fd, compiler_reply *r, jit_cell *out) {
+    if (r->unread) {
+        r->payload = framing_recv_payload(fd, r->reply, &r->length);
+        if (!r->payload) return -1;
+        r->unread = 0;
+    }
+    char *payload = r->payload;
+    r->payload = NULL;
+    bool whole = payload ? take_payload(payload, r->length, r->reply, out)
+                         : json_integer_value(json_object_get(r->reply, "payload")) == 0;
+    return whole ? 0 : -1;
+}
+
+void compiler_reply_clear(compiler_reply *r) {
+    json_decref(r->reply);
+    free(r->payload);
+    memset(r, 0, sizeof *r);
+}
+
+int compiler_refetch(int fd, compiler_reply *r, size_t skip) {
+    char sink[4096];
+    while (skip > 0) {
+        size_t n = skip < sizeof sink ? skip : sizeof sink;
+        if (framing_recv_bytes(fd, sink, n) != 0) return -1;
+        skip -= n;
+    }
+    compiler_reply_clear(r);
+    json_t *again = json_pack("{s:s}", "op", "again");
+    int sent = framing_send(fd, again);
+    json_decref(again);
+    return sent == 0 ? receive_reply(fd, r) : -1;
+}
+
+static void say_compiler_died(int cell, jit_cell *out) {
+    free(out->errors);
+    if (asprintf(&out->errors, "cell[%d]:1: error: the compiler process died while compiling this cell "
+                 "(a crash inside tcc)\n", cell) < 0)
+        out->errors = NULL;
+    out->ok = false;
+}
+
+int compiler_ask(int fd, const char *code, int cell, const compile_options *opts, compiler_reply *r, jit_cell *out) {
     memset(out, 0, sizeof *out);
     json_t *req = json_pack("{s:s, s:i, s:b, s:b, s:b}", "op", "compile", "cell", cell,
                             "want_value", opts->want_value, "bounds", opts->bounds, "prelude", opts->prelude);
     int sent = framing_send_payload(fd, req, code, strlen(code));
     json_decref(req);
-    json_t *reply = sent == 0 ? framing_recv(fd) : NULL;
-    size_t payload_length = 0;
-    char *payload = reply ? framing_recv_payload(fd, reply, &payload_length) : NULL;
-    bool whole = reply && (payload ? take_payload(payload, payload_length, reply, out)
-                                   : json_integer_value(json_object_get(reply, "payload")) == 0);
-    if (!whole) {
-        json_decref(reply);
-        if (asprintf(&out->errors, "cell[%d]:1: error: the compiler process died while compiling this cell "
-                     "(a crash inside tcc)\n", cell) < 0)
-            out->errors = NULL;
+    if (sent != 0 || receive_reply(fd, r) != 0) {
+        compiler_reply_clear(r);
+        say_compiler_died(cell, out);
         return -1;
     }
-    out->ok = json_is_true(json_object_get(reply, "ok"));
-    out->errors = strdup_or_null(json_object_get(reply, "errors"));
-    out->warnings = strdup_or_null(json_object_get(reply, "warnings"));
-    out->has_value = json_is_true(json_object_get(reply, "has_value"));
-    out->run = (void (*)(void))(uintptr_t)json_integer_value(json_object_get(reply, "run"));
-    json_decref(reply);
+    compiler_read_outcome(r, out);
     return 0;
+}
+
+int compiler_compile(int fd, const char *code, int cell, const compile_options *opts, jit_cell *out) {
+    compiler_reply r;
+    if (compiler_ask(fd, code, cell, opts, &r, out) != 0) return -1;
+    int rc = compiler_apply(fd, &r, out);
+    compiler_reply_clear(&r);
+    if (rc != 0) say_compiler_died(cell, out);
+    return rc;
 }

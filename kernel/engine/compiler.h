@@ -12,6 +12,7 @@
  *
  * Protocol, framing.h frames on a socketpair, one request at a time:
  *
+ *   executor -> compiler  {"op": "again"}: the last reply once more (see compiler_refetch)
  *   executor -> compiler  {"op": "compile", "cell": 3, "want_value": true, "bounds": false,
  *                          "prelude": true, "payload": <length>}, then the cell's code
  *   compiler -> executor  {"ok": true, "errors": "..." or null, "warnings": "..." or null,
@@ -28,6 +29,7 @@
 #ifndef CONCLAB_COMPILER_H
 #define CONCLAB_COMPILER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -46,5 +48,33 @@ typedef struct compile_options {
 /* In the executor: compiles a cell and copies its code into place. Fills *out as jit_compile
  * does. Returns 0, or -1 when the compiler is gone (it crashed: *out then says so). */
 int compiler_compile(int fd, const char *code, int cell, const compile_options *opts, jit_cell *out);
+
+/* The same in steps, for a reply that may be applied in another process (spare.h). */
+typedef struct compiler_reply {
+    json_t *reply;   /* the reply message */
+    char *payload;   /* its payload once read, or NULL */
+    size_t length;
+    size_t unread;   /* bytes of the payload still in the compiler's socket */
+} compiler_reply;
+
+/* Compiles a cell; fills *out with what the reply says (ok, errors, warnings, has_value, run) and
+ * keeps the message in *r, its payload left unread in the socket. Returns 0, or -1 when the
+ * compiler is gone (*out then says so). */
+int compiler_ask(int fd, const char *code, int cell, const compile_options *opts, compiler_reply *r, jit_cell *out);
+
+/* What a reply says, into *out (as compiler_ask fills it). */
+void compiler_read_outcome(const compiler_reply *r, jit_cell *out);
+
+/* Copies the reply's code into place in this process (reading its payload from fd first if it
+ * is still unread) and adds the definitions and code map to *out. Once per reply. Returns 0, or
+ * -1 when the reply was malformed or the compiler is gone. */
+int compiler_apply(int fd, compiler_reply *r, jit_cell *out);
+
+/* The last reply once more, after skipping `skip` bytes of the payload still in the socket (its
+ * payload was passed on to a process that died; the compiler keeps the last reply until the
+ * next compile). 0, or -1 when the compiler is gone. */
+int compiler_refetch(int fd, compiler_reply *r, size_t skip);
+
+void compiler_reply_clear(compiler_reply *r);
 
 #endif

@@ -9,7 +9,10 @@
  *     pre-cell snapshot; it reports what happened, kills what the child left, and carries on.
  *
  * When threads are alive (a cell left some running) the cell runs in place, and if it crashes
- * the engine client sees the holder die and starts a fresh one. */
+ * the engine client sees the holder die and starts a fresh one.
+ *
+ * The fork is made ahead of time when it can be (spare.h): an idle holder forks the next cell's
+ * process, and the cell is handed to it once compiled. */
 #define _GNU_SOURCE
 #include "executor.h"
 
@@ -39,6 +42,7 @@
 #include "jit.h"
 #include "memory_guard.h"
 #include "render.h"
+#include "spare.h"
 #include "stdin_bridge.h"
 #include "strbuf.h"
 #include "thread_census.h"
@@ -53,6 +57,7 @@ static size_t n_groups;
 /* Ends every process the notebook's cells left behind, and this one. */
 _Noreturn static void end_everything(void) {
     if (compiler_pid > 0) kill(compiler_pid, SIGKILL);
+    spare_kill();
     for (size_t i = 0; i < n_groups; i++) kill(-groups[i], SIGKILL);
     kill(-getpgrp(), SIGKILL);
     _exit(0);
@@ -230,6 +235,25 @@ static int wait_for_child(pid_t child, int commit_fd, int *status) {
     return 0;
 }
 
+/* In the cell's fork: runs it; when it finishes, this process is the holder from now on. */
+static void run_as_next_holder(const jit_cell *c, int number, int allow_stdin, size_t memory_limit, int commit_fd) {
+    memory_guard_limit(memory_limit);
+    run_cell(c, number, allow_stdin);
+    report_success(c, number);
+    remember_own_group();
+    if (write(commit_fd, "c", 1) != 1) _exit(1);  /* the old holder is gone: so is the notebook */
+    close(commit_fd);
+}
+
+/* In the holder, once the cell's fork runs: it hands over (this process ends) or dies (this
+ * process is still the pre-cell snapshot, and says what happened). */
+static void await_cell(pid_t child, int commit_fd, const jit_cell *c, bool bounds) {
+    int status = 0;
+    if (wait_for_child(child, commit_fd, &status)) _exit(0);
+    kill(-child, SIGKILL);  /* whatever the cell forked dies with it */
+    report_death(c, status, bounds);
+}
+
 static void run_forked(const jit_cell *c, int number, int allow_stdin, bool bounds, size_t memory_limit) {
     int commit[2];
     fflush(NULL);
@@ -242,22 +266,18 @@ static void run_forked(const jit_cell *c, int number, int allow_stdin, bool boun
     pid_t child = fork();
     if (child == 0) {
         setpgid(0, 0);
-        memory_guard_limit(memory_limit);
         close(commit[0]);
-        run_cell(c, number, allow_stdin);
-        report_success(c, number);
-        remember_own_group();
-        if (write(commit[1], "c", 1) != 1) _exit(1);
-        close(commit[1]);
+        run_as_next_holder(c, number, allow_stdin, memory_limit, commit[1]);
         return;  /* this process is the holder now */
     }
     close(commit[1]);
-    int status = 0;
-    int handed_over = child > 0 && wait_for_child(child, commit[0], &status);
+    if (child > 0) {
+        await_cell(child, commit[0], c, bounds);
+    } else {  /* no fork to be had (the process limit): in place, as with threads */
+        run_cell(c, number, allow_stdin);
+        report_success(c, number);
+    }
     close(commit[0]);
-    if (handed_over) _exit(0);
-    if (child > 0) kill(-child, SIGKILL);  /* whatever the cell forked dies with it */
-    report_death(c, status, bounds);
 }
 
 /* A cell running in place (threads were alive, so no fork) has no parent process watching the
@@ -321,15 +341,51 @@ _Noreturn static void report_compiler_death(const jit_cell *c) {
     end_everything();
 }
 
-static void compile(jit *j, const char *code, int number, const compile_options *opts, jit_cell *c) {
+/* Compiles the cell: in the compiler process, whose reply is kept in *raw to be applied where
+ * the cell runs (compiler_apply), or here, where it takes effect at once (raw->reply NULL). */
+static void compile(jit *j, const char *code, int number, const compile_options *opts, jit_cell *c,
+                    compiler_reply *raw) {
+    memset(raw, 0, sizeof *raw);
     if (compiler_fd >= 0) {
-        if (compiler_compile(compiler_fd, code, number, opts, c) != 0) report_compiler_death(c);
-    } else {
-        jit_set_bounds(j, opts->bounds);
-        jit_set_prelude(j, opts->prelude);
-        jit_compile(j, code, number, opts->want_value, c);
+        if (compiler_ask(compiler_fd, code, number, opts, raw, c) != 0) report_compiler_death(c);
+        return;
     }
+    jit_set_bounds(j, opts->bounds);
+    jit_set_prelude(j, opts->prelude);
+    jit_compile(j, code, number, opts->want_value, c);
     if (c->code_map) note_code_map(c->code_map);
+}
+
+/* The compiler's reply into place in this process: code, definitions, code map. */
+static void apply(compiler_reply *raw, jit_cell *c) {
+    if (!raw->reply) return;
+    if (compiler_apply(compiler_fd, raw, c) != 0) report_compiler_death(c);
+    if (c->code_map) note_code_map(c->code_map);
+}
+
+/* The cell goes to the spare forked ahead (spare.h), the compile's payload straight from the
+ * compiler to it; false when there is no spare to take it. */
+static bool run_in_spare(compiler_reply *raw, jit_cell *c, int number, int allow_stdin, bool bounds,
+                         size_t memory_limit) {
+    if (!raw->reply || !spare_waiting()) return false;
+    fflush(NULL);
+    crash_prepare();
+    spare_order order = {number, allow_stdin, memory_limit, *raw};
+    size_t moved = 0;
+    if (spare_hand(&order, compiler_fd, &moved) != 0) {  /* gone: the cell forks now */
+        if (moved && compiler_refetch(compiler_fd, raw, raw->unread - moved) != 0) report_compiler_death(c);
+        return false;
+    }
+    pid_t child = spare_pid();
+    int status = 0;
+    if (wait_for_child(child, spare_commit_fd(), &status)) _exit(0);  /* handed over */
+    spare_forget();
+    kill(-child, SIGKILL);
+    /* the cell's definitions stay though it died: the compiler's reply once more, here */
+    if (compiler_refetch(compiler_fd, raw, 0) != 0) report_compiler_death(c);
+    apply(raw, c);
+    report_death(c, status, bounds);
+    return true;
 }
 
 static void execute(jit *j, json_t *req) {
@@ -343,17 +399,47 @@ static void execute(jit *j, json_t *req) {
                             .prelude = !json_is_false(json_object_get(req, "prelude"))};
     size_t memory_limit = (size_t)json_integer_value(json_object_get(req, "memory_limit"));
     jit_cell c;
-    compile(j, code ? code : "", number, &opts, &c);
+    compiler_reply raw;
+    compile(j, code ? code : "", number, &opts, &c, &raw);
     if (c.warnings) send_event(json_pack("{s:s, s:o}", "ev", "display", "data", warnings_bundle(c.warnings)));
-    if (!c.ok) report_compile_error(&c);
-    else if (cell_threads() == 0) run_forked(&c, number, allow_stdin, bounds, memory_limit);
-    else {
+    if (!c.ok) {
+        apply(&raw, &c);  /* trampolines made on the way stay */
+        report_compile_error(&c);
+    } else if (cell_threads() > 0) {
+        apply(&raw, &c);
         start_kernel_watchdog();
         run_cell(&c, number, allow_stdin);
         report_success(&c, number);
+    } else if (!run_in_spare(&raw, &c, number, allow_stdin, bounds, memory_limit)) {
+        apply(&raw, &c);
+        run_forked(&c, number, allow_stdin, bounds, memory_limit);
     }
+    compiler_reply_clear(&raw);
     jit_cell_clear(&c);
     free(code);
+}
+
+/* In the spare once it has a cell: the compile's results into place, then the cell. */
+static void run_order(spare_order *order) {
+    jit_cell c;
+    compiler_read_outcome(&order->reply, &c);
+    if (compiler_apply(-1, &order->reply, &c) != 0) _exit(1);  /* the holder reports it as a death */
+    if (c.code_map) note_code_map(c.code_map);
+    run_as_next_holder(&c, order->cell, order->allow_stdin, order->memory_limit, spare_own_commit_fd());
+    compiler_reply_clear(&order->reply);
+    jit_cell_clear(&c);
+}
+
+/* Between cells, with nothing else to do: the next cell's process, forked now rather than when
+ * the cell comes (spare.h). Returns in that process too, once it ran its cell as the holder. */
+static void prepare_next_cell(void) {
+    spare_order order;
+    while (compiler_fd >= 0 && !spare_waiting() && cell_threads() == 0) {
+        fflush(NULL);
+        crash_prepare();  /* the shared page exists before the fork */
+        if (!spare_fork(&order)) return;
+        run_order(&order);  /* in the spare, now the holder: it forks its own next */
+    }
 }
 
 /* The page the engine client reads to tell where a stopped cell was (fd 4, when it gave one). */
@@ -377,6 +463,7 @@ int executor_main(int fd) {
     compiler_pid = compiler_start(&compiler_fd, kernel_pidfd);
     jit *j = compiler_pid > 0 ? NULL : jit_new();  /* without a compiler process, compile here */
     for (;;) {
+        prepare_next_cell();
         json_t *req = framing_recv(fd);
         const char *op = json_string_value(json_object_get(req, "op"));
         if (!req || (op && strcmp(op, "shutdown") == 0)) {  /* asked to, or the kernel is gone */

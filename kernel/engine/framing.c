@@ -1,6 +1,9 @@
+#define _GNU_SOURCE
 #include "framing.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +71,60 @@ static int read_fully(int fd, void *buf, size_t len) {
         off += (size_t)n;
     }
     return 0;
+}
+
+int framing_send_bytes(int fd, const void *data, size_t len) {
+    struct iovec part = {(void *)data, len};
+    return send_all(fd, &part, 1);
+}
+
+int framing_recv_bytes(int fd, void *data, size_t len) { return read_fully(fd, data, len); }
+
+/* The forward without splice: through a buffer here. */
+static int copy_across(int from, int to, size_t n, size_t *consumed) {
+    char buffer[16384];
+    while (*consumed < n) {
+        size_t want = n - *consumed < sizeof buffer ? n - *consumed : sizeof buffer;
+        if (read_fully(from, buffer, want) != 0) return -1;
+        *consumed += want;
+        struct iovec part = {buffer, want};
+        if (send_all(to, &part, 1) != 0) return -1;
+    }
+    return 0;
+}
+
+static int empty_relay(int relay, int to, size_t n) {
+    while (n > 0) {
+        ssize_t out = splice(relay, NULL, to, NULL, n, SPLICE_F_MOVE);
+        if (out < 0 && errno == EINTR) continue;
+        if (out <= 0) return -1;
+        n -= (size_t)out;
+    }
+    return 0;
+}
+
+int framing_forward(int from, int to, size_t n, size_t *consumed) {
+    *consumed = 0;
+    int relay[2];
+    if (pipe2(relay, O_CLOEXEC) != 0) return copy_across(from, to, n, consumed);
+    int rc = 0;
+    while (rc == 0 && *consumed < n) {
+        ssize_t in = splice(from, NULL, relay[1], NULL, n - *consumed, SPLICE_F_MOVE);
+        if (in < 0 && errno == EINTR) continue;
+        if (in < 0 && errno == EINVAL && *consumed == 0) {  /* these descriptors do not splice */
+            rc = copy_across(from, to, n, consumed);
+            break;
+        }
+        if (in <= 0) {
+            rc = -1;
+            break;
+        }
+        *consumed += (size_t)in;
+        rc = empty_relay(relay[0], to, (size_t)in);
+    }
+    close(relay[0]);
+    close(relay[1]);
+    return rc;
 }
 
 char *framing_recv_payload(int fd, const json_t *msg, size_t *len) {

@@ -26,6 +26,15 @@ typedef struct framing_part {
 } framing_part;
 int framing_send_parts(int fd, json_t *msg, const framing_part *parts, int n);
 
+/* Raw bytes: exactly len of them. 0, or -1 when the peer is gone. */
+int framing_send_bytes(int fd, const void *data, size_t len);
+int framing_recv_bytes(int fd, void *data, size_t len);
+
+/* Moves the next n bytes of `from` to `to` without reading them into this process (a payload
+ * passed on unread). 0 when all arrived; -1 when either side failed, with *consumed the bytes
+ * taken from `from` (the rest are still to be read there). */
+int framing_forward(int from, int to, size_t n, size_t *consumed);
+
 /* The payload a received message announced: malloc'd and NUL-terminated (*len bytes before the
  * NUL), or NULL when it announced none or the peer is gone. */
 char *framing_recv_payload(int fd, const json_t *msg, size_t *len);

@@ -19,7 +19,7 @@ import pytest
 
 from kernel_session import (PRELUDE, describe_failure, of_type, start_session, stop_session,
                             stream_text)
-from process_table import COMPILER_NAME, kernel_pid, only_executor_below, process_rows
+from process_table import COMPILER_NAME, SPARE_NAME, kernel_pid, only_executor_below, process_rows
 from wire_client import descendants_of, pid_running
 
 # ---- the notebook state every group checks ----------------------------------------------------
@@ -144,6 +144,51 @@ def test_crash_in_a_notebook_function_names_it(ck):
     assert "  at the top level of cell[%d], line %d" % (cell, fault_line(code)) in frames, frames
     assert_kernel_survived(ck, pid)
     assert_state_intact(ck, "a crash in a function")
+
+
+def test_what_a_crashing_cell_defined_stays_defined(ck):
+    """A cell's definitions take effect before it runs: a crash after them keeps them, and
+    the state from before the cell (fk_keep) is rolled back all the same."""
+    code = (SPOIL + "\nint fk_tripled(int v) { return 3 * v; }\nint fk_defined_then = 14;\n"
+            "#define FK_DEFINED_THEN 1\nabort(); // FAULT")
+    content, msgs = error_reply(ck, code)
+    assert content["ename"] == "SIGABRT", describe_failure(code, content, msgs)
+    msgs = ck.run_ok('printf("%d %d\\n", fk_tripled(fk_defined_then), FK_DEFINED_THEN);')
+    assert stream_text(msgs) == "42 1\n", msgs
+    assert_state_intact(ck, "a crash after definitions")
+
+
+def spares_of(k):
+    return [r for r in process_rows(kernel_pid(k)) if r[3] == SPARE_NAME and r[1] != "Z"]
+
+
+def wait_for_spare(k, within=2.0):
+    deadline = time.monotonic() + within
+    while not spares_of(k):
+        assert time.monotonic() < deadline, "no spare below the holder: %r" % process_rows(kernel_pid(k))
+        time.sleep(0.02)
+    return spares_of(k)[0][0]
+
+
+def test_the_next_cell_runs_in_the_process_forked_ahead(ck):
+    """kernel/engine/spare.h: an idle holder forks the next cell's process; the cell runs there
+    and that process holds the notebook afterwards."""
+    ck.run_ok("int fk_ahead = 1;")
+    spare = wait_for_spare(ck)
+    ck.run_ok("fk_ahead++;")
+    holder, _ = only_executor_below(ck)
+    assert holder == spare, "the cell should have run in the spare %d; the holder is %d" % (spare, holder)
+    assert_state_intact(ck, "cells in spares")
+
+
+def test_a_spare_killed_from_outside_changes_nothing(ck):
+    ck.run_ok("int fk_before_kill = 41;")
+    spare = wait_for_spare(ck)
+    os.kill(spare, signal.SIGKILL)
+    msgs = ck.run_ok('printf("%d\\n", fk_before_kill + 1);')
+    assert stream_text(msgs) == "42\n", msgs
+    only_executor_below(ck, within=2.0)
+    assert_state_intact(ck, "a killed spare")
 
 
 def test_stack_overflow_names_the_recursing_function(ck):
