@@ -9,7 +9,6 @@
 #define _GNU_SOURCE /* strndup */
 #include <curl/curl.h>
 #include <ctype.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -33,18 +32,6 @@ struct cl_http_response {
     char *body;
     size_t size, cap;
 };
-
-/* ---- libcurl ---------------------------------------------------------------------------------- */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ready;
-
-static void init_curl(void) { curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }
-
-int cl__http_curl_ready(void) {
-    pthread_once(&curl_once, init_curl);
-    return curl_ready;
-}
 
 /* ---- the response as it arrives ---------------------------------------------------------------- */
 
@@ -110,8 +97,8 @@ static size_t on_header(char *data, size_t size, size_t count, void *arg) {
 
 static void transfer_free(cl__http_transfer *t) {
     if (!t) return;
-    if (t->easy) curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
+    if (t->easy) cl__curl.easy_cleanup(t->easy);
+    cl__curl.slist_free_all(t->headers);
     cl_http_response_free(t->response);
     free(t);
 }
@@ -126,30 +113,31 @@ static long milliseconds(double timeout) {
 static int set_request(cl__http_transfer *t, const cl_http_options *o) {
     CURL *e = t->easy;
     const char *method = o && o->method ? o->method : "GET";
-    if (strcasecmp(method, "HEAD") == 0) curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
-    else if (strcasecmp(method, "GET") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+    if (strcasecmp(method, "HEAD") == 0) cl__curl.easy_setopt(e, CURLOPT_NOBODY, 1L);
+    else if (strcasecmp(method, "GET") != 0) cl__curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     if (o && o->body) {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_size);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, o->body);
-        if (strcasecmp(method, "POST") != 0 && strcasecmp(method, "GET") != 0) curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+        cl__curl.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)o->body_size);
+        cl__curl.easy_setopt(e, CURLOPT_POSTFIELDS, o->body);
+        if (strcasecmp(method, "POST") != 0 && strcasecmp(method, "GET") != 0) cl__curl.easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
     }
     for (const char *const *h = o ? o->headers : NULL; h && *h; h++) {
-        struct curl_slist *more = curl_slist_append(t->headers, *h);
+        struct curl_slist *more = cl__curl.slist_append(t->headers, *h);
         if (!more) return -1;
         t->headers = more;
     }
-    if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    if (t->headers) cl__curl.easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     return 0;
 }
 
 cl__http_transfer *cl__http_transfer_new(const char *call, const char *url, const cl_http_options *o, double timeout) {
-    if (!cl__http_curl_ready()) {
-        cl_report(call, "libcurl could not be initialised");
+    const char *why = NULL;
+    if (cl__curl_load(&why) != 0) {
+        cl_report(call, "libcurl could not be loaded (%s)", why);
         return NULL;
     }
     cl__http_transfer *t = calloc(1, sizeof *t);
     if (t) t->response = calloc(1, sizeof *t->response);
-    if (t && t->response) t->easy = curl_easy_init();
+    if (t && t->response) t->easy = cl__curl.easy_init();
     if (!t || !t->response || !t->easy || set_request(t, o) != 0) {
         cl_report(call, "out of memory");
         transfer_free(t);
@@ -159,25 +147,25 @@ cl__http_transfer *cl__http_transfer_new(const char *call, const char *url, cons
     t->url = url;
     t->timeout = timeout;
     CURL *e = t->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, milliseconds(timeout));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t->response);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t->response);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "conclab");
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    cl__curl.easy_setopt(e, CURLOPT_URL, url);
+    cl__curl.easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    cl__curl.easy_setopt(e, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for DNS timeouts */
+    cl__curl.easy_setopt(e, CURLOPT_TIMEOUT_MS, milliseconds(timeout));
+    cl__curl.easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    cl__curl.easy_setopt(e, CURLOPT_WRITEDATA, t->response);
+    cl__curl.easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    cl__curl.easy_setopt(e, CURLOPT_HEADERDATA, t->response);
+    cl__curl.easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    cl__curl.easy_setopt(e, CURLOPT_USERAGENT, "conclab");
+    cl__curl.easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); /* whatever curl can decode */
+    cl__curl.easy_setopt(e, CURLOPT_PRIVATE, t);
     int redirects = o && o->max_redirects ? o->max_redirects : DEFAULT_REDIRECTS;
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, redirects > 0 ? 1L : 0L);
-    if (redirects > 0) curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)redirects);
-    if (o && o->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
+    cl__curl.easy_setopt(e, CURLOPT_FOLLOWLOCATION, redirects > 0 ? 1L : 0L);
+    if (redirects > 0) cl__curl.easy_setopt(e, CURLOPT_MAXREDIRS, (long)redirects);
+    if (o && o->ca_file) cl__curl.easy_setopt(e, CURLOPT_CAINFO, o->ca_file);
     if (o && o->insecure) {
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+        cl__curl.easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+        cl__curl.easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     return t;
 }
@@ -188,8 +176,8 @@ cl_http_response *cl__http_transfer_finish(cl__http_transfer *t, CURLcode rc) {
     if (rc == CURLE_OK) {
         long status = 0;
         char *effective = NULL;
-        curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &effective);
+        cl__curl.easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+        cl__curl.easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &effective);
         r = t->response;
         t->response = NULL;
         r->status = (int)status;
@@ -198,7 +186,7 @@ cl_http_response *cl__http_transfer_finish(cl__http_transfer *t, CURLcode rc) {
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
         cl_report(t->call, "%s: no complete answer within %g s (Python: TimeoutError)", t->url, t->timeout);
     } else {
-        cl_report(t->call, "%s: %s", t->url, t->error[0] ? t->error : curl_easy_strerror(rc));
+        cl_report(t->call, "%s: %s", t->url, t->error[0] ? t->error : cl__curl.easy_strerror(rc));
     }
     transfer_free(t);
     return r;
@@ -221,7 +209,7 @@ static cl_http_response *request(const char *call, const char *url, const cl_htt
     if (!t) return NULL;
     if (cl__http_in_task()) return cl__http_await(t);
     cl__blocking_begin();
-    CURLcode rc = curl_easy_perform(t->easy);
+    CURLcode rc = cl__curl.easy_perform(t->easy);
     cl__blocking_end();
     return cl__http_transfer_finish(t, rc);
 }

@@ -7,6 +7,7 @@
 
 #include "conclab/future.h"
 #include "conclab/http.h"
+#include "curl_library.h"
 #include "observe.h"
 
 /* One request: its curl handle and the response it fills. */
@@ -22,9 +23,6 @@ typedef struct cl__http_transfer {
     int finished;  /* curl is through with it: result holds how it ended */
     CURLcode result;
 } cl__http_transfer;
-
-/* http_client.c: libcurl initialised once; 0 when it could not be. */
-CL_INTERNAL int cl__http_curl_ready(void);
 
 /* http_client.c: a transfer for url as options say (reported NULL on failure). */
 CL_INTERNAL cl__http_transfer *cl__http_transfer_new(const char *call, const char *url, const cl_http_options *o,

@@ -25,12 +25,12 @@ typedef struct watch {
 static void collect_finished(cl__http_multi *m) {
     CURLMsg *msg;
     int left;
-    while ((msg = curl_multi_info_read(m->multi, &left))) {
+    while ((msg = cl__curl.multi_info_read(m->multi, &left))) {
         if (msg->msg != CURLMSG_DONE) continue;
         cl__http_transfer *t = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        cl__curl.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         CURLcode result = msg->data.result;
-        curl_multi_remove_handle(m->multi, msg->easy_handle);
+        cl__curl.multi_remove_handle(m->multi, msg->easy_handle);
         if (!t) continue;
         t->result = result;
         t->finished = 1;
@@ -44,14 +44,14 @@ static void on_socket_ready(uv_poll_t *handle, int status, int events) {
     if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
     if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
     int running;
-    curl_multi_socket_action(w->m->multi, w->fd, flags, &running);
+    cl__curl.multi_socket_action(w->m->multi, w->fd, flags, &running);
     collect_finished(w->m);
 }
 
 static void on_timeout(uv_timer_t *timer) {
     cl__http_multi *m = timer->data;
     int running;
-    curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    cl__curl.multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     collect_finished(m);
 }
 
@@ -66,7 +66,7 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *soc
         if (w) {
             uv_poll_stop(&w->poll);
             uv_close((uv_handle_t *)&w->poll, free_watch);
-            curl_multi_assign(m->multi, s, NULL);
+            cl__curl.multi_assign(m->multi, s, NULL);
         }
         return 0;
     }
@@ -79,7 +79,7 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *arg, void *soc
         w->fd = s;
         w->m = m;
         w->poll.data = w;
-        curl_multi_assign(m->multi, s, w);
+        cl__curl.multi_assign(m->multi, s, w);
     }
     int events = (what & CURL_POLL_IN ? UV_READABLE : 0) | (what & CURL_POLL_OUT ? UV_WRITABLE : 0);
     uv_poll_start(&w->poll, events, on_socket_ready);
@@ -100,17 +100,17 @@ static cl__http_multi *multi_of(cl_loop *l) {
     cl__http_multi *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->loop = l;
-    m->multi = curl_multi_init();
+    m->multi = cl__curl.multi_init();
     if (!m->multi) {
         free(m);
         return NULL;
     }
     uv_timer_init(cl__loop_uv(l), &m->timer);
     m->timer.data = m;
-    curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
-    curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timer_request);
-    curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
+    cl__curl.multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    cl__curl.multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
+    cl__curl.multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_timer_request);
+    cl__curl.multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
     l->http = m;
     return m;
 }
@@ -120,7 +120,7 @@ int cl__http_in_task(void) { return cl__loop_running() != NULL && cl_task_curren
 cl_http_response *cl__http_await(cl__http_transfer *t) {
     cl__http_multi *m = multi_of(cl__loop_running());
     t->done = cl_future_new();
-    if (!m || !t->done || curl_multi_add_handle(m->multi, t->easy) != CURLM_OK) {
+    if (!m || !t->done || cl__curl.multi_add_handle(m->multi, t->easy) != CURLM_OK) {
         cl_report(t->call, "%s: cannot start the transfer (out of memory)", t->url);
         cl_future_free(t->done);
         cl__http_transfer_abandon(t);
@@ -130,7 +130,7 @@ cl_http_response *cl__http_await(cl__http_transfer *t) {
     cl_future_status st = cl_await(t->done, NULL);
     cl_future_free(t->done);
     if (st == CL_FUTURE_CANCELLED || !t->finished) { /* the task is being cancelled: no response */
-        if (!t->finished) curl_multi_remove_handle(m->multi, t->easy);
+        if (!t->finished) cl__curl.multi_remove_handle(m->multi, t->easy);
         cl__http_transfer_abandon(t);
         return NULL;
     }
@@ -143,7 +143,7 @@ void cl__http_loop_free(cl_loop *l) {
     cl__http_multi *m = l->http;
     if (!m) return;
     l->http = NULL;
-    curl_multi_cleanup(m->multi); /* its sockets' watches are closed through on_socket */
+    cl__curl.multi_cleanup(m->multi); /* its sockets' watches are closed through on_socket */
     uv_timer_stop(&m->timer);
     uv_close((uv_handle_t *)&m->timer, free_multi);
 }
