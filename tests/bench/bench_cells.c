@@ -1,6 +1,7 @@
 /* bench_cells.c — what a cell costs as a notebook grows (issue 10, item 8), one run, medians:
  *
- *   trivial cell      `trivial_count++;` through the engine (client -> executor -> fork -> reply)
+ *   trivial cell      `trivial_count++;` through the engine (client -> executor -> compiler ->
+ *                     the cell's own process -> reply)
  *                     in notebooks holding 0, 1000 and 5000 definitions, measured in turns so a
  *                     burst of load hits all three; targets: at 1000 and 5000 <= 1.3x at 0.
  *   memory per cell   growth of the executor's resident memory over 200 trivial cells, per cell;
@@ -8,8 +9,9 @@
  *   large cell        a 5000-line cell (functions, globals, types) run in a fresh notebook, then
  *                     run again, against standalone `tcc -c` of the same code as a C file;
  *                     targets: first run <= 4x tcc -c, re-run no slower than the first run.
- *   large state       a trivial cell after a cell that filled 4 GB of memory (the executor forks
- *                     it for every cell) against the trivial cell at 0; target <= 5 ms.
+ *   large state       a trivial cell after a cell that filled 4 GB of memory (every cell runs in
+ *                     a fork of the state) beside the same cell in an empty notebook, in turns;
+ *                     target <= 5 ms.
  *
  *   bench_cells [--quick] [--json FILE] [--skip-large-state]
  *
