@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "engine/executor.h"
-#include "jupyter/kernel.h"
+#include "executor.h"
+#include "kernel.h"
 
 static int usage(FILE *to) {
     fprintf(to,

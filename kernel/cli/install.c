@@ -4,7 +4,7 @@
  * logos. We write kernel.json from the template in kernel/cli/kernelspec, with the absolute path
  * of this very binary in argv, and copy the logos next to it. Files whose content would not
  * change are left alone, so running it twice changes nothing. */
-#include "cli/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -22,8 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "engine/engine.h"
+#include "cli.h"
+#include "engine.h"
 
 enum {
     RUN_OK = 0,          /* every cell ran (or failed, with --allow-errors) */

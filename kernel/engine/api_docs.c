@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
+#include "runtime_paths.h"
 #include "strbuf.h"
 
 static int is_ident_char(int c) {
@@ -259,7 +259,7 @@ static pthread_once_t runtime_once = PTHREAD_ONCE_INIT;
 
 static void load_runtime_docs(void) {
     char path[4096];
-    snprintf(path, sizeof(path), "%s/conclab.h", engine_runtime_include_dir());
+    snprintf(path, sizeof(path), "%s/conclab.h", runtime_include_dir());
     api_docs_load(path, &runtime_docs);
 }
 

@@ -42,7 +42,7 @@ void api_docs_free(api_docs *docs);
 /* The entry for name, or NULL. */
 const api_doc *api_docs_find(const api_docs *docs, const char *name);
 
-/* The runtime's docs, read from engine_runtime_include_dir()/conclab.h on first use (empty when
+/* The runtime's docs, read from runtime_include_dir()/conclab.h on first use (empty when
  * the header cannot be read). Shared and never freed; safe from any thread. */
 const api_docs *api_docs_runtime(void);
 

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lexer.h"
+#include "runtime_paths.h"
 #include "strbuf.h"
 
 #ifndef CONCLAB_TCC_BINARY
@@ -679,7 +680,7 @@ static json_t *header_names_of(const json_t *includes) {
         json_decref(cached_includes);
         json_decref(cached_names);
         cached_includes = includes ? json_deep_copy(includes) : json_array();
-        cached_names = complete_header_names(includes, engine_runtime_include_dir());
+        cached_names = complete_header_names(includes, runtime_include_dir());
     }
     json_t *names = json_incref(cached_names);
     pthread_mutex_unlock(&header_cache_lock);
@@ -697,14 +698,14 @@ static json_t *header_names_of(const json_t *includes) {
 /* tcc's own search path (tcc -vv), behind the runtime's headers. */
 static const char *const *header_dirs(void) {
     static const char *dirs[] = {
-        NULL,  /* engine_runtime_include_dir() */
+        NULL,  /* runtime_include_dir() */
         "/usr/lib/" MULTIARCH "/tcc/include",
         "/usr/local/include",
         "/usr/include/" MULTIARCH,
         "/usr/include",
         NULL,
     };
-    dirs[0] = engine_runtime_include_dir();
+    dirs[0] = runtime_include_dir();
     return dirs;
 }
 

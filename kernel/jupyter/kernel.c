@@ -9,7 +9,7 @@
 #include <unistd.h>
 #include <time.h>
 
-#include "jupyter/kernel.h"
+#include "kernel.h"
 #include "kernel_state.h"
 
 #define PUMP_INTERVAL_MS 50

@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "engine/engine.h"
+#include "engine.h"
 #include "history.h"
-#include "server/server.h"
+#include "server.h"
 
 typedef struct kernel {
     server *srv;

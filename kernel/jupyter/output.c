@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/utf8.h"
+#include "utf8.h"
 #include "kernel_state.h"
 
 /* How often a pending prompt looks up from the stdin socket to see an interrupt or shutdown. */

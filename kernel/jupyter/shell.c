@@ -5,7 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/cell.h"
 #include "kernel_state.h"
 
 static void reply(kernel *k, const wire_msg *msg, const char *type, json_t *content) {
@@ -23,11 +22,11 @@ static void on_kernel_info(kernel *k, const wire_msg *msg) {
 static void on_is_complete(kernel *k, const wire_msg *msg) {
     char indent[64] = "";
     json_t *content;
-    switch (cell_check_complete(content_string(msg, "code", ""), indent, sizeof(indent))) {
-    case CELL_COMPLETE:
+    switch (engine_check_complete(content_string(msg, "code", ""), indent, sizeof(indent))) {
+    case ENGINE_COMPLETE:
         content = json_pack("{s:s}", "status", "complete");
         break;
-    case CELL_INCOMPLETE:
+    case ENGINE_INCOMPLETE:
         content = json_pack("{s:s, s:s}", "status", "incomplete", "indent", indent);
         break;
     default:

@@ -31,7 +31,7 @@
  * Stack overflow: a fault in the guard page of the running coroutine (or with its stack pointer
  * below its stack) prints one line on stderr, "stack overflow in task 'name' (16 KiB stack)",
  * then the process dies of SIGSEGV as it would have without us: the previously installed SIGSEGV
- * handler (the kernel's crash reporter, kernel/engine/crash.c) still runs. The handler runs on an
+ * handler (the kernel's crash reporter, kernel/cellhost/crash.c) still runs. The handler runs on an
  * alternate signal stack that every thread gets when it first creates a coroutine, unless it
  * already has one. Other faults go to the previous handler untouched. */
 #ifndef CONCLAB_RUNTIME_CORO_H

@@ -26,9 +26,9 @@
 #include <unistd.h>
 
 #include "bench_stats.h"
-#include "engine/engine.h"
-#include "engine/executor.h"
-#include "engine/strbuf.h"
+#include "engine.h"
+#include "executor.h"
+#include "strbuf.h"
 
 typedef struct options {
     bool quick, skip_large_state;

@@ -6,8 +6,7 @@
 add_executable(bench_cells ${CMAKE_CURRENT_LIST_DIR}/bench_cells.c ${CMAKE_CURRENT_LIST_DIR}/bench_stats.c)
 target_compile_options(bench_cells PRIVATE ${CONCLAB_WARNINGS} -O2)
 target_compile_definitions(bench_cells PRIVATE CONCLAB_TCC_BINARY="/usr/bin/tcc")
-target_include_directories(bench_cells PRIVATE ${PROJECT_SOURCE_DIR}/kernel)
-target_link_libraries(bench_cells PRIVATE conclab_engine conclab_runtime m)
+target_link_libraries(bench_cells PRIVATE conclab_engine conclab_executor conclab_common conclab_runtime m)
 target_link_options(bench_cells PRIVATE -Wl,--no-as-needed)
 
 add_test(NAME bench_cells_smoke

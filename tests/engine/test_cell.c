@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "engine/cell.h"
+#include "cell.h"
 
 static cell split(const char *code) {
     cell c;

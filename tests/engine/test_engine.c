@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "engine/engine.h"
-#include "engine/executor.h"
+#include "engine.h"
+#include "executor.h"
 
 typedef struct capture {
     char out[1 << 16], err[1 << 16], display[4096];

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "engine/jit.h"
-#include "engine/render.h"
+#include "jit.h"
+#include "render.h"
 
 static jit *notebook;
 static int cell_number;

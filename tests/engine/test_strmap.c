@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "engine/strmap.h"
+#include "strmap.h"
 
 enum { KEYS = 20000, STEPS = 200000 };
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/cell.h"
+#include "cell.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *code = malloc(size + 1);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/wire.h"
+#include "wire.h"
 
 #define SEPARATOR '\n'
 #define MAX_FRAMES 256

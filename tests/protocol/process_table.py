@@ -11,9 +11,9 @@ def kernel_pid(k):
     return k.km.provisioner.process.pid
 
 
-# The compiler process (kernel/engine/compiler.h) runs beside the executor for the notebook's
+# The compiler process (kernel/compiler/include/compiler.h) runs beside the executor for the notebook's
 # whole life; it is the executor's fork, told apart by its process name. So is the spare
-# (kernel/engine/spare.h), the next cell's process, forked while the notebook is idle.
+# (kernel/executor/spare.h), the next cell's process, forked while the notebook is idle.
 COMPILER_NAME = "conclab-compile"
 SPARE_NAME = "conclab-spare"
 

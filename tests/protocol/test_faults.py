@@ -171,7 +171,7 @@ def wait_for_spare(k, within=2.0):
 
 
 def test_the_next_cell_runs_in_the_process_forked_ahead(ck):
-    """kernel/engine/spare.h: an idle holder forks the next cell's process; the cell runs there
+    """kernel/executor/spare.h: an idle holder forks the next cell's process; the cell runs there
     and that process holds the notebook afterwards."""
     ck.run_ok("int fk_ahead = 1;")
     spare = wait_for_spare(ck)

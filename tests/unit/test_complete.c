@@ -6,8 +6,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "engine/api_docs.h"
-#include "engine/complete.h"
+#include "api_docs.h"
+#include "complete.h"
 
 static char tmpdir[] = "/tmp/conclab-test-complete-XXXXXX";
 

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "server/connection.h"
+#include "connection.h"
 
 static char path[64];
 

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "jupyter/history.h"
+#include "history.h"
 
 /* The reply row's parts, whichever shape it has. */
 static int row_line(json_t *row) {

@@ -552,7 +552,7 @@ static void test_overflow_reported(void) {
     CHECK(strstr(o.err, "survived") == NULL);
 }
 
-/* A crash reporter like the kernel's (kernel/engine/crash.c): SA_RESETHAND, writes, returns. */
+/* A crash reporter like the kernel's (kernel/cellhost/crash.c): SA_RESETHAND, writes, returns. */
 static void host_reporter(int sig, siginfo_t *info, void *context) {
     (void)sig, (void)info, (void)context;
     static const char line[] = "host reporter ran\n";

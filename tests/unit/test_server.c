@@ -12,7 +12,7 @@
 #include <zmq.h>
 
 #include "check.h"
-#include "server/server.h"
+#include "server.h"
 
 #define KEY "test-key-5c1a"
 #define K ((const unsigned char *)KEY)

@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "check.h"
-#include "server/wire.h"
+#include "wire.h"
 
 #define KEY "c0ffee-key"
 #define KEYLEN (sizeof KEY - 1)

@@ -1,7 +1,6 @@
 #define _GNU_SOURCE /* fopencookie */
 #include "stdin_bridge.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -9,7 +8,7 @@
 #include <unistd.h>
 
 #include "conclab_host.h"
-#include "framing.h"
+#include "messages.h"
 
 static int channel = -1;
 static int allowed;
@@ -32,14 +31,13 @@ static int request_line(void) {
     if (!allowed || channel < 0) return -1;
     fflush(stdout);
     fflush(stderr);
-    json_t *req = json_pack("{s:s, s:s, s:b}", "ev", "input_request", "prompt", "", "password", 0);
-    int sent = framing_send(channel, req);
-    json_decref(req);
-    if (sent != 0) return -1;
-    json_t *reply = framing_recv(channel);
-    const char *value = json_string_value(json_object_get(reply, "value"));
-    int eof = !value || json_is_true(json_object_get(reply, "eof"));
+    event ask = {.kind = EV_INPUT_REQUEST, .input_request = {"", false}};
+    if (event_send(channel, &ask, NULL, 0) != 0) return -1;
+    op reply;
+    int eof = op_receive(channel, &reply, NULL, NULL, NULL) != 0 || reply.kind != OP_INPUT_REPLY ||
+              reply.input_reply.eof;
     if (!eof) {
+        const char *value = reply.input_reply.value;
         pending_len = strlen(value) + 1;
         pending = malloc(pending_len + 1);
         if (pending) {
@@ -50,7 +48,7 @@ static int request_line(void) {
             eof = 1;
         }
     }
-    json_decref(reply);
+    op_clear(&reply);
     return eof ? -1 : 0;
 }
 

@@ -2,7 +2,7 @@
  * space, reserved once, smaller than 2 GiB.
  *
  * tcc reaches some globals of earlier cells with 32-bit RIP-relative operands (an `addsd` with a
- * memory operand, for one: kernel/engine/LIBTCC.md). Those only reach within ±2 GiB, and a
+ * memory operand, for one: kernel/compiler/LIBTCC.md). Those only reach within ±2 GiB, and a
  * relocation that does not reach makes libtcc exit the process. Keeping all cells in one arena
  * under 2 GiB makes every such reference reach, whatever the cells allocate in between. */
 #ifndef CONCLAB_CODE_ARENA_H

@@ -38,7 +38,7 @@
 #include "compiler.h"
 #include "conclab_host.h"
 #include "crash.h"
-#include "framing.h"
+#include "messages.h"
 #include "jit.h"
 #include "memory_guard.h"
 #include "render.h"
@@ -83,10 +83,7 @@ static int thread_count(void) {
     return n;
 }
 
-static void send_event(json_t *ev) {
-    framing_send(channel, ev);
-    json_decref(ev);
-}
+static void send_event(const event *ev) { event_send(channel, ev, NULL, 0); }
 
 static json_t *lines_array(const char *text) {
     json_t *arr = json_array();
@@ -105,14 +102,15 @@ static json_t *lines_array(const char *text) {
  * cannot overtake the clear on its way to the notebook. */
 static void clear_output_hook(void *ctx) {
     (void)ctx;
-    send_event(json_pack("{s:s, s:b}", "ev", "clear_output", "wait", 0));
-    json_decref(framing_recv(channel));  /* {"op": "clear_ack"} */
+    send_event(&(event){.kind = EV_CLEAR_OUTPUT, .clear_wait = false});
+    op ack;
+    if (op_receive(channel, &ack, NULL, NULL, NULL) == 0) op_clear(&ack);  /* clear_ack */
 }
 
-/* The "done" event, with the cell's definitions (jit.h's records) as its payload. */
-static void send_done(json_t *done, const jit_cell *c) {
-    framing_send_payload(channel, done, c->definitions, c->definitions_length);
-    json_decref(done);
+/* The "done" event, with the cell's definitions (definition_records.h) as its payload. */
+static void send_done(const event_done *done, const jit_cell *c) {
+    event ev = {.kind = EV_DONE, .done = *done};
+    event_send(channel, &ev, c->definitions, c->definitions_length);
 }
 
 /* Compiler warnings as a display of their own, muted and apart from the cell's output (and never
@@ -138,18 +136,18 @@ static json_t *warnings_bundle(const char *warnings) {
 
 /* tcc's messages as they are: the client makes them into the error shown (diagnostics.h). */
 static void report_compile_error(const jit_cell *c) {
-    send_event(json_pack("{s:s, s:b, s:s, s:s}", "ev", "done", "ok", 0, "ename", "CompileError", "errors",
-                         c->errors ? c->errors : "compilation failed"));
+    event_done done = {.ename = "CompileError", .errors = c->errors ? c->errors : "compilation failed"};
+    send_event(&(event){.kind = EV_DONE, .done = done});
 }
 
 static void report_success(const jit_cell *c, int number) {
     char *value = c->has_value ? render_take() : NULL;
     thread_census_take(number);
-    json_t *done = json_pack("{s:s, s:b, s:i, s:o}", "ev", "done", "ok", 1, "holder",
-                             (int)getpid(), "threads", thread_census_by_cell());
-    if (value) json_object_set_new(done, "result", json_string(value));
+    json_t *threads = thread_census_by_cell();
+    event_done done = {.ok = true, .holder = (int)getpid(), .threads = threads, .result = value};
+    send_done(&done, c);
+    json_decref(threads);
     free(value);
-    send_done(done, c);
 }
 
 /* The child's end: what killed it, in words a student can act on. */
@@ -195,15 +193,16 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
         json_decref(frames);
     }
     json_array_append_new(tb, json_string("The notebook's state from before this cell is intact."));
-    json_t *done = json_pack("{s:s, s:b, s:s, s:s, s:o, s:i}", "ev", "done", "ok", 0, "ename", ename,
-                             "evalue", evalue, "traceback", tb, "status", status);
-    if (where[0]) json_object_set_new(done, "where", json_stringn(where, strcspn(where, "\n")));
-    send_done(done, c);
+    char *first_line = where[0] ? strndup(where, strcspn(where, "\n")) : NULL;
+    event_done done = {.ename = ename, .evalue = evalue, .traceback = tb, .status = status, .where = first_line};
+    send_done(&done, c);
+    free(first_line);
+    json_decref(tb);
 }
 
 static void run_cell(const jit_cell *c, int number, int allow_stdin) {
     crash_arm(number);  /* before "running": from then on the client may send a snapshot signal */
-    send_event(json_pack("{s:s, s:i}", "ev", "running", "pid", (int)getpid()));
+    send_event(&(event){.kind = EV_RUNNING, .running_pid = (int)getpid()});
     stdin_bridge_allow(allow_stdin);
     c->run();
     fflush(NULL);
@@ -334,10 +333,12 @@ static void note_code_map(const char *map) {
 /* The compiler crashed: the notebook's definitions went with it, so this executor cannot go
  * on. The cell fails saying so, and the client starts a fresh notebook before the next one. */
 _Noreturn static void report_compiler_death(const jit_cell *c) {
-    send_event(json_pack("{s:s, s:b, s:s, s:s, s:[s], s:b}", "ev", "done", "ok", 0, "ename", "CompilerDied",
-                         "evalue", "the compiler (tcc) crashed while compiling this cell; the notebook's state was "
-                         "lost and a fresh one starts with the next cell",
-                         "traceback", c->errors ? c->errors : "", "state_lost", 1));
+    json_t *tb = json_pack("[s]", c->errors ? c->errors : "");
+    event_done done = {.ename = "CompilerDied",
+                       .evalue = "the compiler (tcc) crashed while compiling this cell; the notebook's state was "
+                                 "lost and a fresh one starts with the next cell",
+                       .traceback = tb, .state_lost = true};
+    send_event(&(event){.kind = EV_DONE, .done = done});
     end_everything();
 }
 
@@ -388,20 +389,19 @@ static bool run_in_spare(compiler_reply *raw, jit_cell *c, int number, int allow
     return true;
 }
 
-static void execute(jit *j, json_t *req) {
-    size_t code_length = 0;
-    char *code = framing_recv_payload(channel, req, &code_length);
-    int number = (int)json_integer_value(json_object_get(req, "cell"));
-    int silent = json_is_true(json_object_get(req, "silent"));
-    int allow_stdin = json_is_true(json_object_get(req, "allow_stdin"));
-    bool bounds = json_is_true(json_object_get(req, "bounds"));
-    compile_options opts = {.want_value = !silent, .bounds = bounds,
-                            .prelude = !json_is_false(json_object_get(req, "prelude"))};
-    size_t memory_limit = (size_t)json_integer_value(json_object_get(req, "memory_limit"));
+static void execute(jit *j, const op_execute *x, const char *code) {
+    int number = x->cell, allow_stdin = x->allow_stdin;
+    bool bounds = x->bounds;
+    compile_options opts = {.want_value = !x->silent, .bounds = bounds, .prelude = x->prelude};
+    size_t memory_limit = x->memory_limit;
     jit_cell c;
     compiler_reply raw;
     compile(j, code ? code : "", number, &opts, &c, &raw);
-    if (c.warnings) send_event(json_pack("{s:s, s:o}", "ev", "display", "data", warnings_bundle(c.warnings)));
+    if (c.warnings) {
+        json_t *bundle = warnings_bundle(c.warnings);
+        send_event(&(event){.kind = EV_DISPLAY, .display_data = bundle});
+        json_decref(bundle);
+    }
     if (!c.ok) {
         apply(&raw, &c);  /* trampolines made on the way stay */
         report_compile_error(&c);
@@ -416,7 +416,6 @@ static void execute(jit *j, json_t *req) {
     }
     compiler_reply_clear(&raw);
     jit_cell_clear(&c);
-    free(code);
 }
 
 /* In the spare once it has a cell: the compile's results into place, then the cell. */
@@ -442,11 +441,37 @@ static void prepare_next_cell(void) {
     }
 }
 
-/* The page the engine client reads to tell where a stopped cell was (fd 4, when it gave one). */
+/* The page the engine client reads to tell where a stopped cell was (progress.h), when it gave one. */
 static void share_progress(void) {
-    void *page = mmap(NULL, sizeof(codemap_progress), PROT_READ | PROT_WRITE, MAP_SHARED, 4, 0);
+    void *page = mmap(NULL, sizeof(progress_page), PROT_READ | PROT_WRITE, MAP_SHARED, PROGRESS_PAGE_FD, 0);
     if (page != MAP_FAILED) codemap_use_progress(page);
-    close(4);
+    close(PROGRESS_PAGE_FD);
+}
+
+/* A malformed op cannot be answered in kind: a "done" event names the problem, so the client
+ * (which always waits for one after an execute) shows it rather than waiting forever. */
+static void refuse_op(const char *why) {
+    char evalue[512];
+    snprintf(evalue, sizeof evalue, "the executor received a malformed message: %s", why ? why : "?");
+    send_event(&(event){.kind = EV_DONE, .done = {.ename = "ProtocolError", .evalue = evalue}});
+}
+
+/* Reads the next op and does what it says. */
+static void serve_one_op(jit *j, int fd) {
+    op o;
+    char *code = NULL, *err = NULL;
+    int rc = op_receive(fd, &o, &code, NULL, &err);
+    if (rc == -1 || (rc == 0 && o.kind == OP_SHUTDOWN)) end_everything();  /* asked to, or the kernel is gone */
+    if (rc == -2) refuse_op(err);
+    else if (o.kind == OP_EXECUTE) execute(j, &o.execute, code ? code : "");
+    else if (o.kind == OP_THREADS) {
+        json_t *threads = thread_census_list();
+        send_event(&(event){.kind = EV_THREADS, .threads = threads});
+        json_decref(threads);
+    }
+    op_clear(&o);
+    free(code);
+    free(err);
 }
 
 int executor_main(int fd) {
@@ -464,15 +489,6 @@ int executor_main(int fd) {
     jit *j = compiler_pid > 0 ? NULL : jit_new();  /* without a compiler process, compile here */
     for (;;) {
         prepare_next_cell();
-        json_t *req = framing_recv(fd);
-        const char *op = json_string_value(json_object_get(req, "op"));
-        if (!req || (op && strcmp(op, "shutdown") == 0)) {  /* asked to, or the kernel is gone */
-            json_decref(req);
-            end_everything();
-        }
-        if (op && strcmp(op, "execute") == 0) execute(j, req);
-        else if (op && strcmp(op, "threads") == 0)
-            send_event(json_pack("{s:s, s:o}", "ev", "threads", "threads", thread_census_list()));
-        json_decref(req);
+        serve_one_op(j, fd);
     }
 }

@@ -1,12 +1,11 @@
-/* paths.c — where the runtime's header lives: installed beside the binary (bin/../include), or
- * in the source tree when running from a build directory. CONCLAB_RUNTIME_INCLUDE overrides. */
+/* runtime_paths.c — where the runtime's header lives (runtime_paths.h). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "engine.h"
+#include "runtime_paths.h"
 
 static int has_header(const char *dir) {
     char path[PATH_MAX];
@@ -30,7 +29,7 @@ static int beside_executable(char *found, size_t size) {
     return snprintf(found, size, "%s", resolved) < (int)size;
 }
 
-const char *engine_runtime_include_dir(void) {
+const char *runtime_include_dir(void) {
     static char found[PATH_MAX];
     if (found[0]) return found;
     const char *env = getenv("CONCLAB_RUNTIME_INCLUDE");

@@ -29,11 +29,11 @@ static int make_room(void **array, size_t *cap, size_t n, size_t size) {
     return 0;
 }
 
-static codemap_progress private_progress;
-static codemap_progress *progress = &private_progress;
+static progress_page private_progress;
+static progress_page *progress = &private_progress;
 volatile int *codemap_line = &private_progress.line;
 
-void codemap_use_progress(codemap_progress *page) {
+void codemap_use_progress(progress_page *page) {
     progress = page ? page : &private_progress;
     codemap_line = &progress->line;
 }

@@ -141,16 +141,23 @@ char *framing_recv_payload(int fd, const json_t *msg, size_t *len) {
     return data;
 }
 
-json_t *framing_recv(int fd) {
+int framing_receive(int fd, json_t **msg) {
+    *msg = NULL;
     uint32_t len;
-    if (read_fully(fd, &len, 4) != 0 || len > FRAMING_MAX) return NULL;
+    if (read_fully(fd, &len, 4) != 0 || len > FRAMING_MAX) return -1;
     char *text = malloc(len + 1u);
-    if (!text) return NULL;
+    if (!text) return -1;
     if (read_fully(fd, text, len) != 0) {
         free(text);
-        return NULL;
+        return -1;
     }
-    json_t *msg = json_loadb(text, len, 0, NULL);
+    *msg = json_loadb(text, len, 0, NULL);
     free(text);
+    return *msg ? 0 : -2;
+}
+
+json_t *framing_recv(int fd) {
+    json_t *msg = NULL;
+    framing_receive(fd, &msg);
     return msg;
 }

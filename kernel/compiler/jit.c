@@ -23,10 +23,11 @@
 #include <string.h>
 
 #include "code_arena.h"
+#include "definition_records.h"
 #include "conclab_host.h"
 #include "codemap.h"
 #include "crash.h"
-#include "engine.h"
+#include "runtime_paths.h"
 #include "jit_build.h"
 #include "lexer.h"
 #include "memory_guard.h"
@@ -221,7 +222,7 @@ static TCCState *new_state(build *b) {
     tcc_set_options(s, "-Wall -Wimplicit-function-declaration");
     if (b->j->bounds) tcc_set_options(s, "-b");
     tcc_set_output_type(s, TCC_OUTPUT_MEMORY);
-    tcc_add_include_path(s, engine_runtime_include_dir());
+    tcc_add_include_path(s, runtime_include_dir());
     tcc_define_symbol(s, "_GNU_SOURCE", "1");
     return s;
 }
@@ -449,20 +450,6 @@ static char *declaration_for(const cell_item *it, const char *text) {
 }
 
 /* One record of jit_cell.definitions; the separators cannot occur in the fields. */
-static void describe(strbuf *defs, const char *name, const char *kind, const char *decl, int cell) {
-    const char *fields[] = {name, kind, NULL, decl};
-    char number[16];
-    snprintf(number, sizeof number, "%d", cell);
-    fields[2] = number;
-    for (int f = 0; f < 4; f++) {
-        for (const char *c = fields[f]; *c; c++) {
-            char ch = *c == JIT_FIELD_END || *c == JIT_RECORD_END ? ' ' : *c;
-            strbuf_addn(defs, &ch, 1);
-        }
-        strbuf_addn(defs, (char[]){JIT_FIELD_END}, 1);
-    }
-    strbuf_addn(defs, (char[]){JIT_RECORD_END}, 1);
-}
 
 static bool compiled_in(const build *b, TCCState *s, const cell_item *it, size_t index) {
     if (it->conditional_depth == 0) return true;
@@ -505,11 +492,11 @@ static void commit_item(build *b, TCCState *s, const cell_item *it, size_t index
     d.declaration = declaration_for(it, d.text);
     d.is_directive = it->kind == ITEM_DIRECTIVE && !it->name;
     d.is_macro = it->kind == ITEM_DIRECTIVE && it->name;
-    if (it->name) describe(defs, it->name, d.kind, d.declaration, b->number);
-    else if (it->kind == ITEM_DIRECTIVE && strstr(it->text, "include")) describe(defs, it->text, "include", it->text, b->number);
+    if (it->name) definition_record_add(defs, it->name, d.kind, d.declaration, b->number);
+    else if (it->kind == ITEM_DIRECTIVE && strstr(it->text, "include")) definition_record_add(defs, it->text, "include", it->text, b->number);
     for (size_t k = 0; k < it->n_also; k++)
         if (!strchr(it->also[k], ' '))
-            describe(defs, it->also[k], it->kind == ITEM_TYPE && strncmp(it->text, "enum", 4) == 0 ?
+            definition_record_add(defs, it->also[k], it->kind == ITEM_TYPE && strncmp(it->text, "enum", 4) == 0 ?
                      "enum constant" : d.kind, d.declaration, b->number);
     definitions_put(&j->defs, d);
 }

@@ -1,4 +1,4 @@
-/* framing.h — JSON messages between the engine client and the executor over a stream socket:
+/* framing.h — JSON messages between the kernel's processes over a stream socket (messages.h):
  * a 4-byte length, then the JSON text. Each frame goes out in one write so that processes
  * sharing the socket (a cell's children reading stdin) do not interleave. */
 #ifndef CONCLAB_FRAMING_H
@@ -13,6 +13,11 @@ int framing_send(int fd, const json_t *msg);
 
 /* Reads one whole message (blocking). NULL on end-of-file, error or a malformed frame. */
 json_t *framing_recv(int fd);
+
+/* The same, telling why not: 0 with *msg set; -1 when the peer is gone (or the length is past
+ * FRAMING_MAX: the stream cannot be read on); -2 when the frame arrived whole but is not JSON
+ * (the next frame can still be read). */
+int framing_receive(int fd, json_t **msg);
 
 /* A message with raw bytes right after it, in the same write: the message gets a "payload"
  * member saying how many. Bulky text (a cell's definitions) travels so, unescaped. */

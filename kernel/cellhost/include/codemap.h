@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "progress.h"
+
 /* The memory one cell's code was relocated into. */
 void codemap_add_region(uintptr_t start, size_t size);
 
@@ -16,18 +18,12 @@ void codemap_add_function(uintptr_t start, const char *name, int cell);
 /* The function containing addr: its name ("" for a cell's top level) and cell. 0 if none. */
 int codemap_lookup(uintptr_t addr, const char **name, int *cell);
 
-/* Where the running cell is: its number and the top-level line it is at. The generated code
- * stores the line before each statement (through the symbol __cl_line). The page can be shared
- * with the engine client, which reads it to say where a cell was when it stopped it. */
-typedef struct codemap_progress {
-    volatile int cell;
-    volatile int line;
-} codemap_progress;
-
+/* Where the running cell is (progress.h): the generated code stores the line before each
+ * statement through the symbol __cl_line. */
 extern volatile int *codemap_line;
 
 /* Uses `page` (shared memory, or NULL for a private one) for the progress from now on. */
-void codemap_use_progress(codemap_progress *page);
+void codemap_use_progress(progress_page *page);
 
 /* A new cell starts running. */
 void codemap_running(int cell);

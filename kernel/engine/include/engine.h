@@ -49,8 +49,9 @@ typedef struct engine_outcome {
 /* Spawns an executor. NULL with *err set on failure. */
 engine *engine_start(const engine_options *opts, char **err);
 
-/* Runs one cell to completion, forwarding output through cb. Always fills *out; returns 0. */
-int engine_execute(engine *eng, const engine_request *req, const engine_callbacks *cb, engine_outcome *out);
+/* Runs one cell to completion, forwarding output through cb; *out says how it ended (always
+ * filled: every failure, the engine's own included, is an error there). */
+void engine_execute(engine *eng, const engine_request *req, const engine_callbacks *cb, engine_outcome *out);
 
 /* Stops the running cell and its whole process tree (safe from any thread or a signal handler's
  * helper thread). The outcome of the cell becomes an "Interrupted" error. No-op when idle. */
@@ -82,10 +83,13 @@ json_t *engine_complete(engine *eng, const char *code, int cursor_pos);
  * Notebook definitions give their declaration and cell; runtime API its signature and summary. */
 char *engine_inspect(engine *eng, const char *code, int cursor_pos);
 
+/* For an is_complete request: a whole cell, one that needs more lines (*indent receives the
+ * indent to go on with; indent_size >= 64), or one that can never parse (a closer with no
+ * opener). Needs no executor. */
+typedef enum engine_completeness { ENGINE_COMPLETE, ENGINE_INCOMPLETE, ENGINE_INVALID } engine_completeness;
+engine_completeness engine_check_complete(const char *code, char *indent, size_t indent_size);
+
 void engine_outcome_clear(engine_outcome *out);
 void engine_free(engine *eng);
-
-/* The directory holding conclab.h (installed next to the binary, or the source tree). */
-const char *engine_runtime_include_dir(void);
 
 #endif

@@ -11,20 +11,14 @@
 
 typedef struct jit jit;
 
-#define JIT_FIELD_END '\x1f'
-#define JIT_RECORD_END '\x1e'
-
 typedef struct jit_cell {
     bool ok;
     char *errors;           /* compiler errors, as tcc wrote them ("cell[3]:2: error: ..."); or NULL */
     char *warnings;         /* compiler warnings; or NULL */
     void (*run)(void);      /* the cell's top-level statements, in order */
     bool has_value;         /* the cell ends with an expression whose value run() shows */
-    char *definitions;      /* what this cell defined, as records (cheap to carry for a cell of
-                               thousands): per name, its name, kind, cell and declaration, each
-                               field ending in JIT_FIELD_END and the record in JIT_RECORD_END;
-                               kinds: function, variable, type, macro, directive, enum constant,
-                               include (the name is then the #include line); NULL when none */
+    char *definitions;      /* what this cell defined, as definition records
+                               (definition_records.h); NULL when none */
     size_t definitions_length;
     char *code_map;         /* where the cell's code is, for crash reports, one line each: "R start
                                size" for the region, then "F address cell name" per function

@@ -31,7 +31,7 @@ extern const unsigned prelude_name_count;
 prelude_mask prelude_header_of(const char *name);
 
 /* `#include` lines for the headers in mask, in the list's order; each is followed by an
- * `#undef __attribute__` (see kernel/engine/LIBTCC.md: glibc defines it away under tcc, which
+ * `#undef __attribute__` (see kernel/compiler/LIBTCC.md: glibc defines it away under tcc, which
  * would silently drop the cell's own `__attribute__((aligned(64)))` and `((packed))`). */
 void prelude_headers_emit(strbuf *src, prelude_mask mask);
 

@@ -1,0 +1,9 @@
+/* error_text.h — errors as malloc'd text handed back through a `char **err` out-parameter, the
+ * convention of the kernel's parsers and servers (wire.h, connection.h, server.h). */
+#ifndef CONCLAB_ERROR_TEXT_H
+#define CONCLAB_ERROR_TEXT_H
+
+/* *err = the formatted text (malloc'd; NULL if even that failed); nothing when err is NULL. */
+void error_set(char **err, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

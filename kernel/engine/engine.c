@@ -1,0 +1,272 @@
+/* engine.c — the engine client's executor process: starting it, following the holder of the
+ * notebook as it changes with every cell, stopping cells, restarting. Runs in the kernel
+ * process, which never runs user code.
+ *
+ * The executor is this binary run as `conclab executor 3`: descriptor 3 the socketpair its
+ * messages travel on (messages.h), PROGRESS_PAGE_FD the shared page where its cells note their
+ * line (progress.h), its stdout and stderr pipes read by streams.c. The holder of the state
+ * changes pid with every cell that runs in a fork (executor.c), so the client follows it through
+ * the "done" events and watches it with a pidfd to notice when it dies. */
+#define _GNU_SOURCE
+#include "engine_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cell.h"
+#include "error_text.h"
+#include "monotonic.h"
+#include "pidfd.h"
+
+enum { DEFAULT_OUTPUT_LIMIT = 4 << 20, DEFAULT_PROCESS_LIMIT = 256, EXECUTOR_CHANNEL_FD = 3 };
+#define DEFAULT_MEMORY_LIMIT ((size_t)4 << 30)
+
+void engine_reap_children(void) {
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+    }
+}
+
+/* After killing the executor's processes, wait (briefly) until they are gone, so none is left
+ * as a zombie for an init that may never reap it. */
+static void reap_until_gone(double seconds) {
+    double deadline = monotonic_seconds() + seconds;
+    while (monotonic_seconds() < deadline) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid < 0) return;  /* no children left */
+        if (pid == 0) usleep(1000);
+    }
+}
+
+static void remember_group(engine *eng, pid_t group) {
+    for (size_t i = 0; i < eng->n_groups; i++)
+        if (eng->groups[i] == group) return;
+    pid_t *grown = realloc(eng->groups, (eng->n_groups + 1) * sizeof *grown);
+    if (!grown) return;
+    eng->groups = grown;
+    eng->groups[eng->n_groups++] = group;
+}
+
+/* ---------------------------------------------------------------- the executor process */
+
+/* The executor's environment: ours, with glibc's malloc asked to back its heap and its large
+ * blocks with transparent huge pages. The compiler's heap then grows 2 MiB per page fault
+ * instead of 4 KiB (a 5000-line cell compiles twice as fast on a fresh notebook), and a cell that
+ * fills gigabytes leaves few page-table entries for the fork of the next cell to copy (4 GB:
+ * ~2000 instead of ~1 000 000). Where THP is off this changes nothing. Built before fork, since
+ * the child of a threaded process must not allocate. */
+static char **executor_environment(void) {
+    extern char **environ;
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + 2, sizeof *env);
+    if (!env) return NULL;
+    size_t k = 0;
+    const char *old = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(environ[i], "GLIBC_TUNABLES=", 15) == 0) old = environ[i] + 15;
+        else env[k++] = environ[i];
+    }
+    if (asprintf(&env[k], "GLIBC_TUNABLES=%s%sglibc.malloc.hugetlb=1", old ? old : "", old && *old ? ":" : "") < 0) {
+        free(env);
+        return NULL;
+    }
+    return env;
+}
+
+static void free_environment(char **env) {
+    if (!env) return;
+    size_t n = 0;
+    while (env[n]) n++;
+    free(env[n - 1]);  /* the one string of our own: GLIBC_TUNABLES, always last */
+    free(env);
+}
+
+/* In the child, before exec: the descriptors the executor expects, and nothing of the terminal. */
+_Noreturn static void become_executor(engine *eng, int channel_end, int out, int err, char **env) {
+    setpgid(0, 0);  /* SIGINT sent to the kernel's group must not reach user code */
+    /* lift the channel and the progress page above 4 first: either may sit at 3 or 4 */
+    int channel = fcntl(channel_end, F_DUPFD_CLOEXEC, 10), progress = fcntl(eng->progress_fd, F_DUPFD_CLOEXEC, 10);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    dup2(channel, EXECUTOR_CHANNEL_FD);
+    if (progress >= 0) dup2(progress, PROGRESS_PAGE_FD);
+    process_limit_join(&eng->processes);
+    if (env) execle("/proc/self/exe", "conclab", "executor", "3", (char *)NULL, env);
+    else execl("/proc/self/exe", "conclab", "executor", "3", (char *)NULL);
+    _exit(127);
+}
+
+static int spawn_executor(engine *eng, char **err) {
+    int sv[2], out[2], errp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+        pipe2(errp, O_CLOEXEC) != 0) {
+        error_set(err, "cannot create executor channels: %s", strerror(errno));
+        return -1;
+    }
+    char **env = executor_environment();
+    pid_t pid = fork();
+    if (pid < 0) {
+        free_environment(env);
+        error_set(err, "cannot start the executor: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) become_executor(eng, sv[1], out[1], errp[1], env);
+    free_environment(env);
+    setpgid(pid, pid);
+    remember_group(eng, pid);  /* the executor's first group, which its compiler stays in */
+    close(sv[1]);
+    close(out[1]);
+    close(errp[1]);
+    fcntl(out[0], F_SETFL, O_NONBLOCK);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    eng->channel = sv[0];
+    eng->out = (output_stream){out[0], "stdout", {0}, 0};
+    eng->err = (output_stream){errp[0], "stderr", {0}, 0};
+    eng->holder = pid;
+    eng->holder_pidfd = pidfd_open_compat(pid);
+    eng->holder_lost = false;
+    return 0;
+}
+
+static void kill_groups(engine *eng) {
+    for (size_t i = 0; i < eng->n_groups; i++) kill(-eng->groups[i], SIGKILL);
+    eng->n_groups = 0;
+    if (eng->holder > 0) kill(-eng->holder, SIGKILL);
+    if (eng->holder > 0) kill(eng->holder, SIGKILL);
+}
+
+static void close_executor(engine *eng) {
+    kill_groups(eng);
+    if (eng->channel >= 0) close(eng->channel);
+    if (eng->out.fd >= 0) close(eng->out.fd);
+    if (eng->err.fd >= 0) close(eng->err.fd);
+    if (eng->holder_pidfd >= 0) close(eng->holder_pidfd);
+    eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
+    eng->holder = 0;
+    reap_until_gone(0.5);
+}
+
+void engine_follow_holder(engine *eng, pid_t holder) {
+    if (holder <= 0 || holder == eng->holder) return;
+    if (eng->holder_pidfd >= 0) close(eng->holder_pidfd);
+    eng->holder = holder;
+    eng->holder_pidfd = pidfd_open_compat(holder);
+}
+
+/* ---------------------------------------------------------------- start, restart, end */
+
+/* "4G", "512M", "100000": a size from the environment, or fallback. */
+static size_t size_from_env(const char *name, size_t fallback) {
+    const char *text = getenv(name);
+    if (!text || !*text) return fallback;
+    char *end;
+    double v = strtod(text, &end);
+    size_t scale = *end == 'K' || *end == 'k' ? 1u << 10 : *end == 'M' || *end == 'm' ? 1u << 20
+                 : *end == 'G' || *end == 'g' ? 1u << 30 : 1;
+    return v > 0 ? (size_t)(v * (double)scale) : fallback;
+}
+
+/* The page every executor notes its running cell's line on (progress.h). */
+static void share_progress_page(engine *eng) {
+    eng->progress_fd = memfd_create("conclab-progress", MFD_CLOEXEC);
+    if (eng->progress_fd < 0 || ftruncate(eng->progress_fd, sizeof *eng->progress) != 0) return;
+    void *page = mmap(NULL, sizeof *eng->progress, PROT_READ | PROT_WRITE, MAP_SHARED, eng->progress_fd, 0);
+    if (page != MAP_FAILED) eng->progress = page;
+}
+
+engine *engine_start(const engine_options *opts, char **err) {
+    engine *eng = calloc(1, sizeof *eng);
+    if (!eng) return NULL;
+    if (opts) eng->opts = *opts;
+    if (!eng->opts.output_limit) eng->opts.output_limit = DEFAULT_OUTPUT_LIMIT;
+    eng->settings.timeout_s = eng->opts.timeout_s;
+    if (!eng->opts.memory_limit) eng->opts.memory_limit = size_from_env("CONCLAB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT);
+    if (!eng->opts.process_limit)
+        eng->opts.process_limit = (int)size_from_env("CONCLAB_PROCESS_LIMIT", DEFAULT_PROCESS_LIMIT);
+    process_limit_init(&eng->processes, eng->opts.process_limit);
+    eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
+    share_progress_page(eng);
+    eng->symbols = json_object();
+    eng->includes = json_array();
+    pthread_mutex_init(&eng->lock, NULL);
+    /* cells hand the state to forked children whose parents exit: adopt them so they are reaped */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    signal(SIGPIPE, SIG_IGN);
+    if (spawn_executor(eng, err) != 0) {
+        engine_free(eng);
+        return NULL;
+    }
+    return eng;
+}
+
+int engine_restart(engine *eng) {
+    close_executor(eng);
+    eng->settings = (notebook_settings){.timeout_s = eng->opts.timeout_s};
+    free(eng->thread_notice);
+    eng->thread_notice = NULL;
+    engine_forget_definitions(eng);
+    return spawn_executor(eng, NULL);
+}
+
+void engine_free(engine *eng) {
+    if (!eng) return;
+    if (eng->channel >= 0) op_send(eng->channel, &(op){.kind = OP_SHUTDOWN}, NULL, 0);
+    close_executor(eng);
+    process_limit_free(&eng->processes);
+    if (eng->progress) munmap(eng->progress, sizeof *eng->progress);
+    if (eng->progress_fd >= 0) close(eng->progress_fd);
+    engine_forget_definitions(eng);
+    json_decref(eng->symbols);
+    json_decref(eng->includes);
+    free(eng->groups);
+    free(eng->thread_notice);
+    pthread_mutex_destroy(&eng->lock);
+    free(eng);
+}
+
+int engine_executor_pid(const engine *eng) { return (int)eng->holder; }
+
+/* ---------------------------------------------------------------- stopping a cell */
+
+void engine_stop_cell(engine *eng, stop_reason why) {
+    pthread_mutex_lock(&eng->lock);
+    pid_t group = 0;
+    if (eng->executing && eng->stop == STOP_NONE) {
+        eng->stop = why;
+        group = eng->running_group;
+    }
+    pthread_mutex_unlock(&eng->lock);
+    if (group > 0) kill(-group, SIGKILL);  /* the cell, its threads and every process it forked */
+}
+
+void engine_interrupt(engine *eng) { engine_stop_cell(eng, STOP_INTERRUPT); }
+
+void engine_note_running(engine *eng, pid_t group) {
+    pthread_mutex_lock(&eng->lock);
+    eng->running_group = group;
+    bool stop_now = eng->stop != STOP_NONE;
+    pthread_mutex_unlock(&eng->lock);
+    remember_group(eng, group);
+    if (stop_now) kill(-group, SIGKILL);  /* interrupted before the cell had even started */
+}
+
+/* ---------------------------------------------------------------- the language, no executor */
+
+engine_completeness engine_check_complete(const char *code, char *indent, size_t indent_size) {
+    switch (cell_check_complete(code, indent, indent_size)) {
+    case CELL_COMPLETE: return ENGINE_COMPLETE;
+    case CELL_INCOMPLETE: return ENGINE_INCOMPLETE;
+    default: return ENGINE_INVALID;
+    }
+}

@@ -1,0 +1,89 @@
+/* engine_internal.h — what the engine client's files share (engine.h is the door; this is the
+ * room behind it): the engine's state, and the calls one part makes into another.
+ *
+ *   engine.c    the executor process: start, restart, stop, the process groups cells ran in
+ *   streams.c   the executor's stdout and stderr, forwarded as valid UTF-8 under the output limit
+ *   execute.c   one cell: magics, the execute op, the events until "done"
+ *   outcome.c   how the cell ended, in words: engine_outcome
+ *   symbols.c   what the notebook defined, for completion and inspection */
+#ifndef CONCLAB_ENGINE_INTERNAL_H
+#define CONCLAB_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "engine.h"
+#include "magics.h"
+#include "messages.h"
+#include "process_limit.h"
+#include "progress.h"
+#include "strbuf.h"
+
+typedef enum stop_reason { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT, STOP_OUTPUT, STOP_PROCESSES } stop_reason;
+
+typedef struct output_stream {
+    int fd;
+    const char *name;
+    unsigned char carry[4];  /* the start of a UTF-8 sequence cut by the last read */
+    size_t n_carry;
+} output_stream;
+
+struct engine {
+    engine_options opts;
+    pid_t holder;             /* the process holding the notebook: it changes as cells run */
+    int holder_pidfd;
+    int channel;              /* the socketpair to the executor (messages.h) */
+    output_stream out, err;
+    json_t *symbols, *includes;
+    strbuf unmerged;          /* definition records not yet in symbols: merged when asked */
+    pid_t *groups;            /* process groups cells ran in, to clean up on restart */
+    size_t n_groups;
+    size_t cell_output;       /* bytes forwarded for the running cell */
+    bool holder_lost;         /* the holder died between cells */
+    notebook_settings settings;  /* what line magics set */
+    process_limit processes;
+    int progress_fd;          /* shared with every executor: where the running cell is */
+    progress_page *progress;
+    char *thread_notice;      /* the last "threads still running" notice shown */
+
+    pthread_mutex_t lock;     /* guards the fields below, touched by engine_interrupt */
+    bool executing;
+    pid_t running_group;
+    stop_reason stop;
+};
+
+/* One cell on its way (execute.c), and what outcome.c reads of it. */
+typedef struct run_state {
+    engine *eng;
+    const engine_request *req;
+    const engine_callbacks *cb;
+    double timeout_s;
+    event done;               /* the "done" event, once it came */
+    bool has_done;
+    char *definitions;        /* its payload: what the cell defined (definition_records.h) */
+    size_t definitions_length;
+    bool died;                /* the holder died, or the channel broke */
+    char at[64];              /* " at cell[4], line 3": where the cell was when it stopped, or "" */
+} run_state;
+
+/* engine.c */
+void engine_stop_cell(engine *eng, stop_reason why);   /* kills the running cell's group */
+void engine_note_running(engine *eng, pid_t group);    /* the "running" event */
+void engine_follow_holder(engine *eng, pid_t holder);  /* a cell handed the notebook over */
+void engine_reap_children(void);
+
+/* streams.c */
+size_t engine_forward_stream(engine *eng, const engine_callbacks *cb, output_stream *s, bool counted);
+void engine_drain_streams(engine *eng, const engine_callbacks *cb, bool counted);
+
+/* outcome.c */
+void engine_fill_outcome(engine *eng, run_state *rs, stop_reason why, engine_outcome *out);
+void engine_set_error(engine_outcome *out, const char *ename, const char *evalue, json_t *traceback);
+void engine_say(const engine_callbacks *cb, const char *text);  /* a line on the cell's stdout */
+
+/* symbols.c */
+void engine_keep_definitions(engine *eng, const char *records, size_t length);
+void engine_forget_definitions(engine *eng);
+
+#endif

@@ -1,0 +1,233 @@
+/* execute.c — one cell through the engine: its magic lines first (some need no executor at
+ * all), then the execute op with the code, then the executor's events until "done", forwarding
+ * output and answering input all the while, and stopping the cell at its time, output or
+ * process limit. */
+#define _GNU_SOURCE
+#include "engine_internal.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monotonic.h"
+
+#define CONCLAB_STRINGIFY_(x) #x
+#define CONCLAB_STRINGIFY(x) CONCLAB_STRINGIFY_(x)
+
+/* ---------------------------------------------------------------- magics that ask */
+
+/* %threads: asks the holder for its threads. */
+static void answer_threads(engine *eng, const engine_callbacks *cb) {
+    event reply = {0};
+    bool asked = op_send(eng->channel, &(op){.kind = OP_THREADS}, NULL, 0) == 0 &&
+                 event_receive(eng->channel, &reply, NULL, NULL, NULL) == 0 && reply.kind == EV_THREADS;
+    const json_t *list = asked ? reply.threads : NULL;
+    strbuf text = {0};
+    if (json_array_size(list) == 0) strbuf_add(&text, "No threads are running besides the notebook's own.\n");
+    else strbuf_add(&text, "Threads still running:\n");
+    size_t i;
+    const json_t *t;
+    json_array_foreach(list, i, t) {
+        const char *state = json_string_value(json_object_get(t, "state"));
+        const char *what = !state ? "?" : state[0] == 'R' ? "running" : state[0] == 'S' ? "sleeping or waiting"
+                         : state[0] == 'D' ? "waiting on I/O" : state;
+        strbuf_addf(&text, "  thread %lld from cell [%lld]: %s (%s)\n", json_integer_value(json_object_get(t, "tid")),
+                    json_integer_value(json_object_get(t, "cell")), what,
+                    json_string_value(json_object_get(t, "name")));
+    }
+    event_clear(&reply);
+    char *s = strbuf_take(&text);
+    engine_say(cb, s);
+    free(s);
+}
+
+/* %limits */
+static void answer_limits(engine *eng, const engine_callbacks *cb) {
+    strbuf text = {0};
+    if (eng->settings.timeout_s > 0) strbuf_addf(&text, "time per cell:   %g s (%%timeout SECONDS)\n", eng->settings.timeout_s);
+    else strbuf_add(&text, "time per cell:   none (%timeout SECONDS sets one)\n");
+    strbuf_addf(&text, "output per cell: %zu bytes (CONCLAB_OUTPUT_LIMIT)\n", eng->opts.output_limit);
+    strbuf_addf(&text, "memory per cell: %zu MiB more than the notebook holds (CONCLAB_MEMORY_LIMIT)\n",
+                eng->opts.memory_limit >> 20);
+    strbuf_addf(&text, "processes:       %d at once (CONCLAB_PROCESS_LIMIT%s)\n", eng->opts.process_limit,
+                eng->processes.dir[0] ? "; threads do not count, but a pids cgroup caps processes and "
+                                        "threads together at that + " CONCLAB_STRINGIFY(PROCESS_LIMIT_THREAD_ALLOWANCE)
+                                      : ", counted per cell; threads do not count");
+    strbuf_addf(&text, "bounds checking: %s (%%bounds on|off)\n", eng->settings.bounds ? "on" : "off");
+    strbuf_addf(&text, "prelude:         %s (%%prelude on|off)\n", eng->settings.no_prelude ? "off" : "on");
+    char *s = strbuf_take(&text);
+    engine_say(cb, s);
+    free(s);
+}
+
+static bool only_blank(const char *code) { return code[strspn(code, " \t\r\n")] == '\0'; }
+
+/* Magic lines first: a settings magic is answered here, and the rest of the cell (if any) runs
+ * with them. Returns true when the cell needs no executor. */
+static bool handle_magics(engine *eng, char *code, const engine_callbacks *cb, cell_magics *magics,
+                          engine_outcome *out) {
+    char *err = NULL;
+    if (magics_parse(code, &eng->settings, magics, &err) != 0) {
+        engine_set_error(out, "MagicError", err ? err : "bad magic", NULL);
+        free(err);
+        return true;
+    }
+    engine_say(cb, magics->note);
+    if (magics->query == QUERY_THREADS) answer_threads(eng, cb);
+    if (magics->query == QUERY_LIMITS) answer_limits(eng, cb);
+    out->ok = magics->query != QUERY_NONE || only_blank(code);
+    return out->ok;
+}
+
+/* ---------------------------------------------------------------- the executor's events */
+
+static void answer_input(run_state *rs) {
+    char *line = NULL;
+    if (rs->req->allow_stdin && rs->cb && rs->cb->on_input) line = rs->cb->on_input(rs->cb->ctx, "", false);
+    op reply = {.kind = OP_INPUT_REPLY, .input_reply = {line ? line : "", line == NULL}};
+    op_send(rs->eng->channel, &reply, NULL, 0);
+    free(line);
+}
+
+static void handle_event(run_state *rs, event *ev) {
+    switch (ev->kind) {
+    case EV_RUNNING: engine_note_running(rs->eng, ev->running_pid); break;
+    case EV_DISPLAY:
+        if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, ev->display_data, NULL);
+        break;
+    case EV_INPUT_REQUEST:
+        engine_drain_streams(rs->eng, rs->cb, true);  /* the prompt the cell printed goes out first */
+        answer_input(rs);
+        break;
+    case EV_CLEAR_OUTPUT:
+        engine_drain_streams(rs->eng, rs->cb, true);  /* what was written before the clear goes first */
+        if (rs->cb && rs->cb->on_clear) rs->cb->on_clear(rs->cb->ctx, ev->clear_wait);
+        op_send(rs->eng->channel, &(op){.kind = OP_CLEAR_ACK}, NULL, 0);
+        break;
+    case EV_DONE:
+        rs->done = *ev;  /* the reference moves to rs */
+        ev->json = NULL;
+        rs->has_done = true;
+        engine_follow_holder(rs->eng, rs->done.done.holder);
+        break;
+    case EV_THREADS: break;  /* only ever asked for between cells */
+    }
+}
+
+/* One event; a malformed one is dropped with a note on stderr (the executor is ours, so it
+ * means a bug: say so rather than stall). */
+static void read_channel(run_state *rs) {
+    event ev;
+    char *payload = NULL, *err = NULL;
+    size_t length = 0;
+    int rc = event_receive(rs->eng->channel, &ev, &payload, &length, &err);
+    if (rc == -1) rs->died = true;
+    if (rc == -2 && rs->cb && rs->cb->on_stream) {
+        char note[300];
+        int n = snprintf(note, sizeof note, "[conclab] a malformed message from the executor was dropped: %s\n",
+                         err ? err : "?");
+        rs->cb->on_stream(rs->cb->ctx, "stderr", note, (size_t)n);
+    }
+    free(err);
+    if (rc != 0) {
+        free(payload);
+        return;
+    }
+    if (ev.kind == EV_DONE) {
+        rs->definitions = payload;
+        rs->definitions_length = length;
+        payload = NULL;
+    }
+    handle_event(rs, &ev);
+    event_clear(&ev);
+    free(payload);
+}
+
+static bool readable(int fd) {
+    struct pollfd p = {fd, POLLIN, 0};
+    return fd >= 0 && poll(&p, 1, 0) == 1;
+}
+
+static void wait_for_done(run_state *rs) {
+    engine *eng = rs->eng;
+    double deadline = rs->timeout_s > 0 ? monotonic_seconds() + rs->timeout_s : 0;
+    while (!rs->has_done && !rs->died) {
+        struct pollfd fds[4] = {{eng->out.fd, POLLIN, 0}, {eng->err.fd, POLLIN, 0},
+                                {eng->channel, POLLIN, 0}, {eng->holder_pidfd, POLLIN, 0}};
+        int wait_ms = 200;
+        if (deadline) {
+            double left = deadline - monotonic_seconds();
+            wait_ms = left <= 0 ? 0 : left < 0.2 ? (int)(left * 1000) + 1 : 200;
+        }
+        int n = poll(fds, 4, wait_ms);
+        if (n < 0 && errno != EINTR) break;
+        /* events first: the executor sends a cell's warnings before the cell runs, so they must
+         * not be overtaken by output that became readable at the same moment */
+        if (fds[2].revents) read_channel(rs);
+        if (fds[0].revents) engine_forward_stream(eng, rs->cb, &eng->out, true);
+        if (fds[1].revents) engine_forward_stream(eng, rs->cb, &eng->err, true);
+        if (!rs->has_done && !rs->died && fds[3].revents) {
+            /* the holder is gone: unless it handed over (a "done" already waiting), it died */
+            while (!rs->has_done && !rs->died && readable(eng->channel)) read_channel(rs);
+            if (!rs->has_done) rs->died = true;
+        }
+        if (deadline && monotonic_seconds() >= deadline) engine_stop_cell(eng, STOP_TIMEOUT);
+        if (process_limit_exceeded(&eng->processes, eng->running_group)) engine_stop_cell(eng, STOP_PROCESSES);
+    }
+}
+
+/* ---------------------------------------------------------------- one cell */
+
+static void set_executing(engine *eng, bool on) {
+    pthread_mutex_lock(&eng->lock);
+    eng->executing = on;
+    eng->running_group = 0;
+    if (on) eng->stop = STOP_NONE;
+    pthread_mutex_unlock(&eng->lock);
+}
+
+static void restart_if_lost(engine *eng, const engine_callbacks *cb) {
+    if (!eng->holder_lost && eng->channel >= 0) return;
+    const char *note = "[conclab] the executor had died between cells; the notebook's state was lost "
+                       "and a fresh one started\n";
+    if (cb && cb->on_stream) cb->on_stream(cb->ctx, "stderr", note, strlen(note));
+    engine_restart(eng);
+}
+
+/* Sends the cell (its code after the magics) and follows it to its end. */
+static void run_in_executor(engine *eng, const engine_request *req, const engine_callbacks *cb,
+                            const cell_magics *magics, const char *code, engine_outcome *out) {
+    op execute = {.kind = OP_EXECUTE,
+                  .execute = {req->cell_number, req->allow_stdin, req->silent, magics->bounds, !magics->no_prelude,
+                              eng->opts.memory_limit}};
+    process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
+    run_state rs = {.eng = eng, .req = req, .cb = cb, .timeout_s = magics->timeout_s};
+    if (op_send(eng->channel, &execute, code, strlen(code)) != 0) rs.died = true;  /* the code, unescaped */
+    wait_for_done(&rs);
+    engine_drain_streams(eng, cb, true);
+    pthread_mutex_lock(&eng->lock);
+    stop_reason why = eng->stop;
+    pthread_mutex_unlock(&eng->lock);
+    set_executing(eng, false);
+    engine_fill_outcome(eng, &rs, why, out);
+    event_clear(&rs.done);
+    free(rs.definitions);
+}
+
+void engine_execute(engine *eng, const engine_request *req, const engine_callbacks *cb, engine_outcome *out) {
+    memset(out, 0, sizeof *out);
+    engine_drain_streams(eng, cb, false);  /* what background threads wrote since the last cell */
+    restart_if_lost(eng, cb);
+    set_executing(eng, true);
+    eng->cell_output = 0;
+    char *code = strdup(req->code ? req->code : "");
+    cell_magics magics = {0};
+    if (code && !handle_magics(eng, code, cb, &magics, out)) run_in_executor(eng, req, cb, &magics, code, out);
+    else set_executing(eng, false);
+    if (!code) engine_set_error(out, "MemoryError", "the kernel ran out of memory taking the cell", NULL);
+    free(code);
+    cell_magics_clear(&magics);
+    engine_reap_children();
+}

@@ -1,0 +1,133 @@
+/* messages.h — every message between the engine client (the kernel process) and the executor,
+ * in one place: what each carries, one builder and one parser for each, used by both sides.
+ *
+ * They travel on the socketpair the client made (descriptor 3 in the executor), framed by
+ * framing.h; a message may carry bytes after it (its payload). The client sends ops, one at a
+ * time; the executor answers with events:
+ *
+ *   op execute         cell, allow_stdin, silent, bounds, prelude, memory_limit;
+ *                      payload: the cell's code
+ *                      -> events running, display, input_request, clear_output, then done
+ *   op threads         -> event threads (%threads)
+ *   op input_reply     value, eof: the answer to an input_request
+ *   op clear_ack       the client forwarded a clear_output and everything before it
+ *   op shutdown        the executor ends, with every process of the notebook
+ *
+ *   event running        pid: the cell's process (its process group) runs now
+ *   event display        data: a mimebundle to show (compiler warnings)
+ *   event input_request  prompt, password: the cell reads standard input
+ *   event clear_output   wait: the cell called cl_clear_output()
+ *   event threads        threads: [{tid, cell, state, name}] of the holder
+ *   event done           the cell's end; payload: what it defined (definition_records.h)
+ *
+ * A parser takes a message as received and checks every field it needs is there with its type;
+ * anything else (no "op"/"ev", an unknown one, a missing or mistyped field) is refused with a
+ * sentence saying what was wrong, never half-read. Fields it returns are borrowed from the
+ * message, which the parsed struct keeps a reference to until *_clear. */
+#ifndef CONCLAB_MESSAGES_H
+#define CONCLAB_MESSAGES_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---------------------------------------------------------------- ops: client -> executor */
+
+typedef enum op_kind { OP_EXECUTE = 1, OP_THREADS, OP_INPUT_REPLY, OP_CLEAR_ACK, OP_SHUTDOWN } op_kind;
+
+typedef struct op_execute {
+    int cell;              /* execution count: names like cell[3] */
+    bool allow_stdin;      /* the front end can answer input requests */
+    bool silent;           /* no trailing-expression value */
+    bool bounds;           /* compile with bounds checking (%%bounds) */
+    bool prelude;          /* the common headers without #include (%prelude) */
+    size_t memory_limit;   /* address space the cell may add, in bytes */
+} op_execute;
+
+typedef struct op_input_reply {
+    const char *value;     /* the line, without its newline */
+    bool eof;              /* no more input */
+} op_input_reply;
+
+typedef struct op {
+    op_kind kind;
+    union {
+        op_execute execute;
+        op_input_reply input_reply;
+    };
+    json_t *json;          /* the message the fields borrow from (parsed ops) */
+} op;
+
+/* ---------------------------------------------------------------- events: executor -> client */
+
+typedef enum event_kind {
+    EV_RUNNING = 1, EV_DISPLAY, EV_INPUT_REQUEST, EV_CLEAR_OUTPUT, EV_THREADS, EV_DONE
+} event_kind;
+
+/* How a cell ended. ok: it ran (holder, threads, result). Otherwise ename says which error:
+ * "CompileError" (errors: tcc's messages), a death in its fork ("SIGSEGV", "Exit",
+ * "MemoryLimitExceeded", ...: evalue, traceback, status, where), or "CompilerDied"
+ * (state_lost: the executor ends and the client starts a fresh one). */
+typedef struct event_done {
+    bool ok;
+    int holder;            /* ok: the process holding the notebook from now on */
+    json_t *threads;       /* ok: [{cell, count}] of the cells' threads still running */
+    const char *result;    /* ok: the trailing expression's value as text, or NULL */
+    const char *ename;     /* not ok */
+    const char *evalue;    /* not ok, or NULL */
+    const char *errors;    /* CompileError: tcc's messages, or NULL */
+    json_t *traceback;     /* not ok: lines, or NULL */
+    const char *where;     /* a death: "cell[3], line 2", or NULL */
+    int status;            /* a death: the wait status of the cell's process */
+    bool state_lost;       /* the executor is ending: the notebook's state is gone */
+} event_done;
+
+typedef struct event {
+    event_kind kind;
+    union {
+        int running_pid;                      /* EV_RUNNING */
+        json_t *display_data;                 /* EV_DISPLAY: a mimebundle */
+        struct {
+            const char *prompt;
+            bool password;
+        } input_request;                      /* EV_INPUT_REQUEST */
+        bool clear_wait;                      /* EV_CLEAR_OUTPUT */
+        json_t *threads;                      /* EV_THREADS: [{tid, cell, state, name}] */
+        event_done done;                      /* EV_DONE */
+    };
+    json_t *json;          /* the message the fields borrow from (parsed events) */
+} event;
+
+/* ---------------------------------------------------------------- building and parsing */
+
+/* The message for o or e (a new reference; json fields of e are copied by reference). */
+json_t *op_build(const op *o);
+json_t *event_build(const event *e);
+
+/* Reads a received message into *out, which keeps a reference to it. 0, or -1 with *err set
+ * (malloc'd: what was wrong) and *out empty. */
+int op_parse(json_t *msg, op *out, char **err);
+int event_parse(json_t *msg, event *out, char **err);
+
+void op_clear(op *o);
+void event_clear(event *e);
+
+/* The name on the wire ("execute", "done", ...), or "?" */
+const char *op_name(op_kind kind);
+const char *event_name(event_kind kind);
+
+/* ---------------------------------------------------------------- on a descriptor */
+
+/* Sends a message and, after it, `length` bytes of payload (none when length is 0). 0, or -1
+ * when the peer is gone. */
+int op_send(int fd, const op *o, const void *payload, size_t length);
+int event_send(int fd, const event *e, const void *payload, size_t length);
+
+/* Receives one message and the payload it announced (malloc'd, NUL-terminated, or NULL when
+ * none; *length its size). 0; -1 when the peer is gone; -2 when the message was malformed
+ * (*err says how; the stream may still be read on). payload and length may be NULL when the
+ * caller expects none (a payload then is read and dropped). */
+int op_receive(int fd, op *out, char **payload, size_t *length, char **err);
+int event_receive(int fd, event *out, char **payload, size_t *length, char **err);
+
+#endif
