@@ -34,11 +34,12 @@ static bool has_type(const json_t *value, field_type type) {
 static int check_fields(const json_t *msg, const char *what, const field *fields, char **err) {
     for (const field *f = fields; f && f->name; f++) {
         const json_t *value = json_object_get(msg, f->name);
+        if (value && json_is_null(value) && !f->required) continue;  /* an optional field left out */
         if (!value && f->required) {
             error_set(err, "%s: the field \"%s\" is missing", what, f->name);
             return -1;
         }
-        if (value && !json_is_null(value) && !has_type(value, f->type)) {
+        if (value && !has_type(value, f->type)) {
             error_set(err, "%s: the field \"%s\" should be %s", what, f->name, type_names[f->type]);
             return -1;
         }
@@ -276,6 +277,15 @@ int event_send(int fd, const event *e, const void *payload, size_t length) {
     return send_message(fd, event_build(e), payload, length);
 }
 
+/* A refused message's payload is read past, not handed out. */
+static void drop_payload(char **payload, size_t *length) {
+    if (payload) {
+        free(*payload);
+        *payload = NULL;
+    }
+    if (length) *length = 0;
+}
+
 /* One frame and the payload it announced. 0, -1 (gone), -2 (malformed, *err says so). */
 static int receive_message(int fd, json_t **msg, char **payload, size_t *length, char **err) {
     if (payload) *payload = NULL;
@@ -308,10 +318,7 @@ int op_receive(int fd, op *out, char **payload, size_t *length, char **err) {
     if (rc != 0) return rc;
     rc = op_parse(msg, out, err) == 0 ? 0 : -2;
     json_decref(msg);
-    if (rc != 0 && payload) {
-        free(*payload);
-        *payload = NULL;
-    }
+    if (rc != 0) drop_payload(payload, length);
     return rc;
 }
 
@@ -322,9 +329,6 @@ int event_receive(int fd, event *out, char **payload, size_t *length, char **err
     if (rc != 0) return rc;
     rc = event_parse(msg, out, err) == 0 ? 0 : -2;
     json_decref(msg);
-    if (rc != 0 && payload) {
-        free(*payload);
-        *payload = NULL;
-    }
+    if (rc != 0) drop_payload(payload, length);
     return rc;
 }
