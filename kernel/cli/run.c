@@ -24,6 +24,8 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "monotonic.h"
+#include "xalloc.h"
 
 enum {
     RUN_OK = 0,          /* every cell ran (or failed, with --allow-errors) */
@@ -66,28 +68,6 @@ typedef struct run_options {
     bool quiet;
     double timeout_s;    /* 0: no limit */
 } run_options;
-
-/* ---- small helpers ---------------------------------------------------------------------- */
-
-static void *xrealloc(void *p, size_t size) {
-    void *q = realloc(p, size);
-    if (!q) {
-        fprintf(stderr, "conclab run: out of memory\n");
-        exit(RUN_CANNOT);
-    }
-    return q;
-}
-
-static char *xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    return memcpy(xrealloc(NULL, n), s, n);
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- options ---------------------------------------------------------------------------- */
 
@@ -680,7 +660,7 @@ int cli_run(int argc, char **argv) {
 
     terminal term = {.quiet = o.quiet, .at_line_start = true};
     run_report report = {0};
-    double started = now_s();
+    double started = monotonic_seconds();
     interrupt_guard guard;
     interrupt_guard_start(&guard, eng);
     run_notebook(eng, nb, &o, &term, &report);
@@ -696,7 +676,7 @@ int cli_run(int argc, char **argv) {
         else
             status = RUN_CANNOT;
     }
-    print_report(&o, &report, &term, now_s() - started, written);
+    print_report(&o, &report, &term, monotonic_seconds() - started, written);
     free(report.stop_reason);
     json_decref(nb);
     return status;

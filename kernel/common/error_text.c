@@ -4,10 +4,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+void error_vset(char **err, const char *format, va_list ap) {
+    if (err && vasprintf(err, format, ap) < 0) *err = NULL;
+}
+
 void error_set(char **err, const char *format, ...) {
-    if (!err) return;
     va_list ap;
     va_start(ap, format);
-    if (vasprintf(err, format, ap) < 0) *err = NULL;
+    error_vset(err, format, ap);
     va_end(ap);
 }

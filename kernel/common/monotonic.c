@@ -7,3 +7,5 @@ double monotonic_seconds(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+double monotonic_ms(void) { return monotonic_seconds() * 1e3; }

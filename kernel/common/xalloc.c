@@ -5,9 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void *checked(void *p) {
-    if (!p) abort();
+    if (!p) {
+        static const char message[] = "conclab: out of memory\n";
+        if (write(2, message, sizeof message - 1) < 0) { /* nothing more to do */ }
+        abort();
+    }
     return p;
 }
 
@@ -20,7 +25,7 @@ char *xasprintf(const char *format, ...) {
     va_list ap;
     va_start(ap, format);
     char *text = NULL;
-    if (vasprintf(&text, format, ap) < 0) abort();
+    if (vasprintf(&text, format, ap) < 0) checked(NULL);
     va_end(ap);
     return text;
 }

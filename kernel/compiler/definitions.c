@@ -11,12 +11,7 @@
 
 #include "lexer.h"
 #include "strbuf.h"
-
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n);
-    if (!q) abort();
-    return q;
-}
+#include "xalloc.h"
 
 void definitions_init(definitions *d) { memset(d, 0, sizeof *d); }
 

@@ -34,12 +34,7 @@
 #include "render.h"
 #include "stdin_bridge.h"
 #include "trampoline.h"
-
-static void *xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n);
-    if (!q) abort();
-    return q;
-}
+#include "xalloc.h"
 
 jit *jit_new(void) {
     jit *j = calloc(1, sizeof *j);
@@ -540,20 +535,14 @@ static int thread_local_line(const char *code) {
     return 0;
 }
 
-static void report_split_error(int cell_number, char *err, jit_cell *out) {
-    const char *msg = strncmp(err, "line ", 5) == 0 ? err + 5 : err;
-    int line = atoi(msg);
-    const char *colon = strchr(msg, ':');
-    if (asprintf(&out->errors, "cell[%d]:%d: error:%s\n", cell_number, line > 0 ? line : 1,
-                 colon ? colon + 1 : msg) < 0)
-        abort();
-    free(err);
+static void report_split_error(int cell_number, const cell_error *err, jit_cell *out) {
+    out->errors = xasprintf("cell[%d]:%d: error: %s\n", cell_number, err->line, err->text);
 }
 
 void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit_cell *out) {
     memset(out, 0, sizeof *out);
     build b = {.j = j, .number = cell_number, .want_value = want_value};
-    char *err = NULL;
+    cell_error err;
     int thread_local_at = thread_local_line(code);
     if (thread_local_at) {
         if (asprintf(&out->errors, "cell[%d]:%d: error: '_Thread_local' is not supported: every thread would share "
@@ -562,7 +551,7 @@ void jit_compile(jit *j, const char *code, int cell_number, bool want_value, jit
         return;
     }
     if (cell_split(code, &j->type_names, &b.c, &err) != 0) {
-        report_split_error(cell_number, err, out);
+        report_split_error(cell_number, &err, out);
         return;
     }
     b.plans = calloc(b.c.n_items + 1, sizeof *b.plans);

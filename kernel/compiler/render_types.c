@@ -119,8 +119,7 @@ static void add_type(render_types *t, const cell_item *item) {
     d->is_union = is_union;
     char *body = strndup(item->text + open, close - open);
     cell members;
-    char *err = NULL;
-    if (body && cell_split(body, NULL, &members, &err) == 0) {
+    if (body && cell_split(body, NULL, &members, NULL) == 0) {
         size_t self = (size_t)(d - t->types);
         for (size_t i = 0; i < members.n_items; i++) {
             if (members.items[i].kind == ITEM_VARIABLE) add_member(&t->types[self], &members.items[i]);
@@ -128,18 +127,13 @@ static void add_type(render_types *t, const cell_item *item) {
         }
         cell_free(&members);
     }
-    free(err);
     free(body);
 }
 
 void render_types_add(render_types *t, const char *definition) {
     if (!strchr(definition, '{')) return;
     cell c;
-    char *err = NULL;
-    if (cell_split(definition, NULL, &c, &err) != 0) {
-        free(err);
-        return;
-    }
+    if (cell_split(definition, NULL, &c, NULL) != 0) return;
     for (size_t i = 0; i < c.n_items; i++) add_type(t, &c.items[i]);
     cell_free(&c);
 }

@@ -26,6 +26,7 @@
 #include "lexer.h"
 #include "runtime_paths.h"
 #include "strbuf.h"
+#include "monotonic.h"
 
 #ifndef CONCLAB_TCC_BINARY
 #define CONCLAB_TCC_BINARY "/usr/bin/tcc"
@@ -586,18 +587,12 @@ json_t *complete_scan_preprocessed(const char *text, size_t len) {
 #define PREPROCESS_TIMEOUT_MS 5000
 #define PREPROCESS_MAX_OUTPUT ((size_t)64 << 20)
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Reads everything fd gives until EOF, the deadline or the size cap. Returns whether it got to
  * EOF. */
 static bool read_all(int fd, strbuf *out, double deadline) {
     char chunk[65536];
     for (;;) {
-        int left = (int)(deadline - now_ms());
+        int left = (int)(deadline - monotonic_ms());
         if (left <= 0 || out->len > PREPROCESS_MAX_OUTPUT) return false;
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int ready = poll(&p, 1, left);
@@ -641,7 +636,7 @@ static char *preprocess(const char *input, const char *include_dir, size_t *len)
             sent += (size_t)n;
         }
         shutdown(to_tcc[0], SHUT_WR);
-        if (!read_all(from_tcc[0], &out, now_ms() + PREPROCESS_TIMEOUT_MS)) kill(pid, SIGKILL);
+        if (!read_all(from_tcc[0], &out, monotonic_ms() + PREPROCESS_TIMEOUT_MS)) kill(pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
     }
     close(to_tcc[0]);

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "process_limit.h"
+#include "monotonic.h"
 
 
 #include <dirent.h>
@@ -126,15 +127,9 @@ static int count_cgroup_processes(const process_limit *pl) {
 
 enum { ENGINE_OWN_PROCESSES = 2 };  /* the executor holding the notebook, and the compiler */
 
-static double monotonic_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 bool process_limit_exceeded(process_limit *pl, pid_t group) {
     if (pl->max <= 0) return false;
-    double now = monotonic_s();
+    double now = monotonic_seconds();
     if (group > 0 && now < pl->next_count) return false;
     pl->next_count = now + PROCESS_LIMIT_INTERVAL_S;
     if (pl->dir[0]) {

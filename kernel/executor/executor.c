@@ -30,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +45,7 @@
 #include "stdin_bridge.h"
 #include "strbuf.h"
 #include "thread_census.h"
+#include "pidfd.h"
 
 static int channel;      /* the socket to the engine client */
 static int kernel_pidfd; /* becomes readable when the kernel process dies */
@@ -69,8 +69,6 @@ static void remember_own_group(void) {
     groups = grown;
     groups[n_groups++] = getpid();
 }
-
-static int pidfd_open_compat(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 static int thread_count(void) {
     DIR *d = opendir("/proc/self/task");

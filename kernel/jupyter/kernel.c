@@ -11,6 +11,7 @@
 
 #include "kernel.h"
 #include "kernel_state.h"
+#include "monotonic.h"
 
 #define PUMP_INTERVAL_MS 50
 #define DEFAULT_OUTPUT_LIMIT ((size_t)4 << 20)
@@ -54,12 +55,6 @@ static engine_options options_from_env(void) {
     return opts;
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void pump_output(kernel *k) {
     output_route route = {k, k->has_last_execute ? &k->last_execute : NULL};
     engine_callbacks cb = output_callbacks(&route);
@@ -68,7 +63,7 @@ static void pump_output(kernel *k) {
 }
 
 static void serve_shell(kernel *k) {
-    double last_pump = now_ms();
+    double last_pump = monotonic_ms();
     while (!atomic_load(&k->stopping)) {
         wire_msg msg = {0};
         int got = server_recv_shell(k->srv, PUMP_INTERVAL_MS, &msg);
@@ -79,9 +74,9 @@ static void serve_shell(kernel *k) {
             if (k->abort_queued) shell_abort_queued(k);
         }
         /* A steady stream of requests must not starve the background output. */
-        if (got == 0 || now_ms() - last_pump >= PUMP_INTERVAL_MS) {
+        if (got == 0 || monotonic_ms() - last_pump >= PUMP_INTERVAL_MS) {
             pump_output(k);
-            last_pump = now_ms();
+            last_pump = monotonic_ms();
         }
     }
 }

@@ -12,10 +12,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "kernel_state.h"
+#include "pidfd.h"
 
 enum { SIG_BYTE_INTERRUPT = 'i', SIG_BYTE_TERMINATE = 't', SIG_BYTE_QUIT = 'q' };
 
@@ -61,7 +61,7 @@ static void *serve_signals(void *arg) {
 int signals_start(kernel *k) {
     signal(SIGPIPE, SIG_IGN);  /* a vanished peer is an error return, not a dead kernel */
     if (pipe2(signal_pipe, O_CLOEXEC) != 0) return -1;
-    if (getppid() > 1) launcher_pidfd = (int)syscall(SYS_pidfd_open, getppid(), 0);
+    if (getppid() > 1) launcher_pidfd = pidfd_open_compat(getppid());
     fcntl(signal_pipe[1], F_SETFL, O_NONBLOCK);
     if (pthread_create(&signal_thread, NULL, serve_signals, k) != 0) return -1;
     signal_thread_running = true;

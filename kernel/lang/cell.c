@@ -5,7 +5,6 @@
  * a prototype, one or more variables, a statement, or (last, with no ';') an expression. The
  * classification only needs the declaration specifiers, so it is a scan over tokens rather than
  * a full C parser: tcc checks everything else. */
-#define _GNU_SOURCE /* vasprintf */
 #include "cell.h"
 
 #include <stdarg.h>
@@ -14,6 +13,7 @@
 #include <string.h>
 
 #include "lexer.h"
+#include "xalloc.h"
 
 typedef struct splitter {
     int depth;  /* open top-level #if groups */
@@ -37,13 +37,14 @@ static char *dup_range(const char *src, size_t start, size_t end) {
     return s;
 }
 
-static char *fmt(const char *format, ...) {
+static void set_error(cell_error *err, int line, const char *format, ...) __attribute__((format(printf, 3, 4)));
+static void set_error(cell_error *err, int line, const char *format, ...) {
+    if (!err) return;
+    err->line = line > 0 ? line : 1;
     va_list ap;
     va_start(ap, format);
-    char *s = NULL;
-    if (vasprintf(&s, format, ap) < 0) abort();
+    vsnprintf(err->text, sizeof err->text, format, ap);
     va_end(ap);
-    return s;
 }
 
 static int is(const splitter *sp, size_t i, const char *text) {
@@ -112,7 +113,7 @@ static void add_also(cell_item *it, char *name) {
 /* ---------------------------------------------------------------- balance */
 
 /* Pairs every bracket with its match (sp->match), or says which one has none. */
-static int check_balance(splitter *sp, char **err) {
+static int check_balance(splitter *sp, cell_error *err) {
     size_t cap = 16, depth = 0;
     size_t *stack = malloc(cap * sizeof *stack);
     sp->match = malloc((sp->n + 1) * sizeof *sp->match);
@@ -130,7 +131,7 @@ static int check_balance(splitter *sp, char **err) {
         } else if (is_closer(sp, i)) {
             const char *want = is(sp, i, ")") ? "(" : is(sp, i, "]") ? "[" : "{";
             if (depth == 0 || !is(sp, stack[depth - 1], want)) {
-                *err = fmt("line %d: unexpected '%c'", sp->toks[i].line, sp->src[sp->toks[i].start]);
+                set_error(err, sp->toks[i].line, "unexpected '%c'", sp->src[sp->toks[i].start]);
                 free(stack);
                 return -1;
             }
@@ -141,7 +142,7 @@ static int check_balance(splitter *sp, char **err) {
     }
     if (depth > 0) {
         const token *t = &sp->toks[stack[depth - 1]];
-        *err = fmt("line %d: '%c' is never closed", t->line, sp->src[t->start]);
+        set_error(err, t->line, "'%c' is never closed", sp->src[t->start]);
         free(stack);
         return -1;
     }
@@ -399,10 +400,10 @@ static void emit_tag_definition(splitter *sp, size_t a, const specifiers *s, int
         it->text = span_text(sp, a, b);
     } else {
         char *spec = specifier_text(sp, a, s, 1);
-        it->text = fmt("%s;", spec);
+        it->text = xasprintf("%s;", spec);
         free(spec);
     }
-    if (tagged) it->name = fmt("%.*s %.*s", (int)(sp->toks[s->tag_kw].end - sp->toks[s->tag_kw].start),
+    if (tagged) it->name = xasprintf("%.*s %.*s", (int)(sp->toks[s->tag_kw].end - sp->toks[s->tag_kw].start),
                                sp->src + sp->toks[s->tag_kw].start,
                                (int)(sp->toks[s->tag_kw + 1].end - sp->toks[s->tag_kw + 1].start),
                                sp->src + sp->toks[s->tag_kw + 1].start);
@@ -426,7 +427,7 @@ static void emit_typedef(splitter *sp, size_t a, size_t b, const specifiers *s) 
     if (tagged_body) {
         char *spec = specifier_text(sp, a, s, 0);
         char *rest = span_text(sp, s->end, b);
-        it->text = fmt("typedef %s %s", spec, rest);
+        it->text = xasprintf("typedef %s %s", spec, rest);
         free(spec);
         free(rest);
     } else {
@@ -459,7 +460,7 @@ static void emit_function(splitter *sp, size_t a, const specifiers *s, size_t d0
     cell_item *it = new_item(sp, has_body ? ITEM_FUNCTION : ITEM_PROTOTYPE, sp->toks[a].line);
     char *spec = specifier_text(sp, a, s, 0);
     char *decl = span_text(sp, d0, d1);
-    it->prototype = fmt("%s %s", spec, decl);
+    it->prototype = xasprintf("%s %s", spec, decl);
     it->name_offset = strlen(spec) + 1 + (sp->toks[name].start - sp->toks[d0].start);
     free(spec);
     free(decl);
@@ -558,7 +559,7 @@ static void emit_directive(splitter *sp, size_t i) {
         while (p[n] == '_' || (p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
                (p[n] >= '0' && p[n] <= '9'))
             n++;
-        if (n) it->name = fmt("%.*s", (int)n, p);
+        if (n) it->name = xasprintf("%.*s", (int)n, p);
     }
 }
 
@@ -584,9 +585,9 @@ static void classify(splitter *sp, size_t a, size_t b, int terminated) {
     it->text = span_text(sp, a, b);
 }
 
-int cell_split(const char *code, const strmap *typedef_names, cell *out, char **err) {
+int cell_split(const char *code, const strmap *typedef_names, cell *out, cell_error *err) {
     memset(out, 0, sizeof *out);
-    *err = NULL;
+    if (err) *err = (cell_error){0, ""};
     splitter sp = {.src = code, .typedef_names = typedef_names, .out = out};
     int open_comment = 0;
     sp.toks = lexer_tokenize(code, strlen(code), &sp.n, &open_comment);
@@ -594,13 +595,13 @@ int cell_split(const char *code, const strmap *typedef_names, cell *out, char **
     int rc = check_balance(&sp, err);
     for (size_t i = 0; rc == 0 && i < sp.n; i++) {
         if (sp.toks[i].unterminated) {
-            *err = fmt("line %d: %s is never closed", sp.toks[i].line,
-                       sp.toks[i].kind == TOK_CHAR ? "a character constant" : "a string");
+            set_error(err, sp.toks[i].line, "%s is never closed",
+                      sp.toks[i].kind == TOK_CHAR ? "a character constant" : "a string");
             rc = -1;
         }
     }
     if (rc == 0 && open_comment) {
-        *err = strdup("a /* comment is never closed");
+        set_error(err, open_comment, "a /* comment is never closed");
         rc = -1;
     }
     for (size_t a = 0; rc == 0 && a < sp.n;) {

@@ -42,11 +42,12 @@ static int skip_blank(lexer *lx) {
                 advance(lx);
             }
         } else if (c == '/' && peek(lx, 1) == '*') {
+            int opened = lx->line;
             advance(lx);
             advance(lx);
             while (!(peek(lx, 0) == '*' && peek(lx, 1) == '/')) {
                 if (peek(lx, 0) == -1) {
-                    lx->open_comment = 1;
+                    lx->open_comment = opened;
                     return crossed;
                 }
                 advance(lx);
@@ -96,11 +97,12 @@ static void lex_directive(lexer *lx, token *t) {
             continue;
         }
         if (c == '/' && peek(lx, 1) == '*') {  /* a comment may span lines inside a directive */
+            int opened = lx->line;
             advance(lx);
             advance(lx);
             while (!(peek(lx, 0) == '*' && peek(lx, 1) == '/')) {
                 if (peek(lx, 0) == -1) {
-                    lx->open_comment = 1;
+                    lx->open_comment = opened;
                     t->unterminated = 1;
                     return;
                 }

@@ -4,6 +4,7 @@
  * message naming the field, rather than as a silent bind to the wrong place or unsigned traffic. */
 #define _GNU_SOURCE
 #include "connection.h"
+#include "error_text.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -12,13 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int fail(char **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(char **err, const char *fmt, ...) {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(err, fmt, ap) < 0) *err = NULL;
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    error_vset(err, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

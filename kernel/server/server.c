@@ -12,6 +12,8 @@
  * still leave, and server_free flushes them within the linger time. */
 #define _GNU_SOURCE
 #include "server.h"
+#include "error_text.h"
+#include "monotonic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -53,14 +55,6 @@ struct server {
     int hb_started, control_started;
 };
 
-static void set_error(char **err, const char *fmt, ...) {
-    if (!err) return;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(err, fmt, ap) < 0) *err = NULL;
-    va_end(ap);
-}
-
 static const char *channel_name(void *sock, const server *srv) {
     if (sock == srv->shell) return "shell";
     if (sock == srv->control) return "control";
@@ -68,11 +62,7 @@ static const char *channel_name(void *sock, const server *srv) {
     return "iopub";
 }
 
-static long now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static long now_ms(void) { return (long)monotonic_ms(); }
 
 /* ---- receiving -------------------------------------------------------------------------- */
 
@@ -333,7 +323,7 @@ static int start_threads(server *srv, char **err) {
         srv->control_started = rc == 0;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) set_error(err, "cannot start server threads: %s", strerror(rc));
+    if (rc != 0) error_set(err, "cannot start server threads: %s", strerror(rc));
     return rc == 0 ? 0 : -1;
 }
 
@@ -343,7 +333,7 @@ static void *open_socket(server *srv, const connection_info *ci, int type, int p
                          const char *name, char **err) {
     void *sock = zmq_socket(srv->zmq, type);
     if (!sock) {
-        set_error(err, "cannot create %s socket: %s", name, zmq_strerror(errno));
+        error_set(err, "cannot create %s socket: %s", name, zmq_strerror(errno));
         return NULL;
     }
     int linger = type == ZMQ_REP ? 0 : REPLY_LINGER_MS;
@@ -357,7 +347,7 @@ static void *open_socket(server *srv, const connection_info *ci, int type, int p
     char endpoint[128];
     connection_endpoint(ci, port, endpoint, sizeof endpoint);
     if (zmq_bind(sock, endpoint) != 0) {
-        set_error(err, "cannot bind %s to %s: %s", name, endpoint, zmq_strerror(errno));
+        error_set(err, "cannot bind %s to %s: %s", name, endpoint, zmq_strerror(errno));
         zmq_close(sock);
         return NULL;
     }
@@ -367,7 +357,7 @@ static void *open_socket(server *srv, const connection_info *ci, int type, int p
 static int open_sockets(server *srv, const connection_info *ci, char **err) {
     srv->zmq = zmq_ctx_new();
     if (!srv->zmq) {
-        set_error(err, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
+        error_set(err, "cannot create a ZeroMQ context: %s", zmq_strerror(errno));
         return -1;
     }
     return (srv->shell = open_socket(srv, ci, ZMQ_ROUTER, ci->shell_port, "shell", err)) &&
@@ -394,7 +384,7 @@ server *server_start(const connection_info *ci, server_control_handler on_contro
     if (err) *err = NULL;
     server *srv = calloc(1, sizeof *srv);
     if (!srv) {
-        set_error(err, "out of memory");
+        error_set(err, "out of memory");
         return NULL;
     }
     srv->wake[0] = srv->wake[1] = -1;
@@ -405,9 +395,9 @@ server *server_start(const connection_info *ci, server_control_handler on_contro
     pthread_mutex_init(&srv->send_lock, NULL);
 
     if (new_session_id(srv->session, sizeof srv->session) != 0) {
-        set_error(err, "cannot make a session id");
+        error_set(err, "cannot make a session id");
     } else if (pipe2(srv->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
-        set_error(err, "cannot create the stop pipe: %s", strerror(errno));
+        error_set(err, "cannot create the stop pipe: %s", strerror(errno));
     } else if (open_sockets(srv, ci, err) == 0 && start_threads(srv, err) == 0) {
         return srv;
     }

@@ -5,6 +5,7 @@
  * an object, and every failure path leaves *out empty with nothing allocated. */
 #define _GNU_SOURCE
 #include "wire.h"
+#include "error_text.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -27,13 +28,12 @@
 enum { PART_HEADER, PART_PARENT, PART_METADATA, PART_CONTENT, N_PARTS };
 static const char *const part_names[N_PARTS] = {"header", "parent_header", "metadata", "content"};
 
+static wire_status fail(char **err, wire_status status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static wire_status fail(char **err, wire_status status, const char *fmt, ...) {
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(err, fmt, ap) < 0) *err = NULL;
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    error_vset(err, fmt, ap);
+    va_end(ap);
     return status;
 }
 

@@ -6,10 +6,9 @@
 
 static cell split(const char *code) {
     cell c;
-    char *err = NULL;
+    cell_error err;
     if (cell_split(code, NULL, &c, &err) != 0) {
-        fprintf(stderr, "unexpected split error for <%s>: %s\n", code, err);
-        free(err);
+        fprintf(stderr, "unexpected split error for <%s>: line %d: %s\n", code, err.line, err.text);
         c.items = NULL;
         c.n_items = 0;
     }
@@ -125,19 +124,33 @@ static void test_order_and_lines(void) {
     cell_free(&c);
 }
 
-static void test_errors(void) {
+/* Each way a cell can fail to split, with the line and the words the error must carry. */
+static void expect_split_error(const char *code, int line, const char *words) {
     cell c;
-    char *err = NULL;
-    CHECK(cell_split("int f(void) {", NULL, &c, &err) == -1);
-    CHECK(err && strstr(err, "line 1") && strstr(err, "never closed"));
-    free(err);
-    err = NULL;
-    CHECK(cell_split("x = 1;\n}", NULL, &c, &err) == -1);
-    CHECK(err && strstr(err, "line 2"));
-    free(err);
-    err = NULL;
-    CHECK(cell_split("char *s = \"open;", NULL, &c, &err) == -1);
-    free(err);
+    cell_error err;
+    memset(&err, 0x55, sizeof err);
+    memset(&c, 0x55, sizeof c);
+    CHECK(cell_split(code, NULL, &c, &err) == -1);
+    if (err.line != line || !memchr(err.text, 0, sizeof err.text) || !strstr(err.text, words))
+        fprintf(stderr, "  <%s>: line %d \"%.*s\", want line %d \"%s\"\n", code, err.line,
+                (int)sizeof err.text, err.text, line, words);
+    CHECK(err.line == line);
+    CHECK(memchr(err.text, 0, sizeof err.text) && strstr(err.text, words));
+    CHECK(c.items == NULL && c.n_items == 0);
+    CHECK(cell_split(code, NULL, &c, NULL) == -1);  /* the error is optional */
+}
+
+static void test_errors(void) {
+    expect_split_error("int f(void) {", 1, "'{' is never closed");
+    expect_split_error("x = 1;\n}", 2, "unexpected '}'");
+    expect_split_error("int a[3] = {1, 2, 3);", 1, "unexpected ')'");
+    expect_split_error("char *s = \"open;", 1, "a string is never closed");
+    expect_split_error("int x;\n\nchar c = 'a;", 3, "a character constant is never closed");
+    expect_split_error("int x;\n/* a note\nthat goes on", 2, "comment is never closed");
+    expect_split_error("void g(void) {\n  if (1) {\n    h(\n  }\n}", 4, "unexpected '}'");
+    cell_error err;
+    CHECK(cell_split("int fine = 1;", NULL, &(cell){0}, &err) == 0);
+    CHECK(err.line == 0 && err.text[0] == 0);
 }
 
 static void test_completeness(void) {

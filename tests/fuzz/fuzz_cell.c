@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char indent[64];
     cell_check_complete(code, indent, sizeof indent);
     cell c;
-    char *err = NULL;
+    cell_error err = {0, ""};
     if (cell_split(code, NULL, &c, &err) == 0) {
         for (size_t i = 0; i < c.n_items; i++) {
             const cell_item *it = &c.items[i];
@@ -23,10 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (it->kind == ITEM_VARIABLE && (!it->specifiers || !it->declarator || !it->name)) abort();
         }
         cell_free(&c);
-    } else if (!err) {
-        abort();  /* a refusal always says why */
+    } else if (err.line < 1 || !err.text[0] || !memchr(err.text, 0, sizeof err.text) || c.items || c.n_items) {
+        abort();  /* a refusal always says where and why, and leaves nothing behind */
     }
-    free(err);
     free(code);
     return 0;
 }

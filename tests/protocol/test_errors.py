@@ -46,6 +46,19 @@ def test_a_syntax_error_points_at_what_tcc_got(k):
     assert tb[at + 1] == "    ^^^", tb
 
 
+@pytest.mark.parametrize("code, line, message", [
+    ("int er_g(void) {\n    return 1;\n", 1, "'{' is never closed"),
+    ("int er_h = 1;\n}\n", 2, "unexpected '}'"),
+    ("int er_i = 1;\nconst char *er_s = \"open;", 2, "a string is never closed"),
+    ("int er_j = 1;\n\n/* a note that goes on", 3, "a /* comment is never closed"),
+], ids=["brace", "closer", "string", "comment"])
+def test_a_cell_that_cannot_be_split_says_where(k, code, line, message):
+    content, tb = error_of(k, code)
+    assert content["ename"] == "CompileError"
+    assert content["evalue"].startswith("cell[%d]:%d: error: %s" % (content["execution_count"], line, message)), \
+        content["evalue"]
+
+
 @pytest.mark.parametrize("code, replacement", [
     ("#include <stdatomic.h>\natomic_int er_a;", "cl_atomic_"),
     ("_Atomic int er_b;", "cl_atomic_"),

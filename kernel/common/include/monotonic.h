@@ -3,5 +3,6 @@
 #define CONCLAB_MONOTONIC_H
 
 double monotonic_seconds(void);
+double monotonic_ms(void);
 
 #endif

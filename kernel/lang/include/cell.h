@@ -53,10 +53,17 @@ typedef enum cell_completeness {
     CELL_INVALID,     /* can never parse, e.g. a closer with no opener */
 } cell_completeness;
 
+/* Why a cell could not be split (jansson's json_error_t is the model): where, and what. */
+typedef struct cell_error {
+    int line;          /* 1-based line of the cell */
+    char text[160];    /* e.g. "'{' is never closed" */
+} cell_error;
+
 /* Splits code into items. `typedef_names` (may be NULL) holds the type names known from earlier
- * cells and headers (any non-NULL value) so `my_t x;` is read as a declaration. Returns 0, or -1 with
- * *err (malloc'd, "line N: ...") when the cell's brackets do not balance. */
-int cell_split(const char *code, const strmap *typedef_names, cell *out, char **err);
+ * cells and headers (any non-NULL value) so `my_t x;` is read as a declaration. Returns 0, or -1
+ * with *err filled (err may be NULL) when a bracket, string, character constant or comment is
+ * never closed or a closer has no opener; *out is then empty. */
+int cell_split(const char *code, const strmap *typedef_names, cell *out, cell_error *err);
 void cell_free(cell *c);
 
 /* For is_complete_request: *indent receives the suggested indent (e.g. "    ", size >= 64). */

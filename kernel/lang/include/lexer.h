@@ -31,13 +31,14 @@ typedef struct lexer {
     const char *src;
     size_t len, pos;
     int line;
-    int open_comment;   /* set when the input ended inside a block comment */
+    int open_comment;   /* the input ended inside a block comment: the line it began on (else 0) */
 } lexer;
 
 void lexer_init(lexer *lx, const char *src, size_t len);
 token lexer_next(lexer *lx);  /* comments are skipped */
 
-/* Tokenizes all of src into a malloc'd array ending with TOK_EOF; *n counts tokens without it. */
+/* Tokenizes all of src into a malloc'd array ending with TOK_EOF; *n counts tokens without it;
+ * *open_comment (may be NULL) as lexer.open_comment. */
 token *lexer_tokenize(const char *src, size_t len, size_t *n, int *open_comment);
 
 int token_is(const char *src, const token *t, const char *text);
