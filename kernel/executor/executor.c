@@ -1,8 +1,8 @@
 /* executor.c — the process that holds the notebook's state.
  *
- * Each cell is compiled here, in the holder, so its definitions stay even if running it fails.
- * Then, when the holder has no other threads (so fork is safe), the cell runs in a forked child
- * in a process group of its own:
+ * Each cell is compiled by the compiler process (compiler.h) and its code copied into the holder
+ * here, so its definitions stay even if running it fails. Then, when the holder has no other
+ * threads (so fork is safe), the cell runs in a forked child in a process group of its own:
  *
  *   - the child finishes: it reports "done" and becomes the new holder; the old holder exits.
  *   - the child dies (crash, exit(), interrupt, time limit): the old holder is still the

@@ -27,6 +27,24 @@ static void advance(lexer *lx) {
 }
 
 /* Skips spaces and comments. Returns 1 when a newline was crossed (directives start lines). */
+/* Moves past the block comment at the cursor. 0 when the input ends inside it (open_comment
+ * then says the line it began on). */
+static int skip_block_comment(lexer *lx) {
+    int opened = lx->line;
+    advance(lx);
+    advance(lx);
+    while (!(peek(lx, 0) == '*' && peek(lx, 1) == '/')) {
+        if (peek(lx, 0) == -1) {
+            lx->open_comment = opened;
+            return 0;
+        }
+        advance(lx);
+    }
+    advance(lx);
+    advance(lx);
+    return 1;
+}
+
 static int skip_blank(lexer *lx) {
     int crossed = 0;
     for (;;) {
@@ -42,18 +60,7 @@ static int skip_blank(lexer *lx) {
                 advance(lx);
             }
         } else if (c == '/' && peek(lx, 1) == '*') {
-            int opened = lx->line;
-            advance(lx);
-            advance(lx);
-            while (!(peek(lx, 0) == '*' && peek(lx, 1) == '/')) {
-                if (peek(lx, 0) == -1) {
-                    lx->open_comment = opened;
-                    return crossed;
-                }
-                advance(lx);
-            }
-            advance(lx);
-            advance(lx);
+            if (!skip_block_comment(lx)) return crossed;
         } else {
             return crossed;
         }
@@ -97,18 +104,11 @@ static void lex_directive(lexer *lx, token *t) {
             continue;
         }
         if (c == '/' && peek(lx, 1) == '*') {  /* a comment may span lines inside a directive */
-            int opened = lx->line;
-            advance(lx);
-            advance(lx);
-            while (!(peek(lx, 0) == '*' && peek(lx, 1) == '/')) {
-                if (peek(lx, 0) == -1) {
-                    lx->open_comment = opened;
-                    t->unterminated = 1;
-                    return;
-                }
-                advance(lx);
+            if (!skip_block_comment(lx)) {
+                t->unterminated = 1;
+                return;
             }
-            advance(lx);
+            continue;
         }
         advance(lx);
     }

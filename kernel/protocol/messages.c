@@ -53,6 +53,22 @@ static const char *get_string(const json_t *msg, const char *name) {
     return json_string_value(json_object_get(msg, name));  /* NULL when absent or null */
 }
 
+/* Which message msg is: the index of its `key` ("op" or "ev") in names[1..last], or 0 with *err
+ * set when msg is no object, has no such name, or an unknown one. */
+static int kind_of(const json_t *msg, const char *key, const char *what, const char *const *names, int last,
+                   char **err) {
+    if (!json_is_object(msg)) {
+        error_set(err, "an %s should be a JSON object", what);
+        return 0;
+    }
+    const char *name = get_string(msg, key);
+    for (int k = 1; name && k <= last; k++)
+        if (strcmp(name, names[k]) == 0) return k;
+    if (name) error_set(err, "unknown %s \"%s\"", what, name);
+    else error_set(err, "a message without \"%s\"", key);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- ops */
 
 static const char *const op_names[] = {NULL, "execute", "threads", "input_reply", "clear_ack", "shutdown"};
@@ -89,26 +105,10 @@ json_t *op_build(const op *o) {
     return NULL;
 }
 
-static op_kind op_kind_named(const char *name) {
-    for (int k = OP_EXECUTE; k <= OP_SHUTDOWN; k++)
-        if (name && strcmp(name, op_names[k]) == 0) return (op_kind)k;
-    return 0;
-}
-
 int op_parse(json_t *msg, op *out, char **err) {
     memset(out, 0, sizeof *out);
-    if (!json_is_object(msg)) {
-        error_set(err, "an op should be a JSON object");
-        return -1;
-    }
-    const char *name = get_string(msg, "op");
-    op_kind kind = op_kind_named(name);
-    if (!kind) {
-        if (name) error_set(err, "unknown op \"%s\"", name);
-        else error_set(err, "a message without \"op\"");
-        return -1;
-    }
-    if (check_fields(msg, name, op_fields[kind], err) != 0) return -1;
+    op_kind kind = (op_kind)kind_of(msg, "op", "op", op_names, OP_SHUTDOWN, err);
+    if (!kind || check_fields(msg, op_names[kind], op_fields[kind], err) != 0) return -1;
     out->kind = kind;
     if (kind == OP_EXECUTE) {
         json_int_t limit = json_integer_value(json_object_get(msg, "memory_limit"));
@@ -194,12 +194,6 @@ json_t *event_build(const event *e) {
     return NULL;
 }
 
-static event_kind event_kind_named(const char *name) {
-    for (int k = EV_RUNNING; k <= EV_DONE; k++)
-        if (name && strcmp(name, event_names[k]) == 0) return (event_kind)k;
-    return 0;
-}
-
 static int parse_done(json_t *msg, event_done *d, char **err) {
     bool ok = get_bool(msg, "ok");
     if (check_fields(msg, ok ? "done" : "done (an error)", ok ? done_ok_fields : done_error_fields, err) != 0)
@@ -222,18 +216,8 @@ static int parse_done(json_t *msg, event_done *d, char **err) {
 
 int event_parse(json_t *msg, event *out, char **err) {
     memset(out, 0, sizeof *out);
-    if (!json_is_object(msg)) {
-        error_set(err, "an event should be a JSON object");
-        return -1;
-    }
-    const char *name = get_string(msg, "ev");
-    event_kind kind = event_kind_named(name);
-    if (!kind) {
-        if (name) error_set(err, "unknown event \"%s\"", name);
-        else error_set(err, "a message without \"ev\"");
-        return -1;
-    }
-    if (check_fields(msg, name, event_fields[kind], err) != 0) return -1;
+    event_kind kind = (event_kind)kind_of(msg, "ev", "event", event_names, EV_DONE, err);
+    if (!kind || check_fields(msg, event_names[kind], event_fields[kind], err) != 0) return -1;
     switch (kind) {
     case EV_RUNNING: out->running_pid = get_int(msg, "pid"); break;
     case EV_DISPLAY: out->display_data = json_object_get(msg, "data"); break;
@@ -311,24 +295,26 @@ static int receive_message(int fd, json_t **msg, char **payload, size_t *length,
     return 0;
 }
 
-int op_receive(int fd, op *out, char **payload, size_t *length, char **err) {
+/* A message received and parsed by parse into out (cleared first). */
+static int receive_parsed(int fd, void *out, size_t out_size, int (*parse)(json_t *, void *, char **),
+                          char **payload, size_t *length, char **err) {
     json_t *msg = NULL;
-    memset(out, 0, sizeof *out);
+    memset(out, 0, out_size);
     int rc = receive_message(fd, &msg, payload, length, err);
     if (rc != 0) return rc;
-    rc = op_parse(msg, out, err) == 0 ? 0 : -2;
+    rc = parse(msg, out, err) == 0 ? 0 : -2;
     json_decref(msg);
     if (rc != 0) drop_payload(payload, length);
     return rc;
 }
 
+static int parse_op(json_t *msg, void *out, char **err) { return op_parse(msg, out, err); }
+static int parse_event(json_t *msg, void *out, char **err) { return event_parse(msg, out, err); }
+
+int op_receive(int fd, op *out, char **payload, size_t *length, char **err) {
+    return receive_parsed(fd, out, sizeof *out, parse_op, payload, length, err);
+}
+
 int event_receive(int fd, event *out, char **payload, size_t *length, char **err) {
-    json_t *msg = NULL;
-    memset(out, 0, sizeof *out);
-    int rc = receive_message(fd, &msg, payload, length, err);
-    if (rc != 0) return rc;
-    rc = event_parse(msg, out, err) == 0 ? 0 : -2;
-    json_decref(msg);
-    if (rc != 0) drop_payload(payload, length);
-    return rc;
+    return receive_parsed(fd, out, sizeof *out, parse_event, payload, length, err);
 }

@@ -1,7 +1,7 @@
 /* bench_coro.c — the coroutine core (issue 6 item 10: context switch, task create -> complete)
  * against glibc's swapcontext, side by side in one run. See tests/bench/README.md.
  *
- * The coroutine API is internal to libconclab, so this program compiles runtime/src/context.c,
+ * The coroutine API is internal to libconclab, so this program compiles runtime/src/aio/context.c,
  * coro.c and coro_guard.c in (bench_coro.cmake), with -O2 as the library is built.
  *
  * Every figure is the median of repeated trials (p10 and p90 beside it); trials of conclab and

@@ -3,11 +3,11 @@
 # runtime's own files are compiled in. Run by hand for the figures (tests/bench/README.md); ctest
 # only checks that it runs, with --quick and no --check.
 add_executable(bench_coro ${CMAKE_CURRENT_LIST_DIR}/bench_coro.c ${CMAKE_CURRENT_LIST_DIR}/bench_stats.c
-  ${PROJECT_SOURCE_DIR}/runtime/src/context.c
-  ${PROJECT_SOURCE_DIR}/runtime/src/coro.c
-  ${PROJECT_SOURCE_DIR}/runtime/src/coro_guard.c
-  ${PROJECT_SOURCE_DIR}/runtime/src/report.c)
-target_include_directories(bench_coro PRIVATE ${PROJECT_SOURCE_DIR}/runtime/src ${PROJECT_SOURCE_DIR}/runtime/include)
+  ${PROJECT_SOURCE_DIR}/runtime/src/aio/context.c
+  ${PROJECT_SOURCE_DIR}/runtime/src/aio/coro.c
+  ${PROJECT_SOURCE_DIR}/runtime/src/aio/coro_guard.c
+  ${PROJECT_SOURCE_DIR}/runtime/src/core/report.c)
+target_include_directories(bench_coro PRIVATE ${PROJECT_SOURCE_DIR}/runtime/src/aio ${PROJECT_SOURCE_DIR}/runtime/src/core ${PROJECT_SOURCE_DIR}/runtime/include)
 target_compile_options(bench_coro PRIVATE ${CONCLAB_WARNINGS} -O2)
 target_link_libraries(bench_coro PRIVATE Threads::Threads m)
 

@@ -2,10 +2,10 @@
 # stack-overflow reports. Its API is internal (hidden in libconclab), so the test compiles the
 # runtime's own files in. Names start with test_runtime_ so CI's TSan stage runs them.
 set(CONCLAB_CORO_SOURCES
-  ${PROJECT_SOURCE_DIR}/runtime/src/context.c
-  ${PROJECT_SOURCE_DIR}/runtime/src/coro.c
-  ${PROJECT_SOURCE_DIR}/runtime/src/coro_guard.c
-  ${PROJECT_SOURCE_DIR}/runtime/src/report.c)
+  ${PROJECT_SOURCE_DIR}/runtime/src/aio/context.c
+  ${PROJECT_SOURCE_DIR}/runtime/src/aio/coro.c
+  ${PROJECT_SOURCE_DIR}/runtime/src/aio/coro_guard.c
+  ${PROJECT_SOURCE_DIR}/runtime/src/core/report.c)
 
 function(conclab_coro_test name)
   conclab_c_test(${name}
@@ -13,7 +13,7 @@ function(conclab_coro_test name)
     LIBS Threads::Threads m ${ARGN}
     TIMEOUT 120)
   target_include_directories(${name} PRIVATE
-    ${PROJECT_SOURCE_DIR}/runtime/src ${PROJECT_SOURCE_DIR}/runtime/include)
+    ${PROJECT_SOURCE_DIR}/runtime/src/aio ${PROJECT_SOURCE_DIR}/runtime/src/core ${PROJECT_SOURCE_DIR}/runtime/include)
   # gcc -O2 as the runtime itself is built, whatever the build type
   target_compile_options(${name} PRIVATE -O2)
 endfunction()

@@ -1,4 +1,4 @@
-/* test_runtime_coro.c — the coroutine core under the event loop (issue 6): runtime/src/context.c,
+/* test_runtime_coro.c — the coroutine core under the event loop (issue 6): runtime/src/aio/context.c,
  * coro.c and coro_guard.c. Their API is internal (hidden in libconclab), so this test compiles
  * those files into itself (runtime_coro.cmake) and drives them from the outside of coro.h.
  *
