@@ -39,7 +39,7 @@ struct engine {
     strbuf unmerged;          /* definition records not yet in symbols: merged when asked */
     pid_t *groups;            /* process groups cells ran in, to clean up on restart */
     size_t n_groups;
-    size_t cell_output;       /* bytes forwarded for the running cell */
+    size_t cell_output;       /* bytes forwarded for the running cell; past the limit once cut off */
     bool holder_lost;         /* the holder died between cells */
     notebook_settings settings;  /* what line magics set */
     process_limit processes;

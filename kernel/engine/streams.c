@@ -45,11 +45,16 @@ size_t engine_forward_stream(engine *eng, const engine_callbacks *cb, output_str
         return (size_t)n;
     }
     size_t limit = eng->opts.output_limit;
-    if (eng->cell_output >= limit) return (size_t)n;  /* already cut off: drain and drop */
+    if (eng->cell_output > limit) return (size_t)n;  /* already cut off: drain and drop */
     size_t room = limit - eng->cell_output;
-    eng->cell_output += written;
-    if (written <= room) emit(cb, s, clean, written);
-    else cut_off(eng, cb, s, clean, room);
+    if (written <= room) {
+        /* Exactly at the limit is still within it: the next byte, whenever it comes, cuts. */
+        eng->cell_output += written;
+        emit(cb, s, clean, written);
+    } else {
+        eng->cell_output = limit + 1;
+        cut_off(eng, cb, s, clean, room);
+    }
     return (size_t)n;
 }
 

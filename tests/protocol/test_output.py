@@ -278,3 +278,60 @@ def test_output_limit_is_configurable(jupyter_home):
         assert_kernel_usable_after_flood(k)
     finally:
         stop_session(k)
+
+
+# ---- the output limit at every boundary (issue 12 item 4) -------------------------------------------
+
+# 2 x 64 KiB: a read of the kernel's 64 KiB chunks can end exactly on it, and stdio's 4 KiB
+# flushes of a 16-byte fputs reach it exactly too.
+EXACT_LIMIT = 131072
+LIMIT_FLOODS = {
+    "fputs": 'for (;;) fputs("0123456789abcdef", stdout);',
+    "write": 'static char lf_buf[65536];\nmemset(lf_buf, \'w\', sizeof lf_buf);\n'
+             'for (;;) if (write(1, lf_buf, sizeof lf_buf) < 0) break;',
+    "one_printf": 'char *lf_big = malloc(50 << 20);\nmemset(lf_big, \'p\', (50 << 20) - 2);\n'
+                  'lf_big[(50 << 20) - 2] = \'\\n\'; lf_big[(50 << 20) - 1] = 0;\nprintf("%s", lf_big);',
+    "one_line": 'char *lf_line = malloc(10 << 20);\nmemset(lf_line, \'l\', (10 << 20) - 1);\n'
+                'lf_line[(10 << 20) - 1] = 0;\nfputs(lf_line, stdout);\nfflush(stdout);\nfor (;;) pause();',
+}
+
+
+@pytest.fixture(scope="module")
+def exact_limit_kernel(jupyter_home):
+    k = start_session(env={"CONCLAB_OUTPUT_LIMIT": str(EXACT_LIMIT)})
+    try:
+        k.run_ok("int lf_kept = 41;\nlf_kept++;")
+        yield k
+    finally:
+        stop_session(k)
+
+
+@pytest.mark.parametrize("kind", sorted(LIMIT_FLOODS))
+def test_output_limit_holds_at_every_boundary(exact_limit_kernel, kind):
+    k = exact_limit_kernel
+    started = time.monotonic()
+    content, msgs = k.run("#include <unistd.h>\n" + LIMIT_FLOODS[kind], timeout=60)
+    elapsed = time.monotonic() - started
+    out = stream_text(msgs).encode()
+    assert content["status"] == "error" and content["ename"] == "OutputLimitExceeded", \
+        describe_failure(kind, content, msgs)
+    assert len(out) <= EXACT_LIMIT, "%d bytes of stdout got through a %d-byte limit" % (len(out), EXACT_LIMIT)
+    assert len(out) >= EXACT_LIMIT - 4096, "only %d bytes arrived before the limit cut in" % len(out)
+    assert any(str(EXACT_LIMIT) in line for line in stream_text(msgs, "stderr").splitlines()), \
+        "no note naming the limit: %r" % stream_text(msgs, "stderr")[-300:]
+    assert elapsed < 30, "the cell was stopped only after %.1f s" % elapsed
+    assert stdout_of(k, 'printf("%d\\n", lf_kept);') == "42\n", "the notebook's state was lost"
+
+
+def test_a_huge_string_value_is_shown_short(exact_limit_kernel):
+    """A 20 MB string as the cell's value: shown abridged (render.h), quickly, the state kept."""
+    k = exact_limit_kernel
+    k.run_ok("char *lf_huge;\nlf_huge = malloc(20 << 20);\nmemset(lf_huge, 'h', (20 << 20) - 1);\n"
+             "lf_huge[(20 << 20) - 1] = 0;")
+    started = time.monotonic()
+    content, msgs = k.run("lf_huge")
+    assert content["status"] == "ok", describe_failure("lf_huge", content, msgs)
+    shown = result_text(msgs)
+    assert shown.startswith('"hhhh') and shown.endswith("…") and len(shown.encode()) < EXACT_LIMIT, shown[-80:]
+    assert time.monotonic() - started < 10
+    assert stdout_of(k, 'printf("%d\\n", lf_kept);') == "42\n"
