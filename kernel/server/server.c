@@ -12,8 +12,6 @@
  * still leave, and server_free flushes them within the linger time. */
 #define _GNU_SOURCE
 #include "server.h"
-#include "error_text.h"
-#include "monotonic.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+
+#include "digest_history.h"
+#include "error_text.h"
+#include "monotonic.h"
 
 /* A Jupyter message has a few identities, six fixed frames and rarely many buffers; more than
  * this is an attack or a bug, and is dropped without buffering it all. */
@@ -43,6 +45,8 @@ struct server {
     void *shell, *control, *iopub, *stdin_sock, *hb;
     unsigned char key[sizeof ((connection_info *)0)->key];
     size_t key_len;
+    digest_history digests;  /* signatures seen: replays are dropped (signed sessions only) */
+    bool has_digests;
     char session[40];
 
     pthread_mutex_t send_lock;
@@ -126,6 +130,15 @@ static int recv_multipart(void *sock, multipart *mp) {
     }
 }
 
+/* A signed message whose signature arrived before: the same bytes sent again. */
+static bool is_replay(server *srv, const multipart *mp) {
+    if (!srv->has_digests) return false;
+    for (size_t i = 0; i + 1 < mp->n; i++)
+        if (mp->frames[i].size == 9 && memcmp(mp->frames[i].data, "<IDS|MSG>", 9) == 0)
+            return !digest_history_add(&srv->digests, mp->frames[i + 1].data, mp->frames[i + 1].size);
+    return false;
+}
+
 /* Takes one message off a readable socket. 1: a valid message in *out; 0: none, or one that was
  * dropped (logged); -1: the socket failed. */
 static int take_message(server *srv, void *sock, wire_msg *out) {
@@ -144,6 +157,11 @@ static int take_message(server *srv, void *sock, wire_msg *out) {
         if (st != WIRE_OK) {
             fprintf(stderr, "conclab: dropped message on %s: %s\n", channel_name(sock, srv),
                     why ? why : mp.overflow ? "too many frames" : "malformed");
+            rc = 0;
+        } else if (is_replay(srv, &mp)) {
+            fprintf(stderr, "conclab: dropped message on %s: a replay (its signature was seen before)\n",
+                    channel_name(sock, srv));
+            wire_msg_clear(out);
             rc = 0;
         }
         free(why);
@@ -393,6 +411,7 @@ server *server_start(const connection_info *ci, server_control_handler on_contro
     srv->key_len = strnlen(ci->key, sizeof ci->key);
     memcpy(srv->key, ci->key, srv->key_len);
     pthread_mutex_init(&srv->send_lock, NULL);
+    srv->has_digests = srv->key_len > 0 && digest_history_init(&srv->digests) == 0;
 
     if (new_session_id(srv->session, sizeof srv->session) != 0) {
         error_set(err, "cannot make a session id");
@@ -437,5 +456,6 @@ void server_free(server *srv) {
     for (int i = 0; i < 2; i++)
         if (srv->wake[i] >= 0) close(srv->wake[i]);
     pthread_mutex_destroy(&srv->send_lock);
+    if (srv->has_digests) digest_history_free(&srv->digests);
     free(srv);
 }

@@ -149,8 +149,10 @@ static void test_errors(void) {
     expect_split_error("int x;\n/* a note\nthat goes on", 2, "comment is never closed");
     expect_split_error("void g(void) {\n  if (1) {\n    h(\n  }\n}", 4, "unexpected '}'");
     cell_error err;
-    CHECK(cell_split("int fine = 1;", NULL, &(cell){0}, &err) == 0);
+    cell fine;
+    CHECK(cell_split("int fine = 1;", NULL, &fine, &err) == 0);
     CHECK(err.line == 0 && err.text[0] == 0);
+    cell_free(&fine);
 }
 
 static void test_completeness(void) {

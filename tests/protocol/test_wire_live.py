@@ -1,8 +1,9 @@
 """test_wire_live.py — the transport under hostile input, over raw ZeroMQ (issue 2, items 4 and 7).
 
 A kernel started with a known key must answer correctly signed messages with correctly signed
-replies, drop (and log) anything with a bad or missing signature without executing it, and keep
-serving after malformed frames, unknown message types and content of the wrong JSON types.
+replies, drop (and log) anything with a bad or missing signature, or a signature it has already
+seen (a replay), without executing it, and keep serving after malformed frames, unknown message
+types and content of the wrong JSON types.
 """
 import json
 import os
@@ -120,6 +121,26 @@ def test_truncated_or_extended_signature_is_dropped(rk):
     assert_dropped(rk, rk.frames(parts, signature=rk.sign(parts)[:-2]))
     parts = rk.parts("kernel_info_request")
     assert_dropped(rk, rk.frames(parts, signature=rk.sign(parts) + b"00"))
+
+
+def test_a_replayed_message_is_dropped_and_logged(rk, tmp_path):
+    """The same signed bytes sent again (issue 12 item 6): answered once, run once, the replay logged."""
+    marker = tmp_path / "runs"
+    code = 'FILE *rp_f = fopen("%s", "a"); fputs("x", rp_f); fclose(rp_f);' % marker
+    parts = rk.parts("execute_request", {"code": code, "silent": False, "store_history": False,
+                                         "user_expressions": {}, "allow_stdin": False})
+    frames = rk.frames(parts)
+    msg_id = json.loads(parts[0])["msg_id"]
+    rk.send_frames("shell", frames)
+    reply = rk.reply_to("shell", msg_id, timeout=20)
+    assert reply is not None and reply["content"]["status"] == "ok", rk.log()
+    rk.drain()
+    before = rk.log()
+    for channel in ("shell", "control"):
+        assert_dropped(rk, frames, channel)
+    time.sleep(0.2)
+    assert marker.read_text() == "x", "the replayed cell ran again"
+    assert "replay" in rk.log()[len(before):], "the replay was not logged: %r" % rk.log()[len(before):]
 
 
 def test_unsigned_execute_request_never_runs(rk, tmp_path):
