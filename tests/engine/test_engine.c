@@ -144,8 +144,17 @@ static void test_output(void) {
     CHECK(out.ok && strstr(c.out, "\xEF\xBF\xBD\xEF\xBF\xBD ok"));
     engine_outcome_clear(&out);
 
+    /* warnings come first as a display, and the cell still runs */
+    run(&c, "int *warn_p = 5;\nprintf(\"%d\\n\", warn_p == (int *)5);", false, &out);
+    CHECK(out.ok && strcmp(c.out, "1\n") == 0);
+    CHECK(strstr(c.display, "cell[") && strstr(c.display, "warning: assignment makes pointer from integer"));
+    engine_outcome_clear(&out);
+
+    /* a warning, then the error it led to */
     run(&c, "int cast_warning = (int)(long)\"x\"; int *bad = 3.0 ? 0 : 0; unused_call_warning();", false, &out);
-    CHECK(!out.ok);
+    CHECK(!out.ok && strcmp(out.ename, "CompileError") == 0);
+    CHECK(out.evalue && strstr(out.evalue, "undefined symbol 'unused_call_warning'"));
+    CHECK(strstr(c.display, "implicit declaration of function 'unused_call_warning'"));
     engine_outcome_clear(&out);
 }
 

@@ -161,7 +161,7 @@ static void test_result_times_out(void) {
     void *value = (void *)1;
     CHECK(cl_future_result(f, 0, &value) == CL_FUTURE_TIMEOUT); /* 0 polls */
     CHECK(value == NULL);
-    CHECK(cl_now() - t0 < 0.1);
+    CHECK(cl_now() - t0 < 1.0); /* a poll: no wait (the future never completes) */
 
     t0 = cl_now();
     CHECK(cl_future_result(f, 0.2, &value) == CL_FUTURE_TIMEOUT);

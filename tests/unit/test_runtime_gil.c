@@ -204,13 +204,19 @@ static void test_sleep_releases(void) {
     cl_thread_join(t);
     cl_gil_set_switch_interval(0.005);
 
-    /* Three sleepers under the GIL overlap: together they take about one sleep, not three. */
-    cl_thread *sleepers[3];
-    double start = cl_now();
-    for (int i = 0; i < 3; i++) sleepers[i] = cl_thread_start(sleep_a_fifth, NULL);
-    for (int i = 0; i < 3; i++) cl_thread_join(sleepers[i]);
-    double elapsed = cl_now() - start;
-    CHECK(elapsed >= 0.2 && elapsed < 0.45);
+    /* Three sleepers under the GIL overlap: together they take about one sleep, not three (0.6 s).
+     * The best of three tries counts, so a busy machine costs a retry rather than a failure. */
+    double best = 1e9;
+    for (int attempt = 0; attempt < 3 && best >= 0.45; attempt++) {
+        cl_thread *sleepers[3];
+        double start = cl_now();
+        for (int i = 0; i < 3; i++) sleepers[i] = cl_thread_start(sleep_a_fifth, NULL);
+        for (int i = 0; i < 3; i++) cl_thread_join(sleepers[i]);
+        double elapsed = cl_now() - start;
+        CHECK(elapsed >= 0.2);
+        if (elapsed < best) best = elapsed;
+    }
+    CHECK(best < 0.45);
     cl_gil_disable();
 }
 

@@ -362,7 +362,9 @@ static void test_two_processes_run_in_parallel(void) {
     cl_process_free(b);
     cl_array_free(shared);
 
-    /* For information (asserted by the benchmark on a quiet machine): the classic timing. */
+    /* The classic timing: two CPU-bound processes against the same work done twice in a row.
+     * Ideal is 0.5 of the sequential time; the best of a few tries must beat 0.9, so that a
+     * busy machine (ctest runs two tests at once) only costs retries. */
     unsigned long work = 1000;
     double one = 0;
     while (one < 0.1 && work < (1UL << 40)) {
@@ -371,18 +373,23 @@ static void test_two_processes_run_in_parallel(void) {
         burn_cpu((void *)work);
         one = cl_now() - t0;
     }
-    double t0 = cl_now();
-    burn_cpu((void *)work);
-    burn_cpu((void *)work);
-    double sequential = cl_now() - t0;
-    t0 = cl_now();
-    a = cl_process_start(burn_cpu, (void *)work);
-    b = cl_process_start(burn_cpu, (void *)work);
-    CHECK(cl_process_join_timeout(a, 60) == 1 && cl_process_join_timeout(b, 60) == 1);
-    printf("%s: 2 CPU-bound processes took %.2f of the sequential time (load permitting)\n", SUITE,
-           (cl_now() - t0) / sequential);
-    cl_process_free(a);
-    cl_process_free(b);
+    double best = 1e9;
+    for (int attempt = 0; attempt < 8 && best >= 0.9; attempt++) {
+        double t0 = cl_now();
+        burn_cpu((void *)work);
+        burn_cpu((void *)work);
+        double sequential = cl_now() - t0;
+        t0 = cl_now();
+        a = cl_process_start(burn_cpu, (void *)work);
+        b = cl_process_start(burn_cpu, (void *)work);
+        CHECK(cl_process_join_timeout(a, 60) == 1 && cl_process_join_timeout(b, 60) == 1);
+        double ratio = (cl_now() - t0) / sequential;
+        if (ratio < best) best = ratio;
+        cl_process_free(a);
+        cl_process_free(b);
+    }
+    printf("%s: 2 CPU-bound processes took %.2f of the sequential time (best try)\n", SUITE, best);
+    CHECK(best < 0.9);
 }
 
 /* ---- the hook and the GIL ---------------------------------------------------------------- */
