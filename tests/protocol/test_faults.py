@@ -517,6 +517,45 @@ def test_output_flood_hits_the_output_limit(lk):
     assert_state_intact(lk, "an output flood")
 
 
+# The defaults README's Limits table promises, with no CONCLAB_* variable set.
+@pytest.fixture(scope="module")
+def default_limits_kernel(jupyter_home):
+    saved = {name: os.environ.pop(name) for name in list(os.environ) if name.startswith("CONCLAB_")
+             and name != "CONCLAB_BIN"}
+    try:
+        session = session_with_state()
+    finally:
+        os.environ.update(saved)
+    try:
+        yield session
+    finally:
+        stop_session(session)
+
+
+def test_default_limits_are_in_force(default_limits_kernel):
+    k = default_limits_kernel
+    text = stream_text(k.run_ok("%limits"))
+    assert re.search(r"time per cell:\s+none", text), text
+    assert "output per cell: 4194304 bytes" in text, text
+    assert "memory per cell: 4096 MiB" in text, text
+    assert re.search(r"processes:\s+256 at once", text), text
+    # 4 GiB more than the notebook holds: 3 GiB of address space may be had, 5 GiB may not
+    code = ('char *fk_three = malloc(3UL << 30), *fk_five = malloc(5UL << 30);\n'
+            'printf("%d %d\\n", fk_three != NULL, fk_five != NULL);\nfree(fk_three);')
+    content, msgs = k.run(code)
+    assert content["status"] == "ok" and stream_text(msgs) == "1 0\n", describe_failure(code, content, msgs)
+
+
+def test_default_process_limit_is_256(default_limits_kernel):
+    k = default_limits_kernel
+    code = SPOIL + "\nfor (int i = 0; i < 400; i++) if (fork() == 0) { pause(); _exit(0); }\npause();"
+    content, msgs = error_reply(k, code, timeout=60)
+    assert content["ename"] == "ProcessLimitExceeded", describe_failure(code, content, msgs)
+    assert "more than 256 processes" in content["evalue"], content
+    only_executor_below(k, within=2.0)
+    assert_state_intact(k, "the default process limit")
+
+
 # ==== 6. restart ====================================================================================
 
 def test_restart_request_is_answered_fast_and_gives_an_empty_state(fresh_kernel):
