@@ -107,12 +107,20 @@ static void walk_frames(writer *w, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
     if (last_name) put_frame(w, last_name, last_cell, repeats, depth == MAX_FRAMES);
 }
 
+/* A signal that was sent (raise, kill, abort's own) rather than caused by an instruction: after
+ * the handler returns nothing re-runs a fault, so it must be raised again, now under the
+ * default action (SA_RESETHAND), for the process to die of it as it should. */
+static void die_of_it_if_sent(int sig, const siginfo_t *info) {
+    if (info->si_code <= 0) raise(sig);  /* SI_USER, SI_TKILL, SI_QUEUE: delivered as we return */
+}
+
 static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
-    (void)info;
-    (void)sig;
     /* A process the cell started (conclab's cl_process, a pool worker, a raw fork) dies of its
      * signal like any other: its parent sees the exit status; the cell itself did not crash. */
-    if (!note || getpid() != armed_pid) return;
+    if (!note || getpid() != armed_pid) {
+        die_of_it_if_sent(sig, info);
+        return;
+    }
     ucontext_t *uc = context;
     writer w = {note, 0, NOTE_SIZE};
     put_location(&w);
@@ -120,6 +128,7 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
                 (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
     /* returning re-runs the faulting instruction under the default action (SA_RESETHAND), so
      * the process still dies from this very signal */
+    die_of_it_if_sent(sig, info);
 }
 
 void crash_prepare(void) {

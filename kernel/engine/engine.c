@@ -23,9 +23,11 @@
 #include <unistd.h>
 
 #include "cell.h"
+#include "cell_cgroup.h"
 #include "error_text.h"
 #include "monotonic.h"
 #include "pidfd.h"
+#include "process_tree.h"
 
 enum { DEFAULT_OUTPUT_LIMIT = 4 << 20, DEFAULT_PROCESS_LIMIT = 256, EXECUTOR_CHANNEL_FD = 3 };
 #define DEFAULT_MEMORY_LIMIT ((size_t)4 << 30)
@@ -57,37 +59,41 @@ static void remember_group(engine *eng, pid_t group) {
 
 /* ---------------------------------------------------------------- the executor process */
 
+static void free_environment(char **env, size_t own) {
+    if (!env) return;
+    for (size_t i = own; env[i]; i++) free(env[i]);
+    free(env);
+}
+
 /* The executor's environment: ours, with glibc's malloc asked to back its heap and its large
  * blocks with transparent huge pages. The compiler's heap then grows 2 MiB per page fault
  * instead of 4 KiB (a 5000-line cell compiles twice as fast on a fresh notebook), and a cell that
  * fills gigabytes leaves few page-table entries for the fork of the next cell to copy (4 GB:
- * ~2000 instead of ~1 000 000). Where THP is off this changes nothing. Built before fork, since
- * the child of a threaded process must not allocate. */
-static char **executor_environment(void) {
+ * ~2000 instead of ~1 000 000). Where THP is off this changes nothing. Where the notebook has a
+ * cgroup, the executor is told where its cells' go (cell_cgroup.h). Built before fork, since
+ * the child of a threaded process must not allocate. The strings of our own come last, from
+ * *own on. */
+static char **executor_environment(const engine *eng, size_t *own) {
     extern char **environ;
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = calloc(n + 2, sizeof *env);
+    char **env = calloc(n + 3, sizeof *env);
     if (!env) return NULL;
     size_t k = 0;
     const char *old = NULL;
     for (size_t i = 0; i < n; i++) {
         if (strncmp(environ[i], "GLIBC_TUNABLES=", 15) == 0) old = environ[i] + 15;
-        else env[k++] = environ[i];
+        else if (strncmp(environ[i], CELL_CGROUPS_ENV "=", sizeof CELL_CGROUPS_ENV) != 0) env[k++] = environ[i];
     }
+    *own = k;
     if (asprintf(&env[k], "GLIBC_TUNABLES=%s%sglibc.malloc.hugetlb=1", old ? old : "", old && *old ? ":" : "") < 0) {
-        free(env);
+        env[k] = NULL;
+        free_environment(env, *own);
         return NULL;
     }
+    k++;
+    if (eng->processes.dir[0] && asprintf(&env[k], "%s=%s", CELL_CGROUPS_ENV, eng->processes.dir) < 0) env[k] = NULL;
     return env;
-}
-
-static void free_environment(char **env) {
-    if (!env) return;
-    size_t n = 0;
-    while (env[n]) n++;
-    free(env[n - 1]);  /* the one string of our own: GLIBC_TUNABLES, always last */
-    free(env);
 }
 
 /* In the child, before exec: the descriptors the executor expects, and nothing of the terminal. */
@@ -114,15 +120,16 @@ static int spawn_executor(engine *eng, char **err) {
         error_set(err, "cannot create executor channels: %s", strerror(errno));
         return -1;
     }
-    char **env = executor_environment();
+    size_t own = 0;
+    char **env = executor_environment(eng, &own);
     pid_t pid = fork();
     if (pid < 0) {
-        free_environment(env);
+        free_environment(env, own);
         error_set(err, "cannot start the executor: %s", strerror(errno));
         return -1;
     }
     if (pid == 0) become_executor(eng, sv[1], out[1], errp[1], env);
-    free_environment(env);
+    free_environment(env, own);
     setpgid(pid, pid);
     remember_group(eng, pid);  /* the executor's first group, which its compiler stays in */
     close(sv[1]);
@@ -146,8 +153,12 @@ static void kill_groups(engine *eng) {
     if (eng->holder > 0) kill(eng->holder, SIGKILL);
 }
 
+/* Everything the notebook ran ends with it: the executor's groups, then whatever left them
+ * (cgroups where there are some, and everything below this process). */
 static void close_executor(engine *eng) {
     kill_groups(eng);
+    process_limit_end_all(&eng->processes);
+    process_tree_kill_all();
     if (eng->channel >= 0) close(eng->channel);
     if (eng->out.fd >= 0) close(eng->out.fd);
     if (eng->err.fd >= 0) close(eng->err.fd);

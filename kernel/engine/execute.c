@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "monotonic.h"
+#include "process_tree.h"
 
 #define CONCLAB_STRINGIFY_(x) #x
 #define CONCLAB_STRINGIFY(x) CONCLAB_STRINGIFY_(x)
@@ -196,6 +197,15 @@ static void restart_if_lost(engine *eng, const engine_callbacks *cb) {
     engine_restart(eng);
 }
 
+/* A cell that did not finish (stopped, crashed, its process killed) leaves nothing running:
+ * whatever it started goes, even what left its process group, which the kill of the group
+ * missed. What a finished cell leaves running on purpose (a server, a pool) stays. */
+static void end_what_the_cell_left(engine *eng, int cell, const process_list *before) {
+    process_limit_end_cell(&eng->processes, cell);
+    process_tree_kill_new(before, eng->holder);
+    engine_reap_children();
+}
+
 /* Sends the cell (its code after the magics) and follows it to its end. */
 static void run_in_executor(engine *eng, const engine_request *req, const engine_callbacks *cb,
                             const cell_magics *magics, const char *code, engine_outcome *out) {
@@ -203,6 +213,9 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
                   .execute = {req->cell_number, req->allow_stdin, req->silent, magics->bounds, !magics->no_prelude,
                               eng->opts.memory_limit}};
     process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
+    process_limit_prepare_cell(&eng->processes, req->cell_number);
+    process_list before;
+    process_tree_descendants(&before);
     run_state rs = {.eng = eng, .req = req, .cb = cb, .timeout_s = magics->timeout_s};
     if (op_send(eng->channel, &execute, code, strlen(code)) != 0) rs.died = true;  /* the code, unescaped */
     wait_for_done(&rs);
@@ -212,6 +225,9 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
     pthread_mutex_unlock(&eng->lock);
     set_executing(eng, false);
     engine_fill_outcome(eng, &rs, why, out);
+    if (!out->ok) end_what_the_cell_left(eng, req->cell_number, &before);
+    process_limit_tidy(&eng->processes);
+    process_list_free(&before);
     event_clear(&rs.done);
     free(rs.definitions);
 }

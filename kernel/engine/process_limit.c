@@ -1,15 +1,19 @@
 #define _GNU_SOURCE
 #include "process_limit.h"
-#include "monotonic.h"
-
 
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cell_cgroup.h"
+#include "cgroup.h"
+#include "monotonic.h"
 
 static int write_file(const char *dir, const char *name, const char *text) {
     char path[PATH_MAX + 64];
@@ -54,11 +58,32 @@ static long task_backstop(int max) {
     return (long)max + PROCESS_LIMIT_THREAD_ALLOWANCE;
 }
 
+/* The cgroups of kernels that were killed (SIGKILL leaves no chance to clean up): what still
+ * runs in them is ended, and the folders removed. A kernel is known by its pid in the name
+ * ("conclab-<pid>-<n>", "conclab-<pid>" before); one whose pid is still alive is left alone. */
+static void remove_stale_cgroups(const char *parent) {
+    DIR *d = opendir(parent);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int pid;
+        if (e->d_type != DT_DIR || sscanf(e->d_name, "conclab-%d", &pid) != 1 || pid <= 0) continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+        char dir[PATH_MAX];
+        if (snprintf(dir, sizeof dir, "%s/%s", parent, e->d_name) >= (int)sizeof dir) continue;
+        cgroup_kill(dir, true, 0);
+        cgroup_remove_empty(dir, true);
+    }
+    if (d) closedir(d);
+}
+
 void process_limit_init(process_limit *pl, int max) {
     memset(pl, 0, sizeof *pl);
     pl->max = max;
     char parent[PATH_MAX - 32];
+    const char *cgroups = getenv("CONCLAB_CGROUPS");
+    if (cgroups && strcmp(cgroups, "off") == 0) return;  /* the fallback, on purpose (tests use it) */
     if (max <= 0 || current_pids_cgroup(parent, sizeof parent) != 0) return;
+    remove_stale_cgroups(parent);
     static int engines;  /* a process may run several engines (benchmarks, tests): a cgroup each */
     snprintf(pl->dir, sizeof pl->dir, "%s/conclab-%d-%d", parent, (int)getpid(), engines++);
     char limit[32];
@@ -113,17 +138,8 @@ static int count_group(pid_t group) {
     return n;
 }
 
-/* Processes (not threads) in the cgroup: cgroup.procs lists one thread-group id per line. */
-static int count_cgroup_processes(const process_limit *pl) {
-    char path[PATH_MAX + 16];
-    snprintf(path, sizeof path, "%s/cgroup.procs", pl->dir);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    int n = 0, c;
-    while ((c = fgetc(f)) != EOF) n += c == '\n';
-    fclose(f);
-    return n;
-}
+/* Processes (not threads) in the notebook's cgroup and its cells'. */
+static int count_cgroup_processes(const process_limit *pl) { return cgroup_count_processes(pl->dir, true); }
 
 enum { ENGINE_OWN_PROCESSES = 2 };  /* the executor holding the notebook, and the compiler */
 
@@ -143,6 +159,30 @@ bool process_limit_exceeded(process_limit *pl, pid_t group) {
 }
 
 void process_limit_free(process_limit *pl) {
-    if (pl->dir[0]) rmdir(pl->dir);
+    if (pl->dir[0]) cgroup_remove_empty(pl->dir, true);
     pl->dir[0] = '\0';
+}
+
+/* ---------------------------------------------------------------- a cgroup for each cell */
+
+static bool cell_dir(const process_limit *pl, int cell, char *out, size_t size) {
+    return pl->dir[0] && snprintf(out, size, CELL_CGROUP_FORMAT, pl->dir, cell) < (int)size;
+}
+
+void process_limit_prepare_cell(const process_limit *pl, int cell) {
+    char dir[PATH_MAX + 32];
+    if (cell_dir(pl, cell, dir, sizeof dir)) mkdir(dir, 0755);
+}
+
+void process_limit_end_cell(const process_limit *pl, int cell) {
+    char dir[PATH_MAX + 32];
+    if (cell_dir(pl, cell, dir, sizeof dir)) cgroup_kill(dir, true, 0);
+}
+
+void process_limit_end_all(const process_limit *pl) {
+    if (pl->dir[0]) cgroup_kill(pl->dir, true, 0);
+}
+
+void process_limit_tidy(const process_limit *pl) {
+    if (pl->dir[0]) cgroup_remove_empty(pl->dir, false);
 }

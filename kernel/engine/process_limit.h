@@ -3,7 +3,8 @@
  * (root, or a delegated cgroup), the executor and everything it forks live in a cgroup of their
  * own: its processes are counted from cgroup.procs while a cell runs, and pids.max (which counts
  * threads too, so it is set far above the cap) refuses a fork bomb outright, which shows in
- * pids.events. Elsewhere the cell's process group is counted. */
+ * pids.events. Elsewhere the cell's process group is counted. Stale cgroups of kernels that were
+ * killed are removed by the next one that starts. */
 #ifndef CONCLAB_PROCESS_LIMIT_H
 #define CONCLAB_PROCESS_LIMIT_H
 
@@ -37,5 +38,14 @@ bool process_limit_exceeded(process_limit *pl, pid_t group);
 
 /* Removes the cgroup (once its processes are gone). */
 void process_limit_free(process_limit *pl);
+
+/* Each cell's processes in a cgroup of their own below the notebook's (cell_cgroup.h): made
+ * before the cell is sent; ended (all of them, wherever they went) when the cell is stopped;
+ * every process of the notebook ended at restart and shutdown; empty ones removed after each
+ * cell. Nothing happens where the notebook has no cgroup (process_tree.h does the work there). */
+void process_limit_prepare_cell(const process_limit *pl, int cell);
+void process_limit_end_cell(const process_limit *pl, int cell);
+void process_limit_end_all(const process_limit *pl);
+void process_limit_tidy(const process_limit *pl);
 
 #endif

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -33,6 +34,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cell_cgroup.h"
+#include "cgroup.h"
 #include "codemap.h"
 #include "compiler.h"
 #include "conclab_host.h"
@@ -58,7 +61,12 @@ static size_t n_groups;
 _Noreturn static void end_everything(void) {
     if (compiler_pid > 0) kill(compiler_pid, SIGKILL);
     spare_kill();
-    for (size_t i = 0; i < n_groups; i++) kill(-groups[i], SIGKILL);
+    /* the notebook's cgroup first, where there is one: it holds what left the groups below, and
+     * one of those groups is this process's own, whose kill ends this function */
+    const char *notebook = getenv(CELL_CGROUPS_ENV);
+    if (notebook) cgroup_kill(notebook, true, getpid());
+    for (size_t i = 0; i < n_groups; i++)
+        if (groups[i] != getpgrp()) kill(-groups[i], SIGKILL);
     kill(-getpgrp(), SIGKILL);
     _exit(0);
 }
@@ -198,7 +206,23 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
     json_decref(tb);
 }
 
+/* Into the cell's own cgroup, before its code runs, so that every process it makes is found
+ * there whatever it does (cell_cgroup.h). Where the notebook has no cgroup, nothing. */
+static void join_cell_cgroup(int number) {
+    const char *notebook = getenv(CELL_CGROUPS_ENV);
+    char path[PATH_MAX];
+    if (!notebook || snprintf(path, sizeof path, CELL_CGROUP_FORMAT "/cgroup.procs", notebook, number) >= (int)sizeof path)
+        return;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char pid[24];
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (write(fd, pid, (size_t)n) != n) { /* stays in the notebook's cgroup: still ended at restart */ }
+    close(fd);
+}
+
 static void run_cell(const jit_cell *c, int number, int allow_stdin) {
+    join_cell_cgroup(number);
     crash_arm(number);  /* before "running": from then on the client may send a snapshot signal */
     send_event(&(event){.kind = EV_RUNNING, .running_pid = (int)getpid()});
     stdin_bridge_allow(allow_stdin);

@@ -10,3 +10,4 @@ conclab_pytest(protocol_cross_cell tests/protocol/test_cross_cell.py TIMEOUT 300
 conclab_pytest(protocol_errors tests/protocol/test_errors.py TIMEOUT 300)
 conclab_pytest(protocol_gil_blocking tests/protocol/test_gil_blocking.py TIMEOUT 300)
 conclab_pytest(protocol_http tests/protocol/test_http.py TIMEOUT 300)
+conclab_pytest(protocol_cleanup tests/protocol/test_cleanup.py TIMEOUT 300)

@@ -107,6 +107,11 @@ CRASHES = {
     "_exit_0": (SPOIL + "\n_exit(0); // FAULT", "Exit", "exit status 0"),
     "divide_by_zero": (SPOIL + "\nvolatile int fk_zero = 0;\nint fk_quotient = 1 / fk_zero; // FAULT",
                        "SIGFPE", "signal 8 (SIGFPE"),
+    # sent, not caused by an instruction: the crash handler must not swallow them
+    "raise_sigsegv": ("#include <signal.h>\n" + SPOIL + "\nraise(SIGSEGV); // FAULT", "SIGSEGV",
+                      "signal 11 (SIGSEGV: Segmentation fault)"),
+    "kill_self_sigbus": ("#include <signal.h>\n" + SPOIL + "\nkill(getpid(), SIGBUS); // FAULT", "SIGBUS",
+                         "signal 7 (SIGBUS: Bus error)"),
 }
 
 
@@ -128,6 +133,15 @@ def test_crash_keeps_kernel_and_state(ck, case):
     # last, so that a missing location does not hide whether the kernel and state survived
     assert content["evalue"].endswith(where), "evalue should end with %r:\n%s" % (
         where, describe_failure(code, content, msgs))
+
+
+def test_a_child_that_raises_a_crash_signal_dies_of_it(ck):
+    """The crash handler is inherited by the cell's own forks: a child's raise() still kills it."""
+    code = ("#include <signal.h>\n#include <sys/wait.h>\nint fk_status;\n"
+            "if (fork() == 0) { raise(SIGFPE); _exit(3); }\nwait(&fk_status);\n"
+            'printf("%d %d\\n", WIFSIGNALED(fk_status), WIFSIGNALED(fk_status) ? WTERMSIG(fk_status) : -1);')
+    content, msgs = ck.run(code)
+    assert content["status"] == "ok" and stream_text(msgs) == "1 8\n", describe_failure(code, content, msgs)
 
 
 def test_crash_in_a_notebook_function_names_it(ck):

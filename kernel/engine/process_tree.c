@@ -1,0 +1,156 @@
+/* process_tree.c — finding and ending the processes below the kernel process (process_tree.h). */
+#include "process_tree.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+typedef struct process_row {
+    pid_t pid, ppid;
+    unsigned long long start;
+    bool doomed;
+} process_row;
+
+typedef struct process_table {
+    process_row *rows;
+    size_t n;
+} process_table;
+
+/* "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+ * cutime cstime priority nice threads itrealvalue starttime ...": the comm may hold spaces and
+ * parentheses, so fields are counted from the last ')'. */
+static bool read_stat(pid_t pid, process_row *row) {
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    bool ok = fgets(buf, sizeof buf, f) != NULL;
+    fclose(f);
+    char *close = ok ? strrchr(buf, ')') : NULL;
+    char state;
+    int ppid;
+    if (!close || sscanf(close + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+                         &state, &ppid, &row->start) != 3)
+        return false;
+    row->pid = pid;
+    row->ppid = ppid;
+    row->doomed = false;
+    return state != 'Z';  /* a zombie is already dead: its parent only has to reap it */
+}
+
+static void read_table(process_table *t) {
+    t->rows = NULL;
+    t->n = 0;
+    size_t cap = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        process_row row;
+        if (!read_stat((pid_t)atoi(e->d_name), &row)) continue;
+        if (t->n == cap) t->rows = xrealloc(t->rows, (cap = cap ? 2 * cap : 256) * sizeof *t->rows);
+        t->rows[t->n++] = row;
+    }
+    if (d) closedir(d);
+}
+
+/* Marks every process below the doomed ones as doomed too; returns how many are doomed. */
+static size_t doom_descendants(process_table *t) {
+    size_t doomed = 0;
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < t->n; i++) {
+            if (t->rows[i].doomed) continue;
+            for (size_t j = 0; j < t->n; j++) {
+                if (t->rows[j].doomed && t->rows[j].pid == t->rows[i].ppid) {
+                    t->rows[i].doomed = changed = true;
+                    break;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < t->n; i++) doomed += t->rows[i].doomed;
+    return doomed;
+}
+
+static bool listed(const process_list *list, const process_row *row) {
+    for (size_t i = 0; list && i < list->n; i++)
+        if (list->items[i].pid == row->pid && list->items[i].start == row->start) return true;
+    return false;
+}
+
+void process_tree_descendants(process_list *out) {
+    process_table t;
+    read_table(&t);
+    for (size_t i = 0; i < t.n; i++) t.rows[i].doomed = t.rows[i].ppid == getpid();
+    doom_descendants(&t);
+    out->items = NULL;
+    out->n = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        if (!t.rows[i].doomed) continue;
+        out->items = xrealloc(out->items, (out->n + 1) * sizeof *out->items);
+        out->items[out->n++] = (process_id){t.rows[i].pid, t.rows[i].start};
+    }
+    free(t.rows);
+}
+
+void process_list_free(process_list *list) {
+    free(list->items);
+    list->items = NULL;
+    list->n = 0;
+}
+
+/* One round: dooms the children `choose` picks and everything below them, and kills them. */
+static int kill_round(bool (*choose)(const process_row *, const void *), const void *ctx) {
+    process_table t;
+    read_table(&t);
+    for (size_t i = 0; i < t.n; i++) t.rows[i].doomed = t.rows[i].ppid == getpid() && choose(&t.rows[i], ctx);
+    doom_descendants(&t);
+    int killed = 0;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.rows[i].doomed && t.rows[i].pid != getpid()) killed += kill(t.rows[i].pid, SIGKILL) == 0;
+    free(t.rows);
+    return killed;
+}
+
+/* Rounds until one finds nobody (a process forking as it is killed leaves children for the
+ * next round), at most 50. */
+static int kill_rounds(bool (*choose)(const process_row *, const void *), const void *ctx) {
+    int total = 0;
+    for (int round = 0; round < 50; round++) {
+        int killed = kill_round(choose, ctx);
+        if (!killed) break;
+        total += killed;
+        usleep(2000);  /* the killed hand their children to us as they die */
+    }
+    return total;
+}
+
+typedef struct new_children {
+    const process_list *before;
+    pid_t keep;
+} new_children;
+
+static bool is_new_child(const process_row *row, const void *ctx) {
+    const new_children *n = ctx;
+    return row->pid != n->keep && !listed(n->before, row);
+}
+
+int process_tree_kill_new(const process_list *before, pid_t keep) {
+    new_children n = {before, keep};
+    return kill_rounds(is_new_child, &n);
+}
+
+static bool any_child(const process_row *row, const void *ctx) {
+    (void)row;
+    (void)ctx;
+    return true;
+}
+
+int process_tree_kill_all(void) { return kill_rounds(any_child, NULL); }
