@@ -14,7 +14,7 @@
 enum { PAGE_SIZE = 8192, NOTE_OFFSET = 64, NOTE_SIZE = PAGE_SIZE - NOTE_OFFSET, MAX_FRAMES = 256,
        STACK_SPAN = 64 << 20 };
 
-static char *page;            /* shared with the holder: [size_t failed allocation][...][note] */
+static char *page;            /* shared with the holder: [size_t failed allocation][int lost descriptor][...][note] */
 static char *note;
 static int armed_cell;
 static pid_t armed_pid;             /* the cell's process: processes it forks are not the cell */
@@ -131,6 +131,8 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
     die_of_it_if_sent(sig, info);
 }
 
+static volatile int *lost_descriptor_slot(void) { return (volatile int *)(void *)(page + sizeof(size_t)); }
+
 void crash_prepare(void) {
     if (!page) {
         void *shared = mmap(NULL, PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -140,6 +142,7 @@ void crash_prepare(void) {
     }
     note[0] = '\0';
     *(volatile size_t *)(void *)page = 0;
+    *lost_descriptor_slot() = -1;
 }
 
 void crash_note_failed_allocation(size_t bytes) {
@@ -148,6 +151,12 @@ void crash_note_failed_allocation(size_t bytes) {
 }
 
 size_t crash_failed_allocation(void) { return page ? *(volatile size_t *)(void *)page : 0; }
+
+void crash_note_lost_descriptor(int fd) {
+    if (page) *lost_descriptor_slot() = fd;
+}
+
+int crash_lost_descriptor(void) { return page ? *lost_descriptor_slot() : -1; }
 
 /* exit() from a cell (or from bounds checking, which exits with 255): where it was called. */
 static void note_exit_location(void) {

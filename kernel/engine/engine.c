@@ -101,7 +101,7 @@ _Noreturn static void become_executor(engine *eng, int channel_end, int out, int
     setpgid(0, 0);  /* SIGINT sent to the kernel's group must not reach user code */
     /* lift the channel and the progress page above 4 first: either may sit at 3 or 4 */
     int channel = fcntl(channel_end, F_DUPFD_CLOEXEC, 10), progress = fcntl(eng->progress_fd, F_DUPFD_CLOEXEC, 10);
-    int devnull = open("/dev/null", O_RDONLY);
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);  /* only its copy at 0 goes on */
     dup2(devnull, 0);
     dup2(out, 1);
     dup2(err, 2);

@@ -64,6 +64,7 @@ typedef struct run_state {
     char *definitions;        /* its payload: what the cell defined (definition_records.h) */
     size_t definitions_length;
     bool died;                /* the holder died, or the channel broke */
+    bool in_place;            /* the cell ran in the holder itself (threads were running) */
     char at[64];              /* " at cell[4], line 3": where the cell was when it stopped, or "" */
 } run_state;
 

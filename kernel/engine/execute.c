@@ -94,7 +94,10 @@ static void answer_input(run_state *rs) {
 
 static void handle_event(run_state *rs, event *ev) {
     switch (ev->kind) {
-    case EV_RUNNING: engine_note_running(rs->eng, ev->running_pid); break;
+    case EV_RUNNING:
+        rs->in_place = ev->running.in_place;
+        engine_note_running(rs->eng, ev->running.pid);
+        break;
     case EV_DISPLAY:
         if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, ev->display_data, NULL);
         break;

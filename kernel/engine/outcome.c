@@ -94,9 +94,10 @@ static void describe_stop(engine *eng, const run_state *rs, stop_reason why, con
 /* Why the client stopped the cell, when it did: that is the error the student should see. */
 static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool state_lost, engine_outcome *out) {
     char evalue[1024];
-    const char *kept = state_lost ? "the notebook's state was lost (threads were running, so the cell "
-                                    "could not run in a fork) and a fresh one started"
-                                  : "the notebook's state from before this cell is intact";
+    const char *kept = !state_lost ? "the notebook's state from before this cell is intact"
+                     : rs->in_place ? "the notebook's state was lost (threads were running, so the cell "
+                                      "could not run in a fork) and a fresh one started"
+                                    : "the notebook's state was lost and a fresh one started";
     describe_stop(eng, rs, why, kept, evalue, sizeof evalue);
     const char *ename = stop_ename(why);
     json_t *tb = json_array();
@@ -143,17 +144,23 @@ static bool wait_for_holder(engine *eng, int *status) {
     }
 }
 
-/* The holder died while a cell ran in place (threads were alive, so no fork kept the state). */
+/* The holder died, or its channel broke, with no "done" to say how: in place (threads were
+ * running, so no fork kept the state), or killed from outside, or a channel the cell broke. Says
+ * which, as far as can be known, and starts a fresh executor. */
 static void explain_death(engine *eng, run_state *rs, stop_reason why, engine_outcome *out) {
     int status = 0;
-    char evalue[300];
-    if (wait_for_holder(eng, &status) && WIFSIGNALED(status))
-        snprintf(evalue, sizeof evalue, "the executor died from signal %d (%s) while the cell ran in "
-                 "place (threads were running); the notebook's state was lost and a fresh one started",
-                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    bool reaped = wait_for_holder(eng, &status);
+    char what[200], evalue[400];
+    if (reaped && WIFSIGNALED(status))
+        snprintf(what, sizeof what, "the executor was killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else if (reaped && WIFEXITED(status))
+        snprintf(what, sizeof what, "the executor ended with exit status %d", WEXITSTATUS(status));
     else
-        snprintf(evalue, sizeof evalue, "the executor ended while the cell ran in place (threads were "
-                 "running); the notebook's state was lost and a fresh one started");
+        snprintf(what, sizeof what, "the executor's channel to the kernel closed (did the cell close "
+                 "descriptors it had not opened?)");
+    snprintf(evalue, sizeof evalue, "%s%s; the notebook's state was lost and a fresh one started", what,
+             rs->in_place ? " while the cell ran in place (threads were running, so no fork kept the state)" : "");
     engine_restart(eng);
     if (why != STOP_NONE) explain_stop(eng, rs, why, true, out);
     else engine_set_error(out, "ExecutorDied", evalue, NULL);

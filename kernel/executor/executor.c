@@ -26,6 +26,7 @@
 #include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,6 +41,7 @@
 #include "compiler.h"
 #include "conclab_host.h"
 #include "crash.h"
+#include "descriptors.h"
 #include "messages.h"
 #include "jit.h"
 #include "memory_guard.h"
@@ -51,6 +53,7 @@
 #include "pidfd.h"
 
 static int channel;      /* the socket to the engine client */
+static struct stat channel_identity;  /* what it is, to tell when a cell closed or replaced it */
 static int kernel_pidfd; /* becomes readable when the kernel process dies */
 static int compiler_fd = -1;  /* the socket to the compiler process (compiler.h), or -1: compile here */
 static pid_t compiler_pid;
@@ -163,7 +166,13 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
     bool bounds_stop = bounds && ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
                                   (WIFEXITED(status) && WEXITSTATUS(status) == 255));
     size_t failed = crash_failed_allocation();
-    if (failed && !bounds_stop) {
+    int lost = crash_lost_descriptor();
+    if (lost >= 0) {
+        ename = "DescriptorClosed";
+        snprintf(evalue, sizeof evalue, "the cell closed or replaced descriptor %d, conclab's own channel to "
+                 "the kernel, so its process could not go on holding the notebook (close only what you opened)",
+                 lost);
+    } else if (failed && !bounds_stop) {
         ename = "MemoryLimitExceeded";
         snprintf(evalue, sizeof evalue, "the cell reached its memory limit (an allocation of %zu bytes failed) "
                  "and then died (%s)", failed,
@@ -221,10 +230,10 @@ static void join_cell_cgroup(int number) {
     close(fd);
 }
 
-static void run_cell(const jit_cell *c, int number, int allow_stdin) {
+static void run_cell(const jit_cell *c, int number, int allow_stdin, bool in_place) {
     join_cell_cgroup(number);
     crash_arm(number);  /* before "running": from then on the client may send a snapshot signal */
-    send_event(&(event){.kind = EV_RUNNING, .running_pid = (int)getpid()});
+    send_event(&(event){.kind = EV_RUNNING, .running = {(int)getpid(), in_place}});
     stdin_bridge_allow(allow_stdin);
     c->run();
     fflush(NULL);
@@ -256,10 +265,25 @@ static int wait_for_child(pid_t child, int commit_fd, int *status) {
     return 0;
 }
 
+/* The first of the kernel's descriptors in this process (the channel, the commit pipe) that the
+ * cell closed or replaced with something else, or -1 when they are all as they were. */
+static int lost_descriptor(int commit_fd) {
+    struct stat now;
+    if (fstat(channel, &now) != 0 || now.st_ino != channel_identity.st_ino || now.st_dev != channel_identity.st_dev)
+        return channel;
+    if (fstat(commit_fd, &now) != 0 || !S_ISFIFO(now.st_mode)) return commit_fd;
+    return -1;
+}
+
 /* In the cell's fork: runs it; when it finishes, this process is the holder from now on. */
 static void run_as_next_holder(const jit_cell *c, int number, int allow_stdin, size_t memory_limit, int commit_fd) {
     memory_guard_limit(memory_limit);
-    run_cell(c, number, allow_stdin);
+    run_cell(c, number, allow_stdin, false);
+    int lost = lost_descriptor(commit_fd);
+    if (lost >= 0) {  /* no way to report or hand over: the old holder says what happened */
+        crash_note_lost_descriptor(lost);
+        _exit(1);
+    }
     report_success(c, number);
     remember_own_group();
     if (write(commit_fd, "c", 1) != 1) _exit(1);  /* the old holder is gone: so is the notebook */
@@ -280,10 +304,12 @@ static void run_forked(const jit_cell *c, int number, int allow_stdin, bool boun
     fflush(NULL);
     crash_prepare();
     if (pipe2(commit, O_CLOEXEC) != 0) {
-        run_cell(c, number, allow_stdin);
+        run_cell(c, number, allow_stdin, true);
         report_success(c, number);
         return;
     }
+    commit[0] = descriptor_move_high(commit[0]);
+    commit[1] = descriptor_move_high(commit[1]);
     pid_t child = fork();
     if (child == 0) {
         setpgid(0, 0);
@@ -295,7 +321,7 @@ static void run_forked(const jit_cell *c, int number, int allow_stdin, bool boun
     if (child > 0) {
         await_cell(child, commit[0], c, bounds);
     } else {  /* no fork to be had (the process limit): in place, as with threads */
-        run_cell(c, number, allow_stdin);
+        run_cell(c, number, allow_stdin, true);
         report_success(c, number);
     }
     close(commit[0]);
@@ -430,7 +456,7 @@ static void execute(jit *j, const op_execute *x, const char *code) {
     } else if (cell_threads() > 0) {
         apply(&raw, &c);
         start_kernel_watchdog();
-        run_cell(&c, number, allow_stdin);
+        run_cell(&c, number, allow_stdin, true);
         report_success(&c, number);
     } else if (!run_in_spare(&raw, &c, number, allow_stdin, bounds, memory_limit)) {
         apply(&raw, &c);
@@ -497,20 +523,22 @@ static void serve_one_op(jit *j, int fd) {
 }
 
 int executor_main(int fd) {
-    channel = fd;
+    channel = descriptor_move_high(fd);  /* out of a cell's way (descriptors.h) */
+    fstat(channel, &channel_identity);
     share_progress();
-    kernel_pidfd = pidfd_open_compat(getppid());
+    kernel_pidfd = descriptor_move_high(pidfd_open_compat(getppid()));
     prctl(PR_SET_NAME, "conclab-cell");  /* what %threads and ps show for this process's threads */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, SIG_IGN);  /* interrupts arrive as kills of the cell's process group */
     setvbuf(stdout, NULL, _IOLBF, 0);
-    stdin_bridge_install(fd);
+    stdin_bridge_install(channel);
     cl_host_hooks hooks = {clear_output_hook, NULL};
     cl_host_set_hooks(&hooks);
     compiler_pid = compiler_start(&compiler_fd, kernel_pidfd);
+    compiler_fd = descriptor_move_high(compiler_fd);
     jit *j = compiler_pid > 0 ? NULL : jit_new();  /* without a compiler process, compile here */
     for (;;) {
         prepare_next_cell();
-        serve_one_op(j, fd);
+        serve_one_op(j, channel);
     }
 }

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "descriptors.h"
 #include "framing.h"
 
 static pid_t spare;          /* in the holder: the spare, or 0 */
@@ -73,6 +74,10 @@ bool spare_fork(spare_order *order) {
         close(orders[0]);
         close(orders[1]);
         return false;
+    }
+    for (int i = 0; i < 2; i++) {  /* out of the cell's way (descriptors.h) */
+        orders[i] = descriptor_move_high(orders[i]);
+        commits[i] = descriptor_move_high(commits[i]);
     }
     pid_t child = fork();
     if (child == 0) {

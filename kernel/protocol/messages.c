@@ -132,7 +132,7 @@ void op_clear(op *o) {
 static const char *const event_names[] = {NULL, "running", "display", "input_request", "clear_output", "threads",
                                           "done"};
 
-static const field running_fields[] = {{"pid", F_INT, true}, {NULL, 0, false}};
+static const field running_fields[] = {{"pid", F_INT, true}, {"in_place", F_BOOL, false}, {NULL, 0, false}};
 static const field display_fields[] = {{"data", F_OBJECT, true}, {NULL, 0, false}};
 static const field input_request_fields[] = {{"prompt", F_STRING, true}, {"password", F_BOOL, false}, {NULL, 0, false}};
 static const field clear_output_fields[] = {{"wait", F_BOOL, true}, {NULL, 0, false}};
@@ -182,7 +182,8 @@ static json_t *build_done(const event_done *d) {
 
 json_t *event_build(const event *e) {
     switch (e->kind) {
-    case EV_RUNNING: return json_pack("{s:s, s:i}", "ev", "running", "pid", e->running_pid);
+    case EV_RUNNING:
+        return json_pack("{s:s, s:i, s:b}", "ev", "running", "pid", e->running.pid, "in_place", e->running.in_place);
     case EV_DISPLAY: return json_pack("{s:s, s:O}", "ev", "display", "data", e->display_data);
     case EV_INPUT_REQUEST:
         return json_pack("{s:s, s:s, s:b}", "ev", "input_request", "prompt",
@@ -219,7 +220,10 @@ int event_parse(json_t *msg, event *out, char **err) {
     event_kind kind = (event_kind)kind_of(msg, "ev", "event", event_names, EV_DONE, err);
     if (!kind || check_fields(msg, event_names[kind], event_fields[kind], err) != 0) return -1;
     switch (kind) {
-    case EV_RUNNING: out->running_pid = get_int(msg, "pid"); break;
+    case EV_RUNNING:
+        out->running.pid = get_int(msg, "pid");
+        out->running.in_place = get_bool(msg, "in_place");
+        break;
     case EV_DISPLAY: out->display_data = json_object_get(msg, "data"); break;
     case EV_INPUT_REQUEST:
         out->input_request.prompt = get_string(msg, "prompt");

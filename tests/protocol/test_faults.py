@@ -18,7 +18,7 @@ import time
 import pytest
 
 from kernel_session import (PRELUDE, describe_failure, of_type, start_session, stop_session,
-                            stream_text)
+                            stdout_of, stream_text)
 from process_table import COMPILER_NAME, SPARE_NAME, kernel_pid, only_executor_below, process_rows
 from wire_client import descendants_of, pid_running
 
@@ -659,6 +659,7 @@ def test_crash_while_threads_run_says_state_lost_and_kernel_lives(jupyter_home):
         code, content, msgs, old_executor = crash_in_place(k)
         assert content["ename"] == "ExecutorDied", describe_failure(code, content, msgs)
         assert "state was lost and a fresh one started" in content["evalue"], content
+        assert "killed by signal 11" in content["evalue"] and "threads were running" in content["evalue"], content
         new_executor, _ = only_executor_below(k)
         assert new_executor != old_executor and not pid_running(old_executor)
         probe, probe_msgs = k.run(STATE_PROBE)
@@ -669,6 +670,39 @@ def test_crash_while_threads_run_says_state_lost_and_kernel_lives(jupyter_home):
         assert stream_text(msgs) == "6\n", msgs
     finally:
         stop_session(k)
+
+
+def test_an_executor_killed_from_outside_says_so_not_threads(jupyter_home):
+    """No thread ran: the state is lost because the executor was killed, and the error says that."""
+    k = session_with_state()
+    try:
+        holder, _ = only_executor_below(k)
+        msg_id = k.execute('puts("waiting"); fflush(stdout);\nfor (;;) pause();')
+        k.wait_for_iopub(msg_id, lambda m: m["msg_type"] == "stream" and "waiting" in m["content"]["text"], 20)
+        os.kill(holder, signal.SIGKILL)
+        content = k.wait_for_reply(msg_id, timeout=20)["content"]
+        assert content["ename"] == "ExecutorDied", content
+        assert "killed by signal 9" in content["evalue"] and "state was lost" in content["evalue"], content
+        assert "threads" not in content["evalue"], content
+        only_executor_below(k, within=2.0)
+        assert stdout_of(k, 'puts("fresh");') == "fresh\n"
+    finally:
+        stop_session(k)
+
+
+@pytest.mark.parametrize("how", [
+    "for (int fk_fd = 3; fk_fd < 65536; fk_fd++) close(fk_fd);",
+    "int fk_null = open(\"/dev/null\", 0);\nfor (int fk_fd = 3; fk_fd < 4096; fk_fd++) if (fk_fd != fk_null) dup2(fk_null, fk_fd);",
+], ids=["closes-all", "dup2-over-all"])
+def test_a_cell_that_closes_the_kernels_descriptors_is_told_so(ck, how):
+    code = "#include <fcntl.h>\n#include <unistd.h>\n" + SPOIL + "\n" + how
+    pid = kernel_pid(ck)
+    content, msgs = error_reply(ck, code)
+    assert content["ename"] == "DescriptorClosed", describe_failure(code, content, msgs)
+    assert "conclab's own channel" in content["evalue"], content
+    assert_kernel_survived(ck, pid)
+    only_executor_below(ck)
+    assert_state_intact(ck, "closing the kernel's descriptors")
 
 
 def test_a_dead_compiler_is_reported_and_the_next_cell_has_a_fresh_notebook(jupyter_home):

@@ -107,10 +107,13 @@ static event event_round_trip(const event *e, const char *payload, char **got_pa
 
 static void test_simple_events_round_trip(void) {
     open_channel();
-    event running = {.kind = EV_RUNNING, .running_pid = 4194303};
-    event back = event_round_trip(&running, NULL, NULL, NULL);
-    CHECK(back.running_pid == 4194303);
-    event_clear(&back);
+    for (int in_place = 0; in_place < 2; in_place++) {
+        event running = {.kind = EV_RUNNING, .running = {4194303, in_place}};
+        event back = event_round_trip(&running, NULL, NULL, NULL);
+        CHECK(back.running.pid == 4194303 && back.running.in_place == in_place);
+        event_clear(&back);
+    }
+    event back;
 
     json_t *bundle = json_pack("{s:s, s:s}", "text/plain", "warning: x", "text/html", "<b>x</b>");
     event display = {.kind = EV_DISPLAY, .display_data = bundle};
@@ -311,7 +314,7 @@ static void test_malformed_messages(void) {
                     "\"prelude\":true,\"memory_limit\":1073741824}",
                     "\"cell\" \"allow_stdin\" \"silent\" \"bounds\" \"prelude\" \"memory_limit\"");
     check_fields_of(parse_op, "{\"op\":\"input_reply\",\"value\":\"x\",\"eof\":false}", "\"value\"");
-    check_fields_of(parse_event, "{\"ev\":\"running\",\"pid\":12}", "\"pid\"");
+    check_fields_of(parse_event, "{\"ev\":\"running\",\"pid\":12,\"in_place\":false}", "\"pid\"");
     check_fields_of(parse_event, "{\"ev\":\"display\",\"data\":{\"text/plain\":\"w\"}}", "\"data\"");
     check_fields_of(parse_event, "{\"ev\":\"input_request\",\"prompt\":\"> \",\"password\":false}", "\"prompt\"");
     check_fields_of(parse_event, "{\"ev\":\"clear_output\",\"wait\":true}", "\"wait\"");

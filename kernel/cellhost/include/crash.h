@@ -25,4 +25,9 @@ const char *crash_note(void);
 void crash_note_failed_allocation(size_t bytes);
 size_t crash_failed_allocation(void);
 
+/* In the cell: a descriptor of the kernel's own that the cell closed or replaced, so this process
+ * cannot go on as the notebook's holder. The holder reads it back (-1: none). */
+void crash_note_lost_descriptor(int fd);
+int crash_lost_descriptor(void);
+
 #endif

@@ -13,7 +13,8 @@
  *   op clear_ack       the client forwarded a clear_output and everything before it
  *   op shutdown        the executor ends, with every process of the notebook
  *
- *   event running        pid: the cell's process (its process group) runs now
+ *   event running        pid, in_place: the cell's process (its process group) runs now;
+ *                        in_place when it is the holder itself (threads were running)
  *   event display        data: a mimebundle to show (compiler warnings)
  *   event input_request  prompt, password: the cell reads standard input
  *   event clear_output   wait: the cell called cl_clear_output()
@@ -85,7 +86,10 @@ typedef struct event_done {
 typedef struct event {
     event_kind kind;
     union {
-        int running_pid;                      /* EV_RUNNING */
+        struct {
+            int pid;                          /* the cell's process (its process group) */
+            bool in_place;                    /* in the holder itself (threads were running) */
+        } running;                            /* EV_RUNNING */
         json_t *display_data;                 /* EV_DISPLAY: a mimebundle */
         struct {
             const char *prompt;

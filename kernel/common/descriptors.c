@@ -1,0 +1,23 @@
+/* descriptors.c — moving the kernel's descriptors out of a cell's way (descriptors.h). */
+#define _GNU_SOURCE
+#include "descriptors.h"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+int descriptor_move_high(int fd) {
+    if (fd < 0) return fd;
+    int floor = DESCRIPTORS_HIGH;
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur < (rlim_t)floor + 64)
+        floor = r.rlim_cur > 128 ? (int)r.rlim_cur - 64 : 64;  /* still above what a cell opens first */
+    if (fd >= floor) {
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        return fd;
+    }
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, floor);
+    if (moved < 0) return fd;
+    close(fd);
+    return moved;
+}
