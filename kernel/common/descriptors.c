@@ -6,12 +6,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-int descriptor_move_high(int fd) {
-    if (fd < 0) return fd;
+int descriptor_high_floor(void) {
     int floor = DESCRIPTORS_HIGH;
     struct rlimit r;
     if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur != RLIM_INFINITY && r.rlim_cur < (rlim_t)floor + 64)
         floor = r.rlim_cur > 128 ? (int)r.rlim_cur - 64 : 64;  /* still above what a cell opens first */
+    return floor;
+}
+
+int descriptor_move_high(int fd) {
+    if (fd < 0) return fd;
+    int floor = descriptor_high_floor();
     if (fd >= floor) {
         fcntl(fd, F_SETFD, FD_CLOEXEC);
         return fd;

@@ -18,18 +18,20 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cell.h"
 #include "cell_cgroup.h"
+#include "descriptors.h"
 #include "error_text.h"
 #include "monotonic.h"
 #include "pidfd.h"
 #include "process_tree.h"
 
-enum { DEFAULT_OUTPUT_LIMIT = 4 << 20, DEFAULT_PROCESS_LIMIT = 256, EXECUTOR_CHANNEL_FD = 3 };
+enum { DEFAULT_OUTPUT_LIMIT = 4 << 20, DEFAULT_PROCESS_LIMIT = 256 };
 #define DEFAULT_MEMORY_LIMIT ((size_t)4 << 30)
 
 void engine_reap_children(void) {
@@ -77,19 +79,26 @@ static char **executor_environment(const engine *eng, size_t *own) {
     extern char **environ;
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = calloc(n + 3, sizeof *env);
+    char **env = calloc(n + 4, sizeof *env);
     if (!env) return NULL;
     size_t k = 0;
     const char *old = NULL;
     for (size_t i = 0; i < n; i++) {
         if (strncmp(environ[i], "GLIBC_TUNABLES=", 15) == 0) old = environ[i] + 15;
-        else if (strncmp(environ[i], CELL_CGROUPS_ENV "=", sizeof CELL_CGROUPS_ENV) != 0) env[k++] = environ[i];
+        else if (strncmp(environ[i], CELL_CGROUPS_ENV "=", sizeof CELL_CGROUPS_ENV) != 0 &&
+                 strncmp(environ[i], CHANNEL_NONCE_ENV "=", sizeof CHANNEL_NONCE_ENV) != 0)
+            env[k++] = environ[i];
     }
     *own = k;
     if (asprintf(&env[k], "GLIBC_TUNABLES=%s%sglibc.malloc.hugetlb=1", old ? old : "", old && *old ? ":" : "") < 0) {
         env[k] = NULL;
         free_environment(env, *own);
         return NULL;
+    }
+    k++;
+    if (asprintf(&env[k], "%s=%016llx", CHANNEL_NONCE_ENV, (unsigned long long)eng->nonce) < 0) {
+        env[k] = NULL;
+        return env;
     }
     k++;
     if (eng->processes.dir[0] && asprintf(&env[k], "%s=%s", CELL_CGROUPS_ENV, eng->processes.dir) < 0) env[k] = NULL;
@@ -105,12 +114,24 @@ _Noreturn static void become_executor(engine *eng, int channel_end, int out, int
     dup2(devnull, 0);
     dup2(out, 1);
     dup2(err, 2);
-    dup2(channel, EXECUTOR_CHANNEL_FD);
+    /* the channel where cells do not stumble on it (descriptors.h); 3 if the limit is too low */
+    int at = dup2(channel, eng->executor_channel_fd) == eng->executor_channel_fd ? eng->executor_channel_fd
+                                                                                 : dup2(channel, 3);
     if (progress >= 0) dup2(progress, PROGRESS_PAGE_FD);
     process_limit_join(&eng->processes);
-    if (env) execle("/proc/self/exe", "conclab", "executor", "3", (char *)NULL, env);
-    else execl("/proc/self/exe", "conclab", "executor", "3", (char *)NULL);
+    char fd_text[16];
+    snprintf(fd_text, sizeof fd_text, "%d", at);
+    if (env) execle("/proc/self/exe", "conclab", "executor", fd_text, (char *)NULL, env);
+    else execl("/proc/self/exe", "conclab", "executor", fd_text, (char *)NULL);
     _exit(127);
+}
+
+/* A fresh executor's nonce (messages.h): random, never 0. */
+static uint64_t new_nonce(void) {
+    uint64_t nonce = 0;
+    while (nonce == 0)
+        if (getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) nonce = (uint64_t)monotonic_ms() ^ (uint64_t)getpid() << 32;
+    return nonce;
 }
 
 static int spawn_executor(engine *eng, char **err) {
@@ -120,6 +141,8 @@ static int spawn_executor(engine *eng, char **err) {
         error_set(err, "cannot create executor channels: %s", strerror(errno));
         return -1;
     }
+    eng->nonce = new_nonce();
+    eng->executor_channel_fd = descriptor_high_floor();
     size_t own = 0;
     char **env = executor_environment(eng, &own);
     pid_t pid = fork();

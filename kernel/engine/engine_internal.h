@@ -20,7 +20,7 @@
 #include "progress.h"
 #include "strbuf.h"
 
-typedef enum stop_reason { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT, STOP_OUTPUT, STOP_PROCESSES } stop_reason;
+typedef enum stop_reason { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT, STOP_OUTPUT, STOP_PROCESSES, STOP_CHANNEL } stop_reason;
 
 typedef struct output_stream {
     int fd;
@@ -34,6 +34,8 @@ struct engine {
     pid_t holder;             /* the process holding the notebook: it changes as cells run */
     int holder_pidfd;
     int channel;              /* the socketpair to the executor (messages.h) */
+    int executor_channel_fd;  /* its number in the executor and its cells */
+    uint64_t nonce;           /* stamped on the executor's events (messages.h) */
     output_stream out, err;
     json_t *symbols, *includes;
     strbuf unmerged;          /* definition records not yet in symbols: merged when asked */
@@ -65,6 +67,8 @@ typedef struct run_state {
     size_t definitions_length;
     bool died;                /* the holder died, or the channel broke */
     bool in_place;            /* the cell ran in the holder itself (threads were running) */
+    bool running_seen;        /* its "running" event came */
+    char violation[120];      /* what came on the channel that the executor did not send, or "" */
     char at[64];              /* " at cell[4], line 3": where the cell was when it stopped, or "" */
 } run_state;
 

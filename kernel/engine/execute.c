@@ -23,7 +23,8 @@
 static void answer_threads(engine *eng, const engine_callbacks *cb) {
     event reply = {0};
     bool asked = op_send(eng->channel, &(op){.kind = OP_THREADS}, NULL, 0) == 0 &&
-                 event_receive(eng->channel, &reply, NULL, NULL, NULL) == 0 && reply.kind == EV_THREADS;
+                 event_receive(eng->channel, &reply, NULL, NULL, NULL) == 0 && reply.kind == EV_THREADS &&
+                 reply.stamp.nonce == eng->nonce && !reply.stray;
     const json_t *list = asked ? reply.threads : NULL;
     strbuf text = {0};
     if (json_array_size(list) == 0) strbuf_add(&text, "No threads are running besides the notebook's own.\n");
@@ -95,6 +96,7 @@ static void answer_input(run_state *rs) {
 static void handle_event(run_state *rs, event *ev) {
     switch (ev->kind) {
     case EV_RUNNING:
+        rs->running_seen = true;
         rs->in_place = ev->running.in_place;
         engine_note_running(rs->eng, ev->running.pid);
         break;
@@ -120,22 +122,49 @@ static void handle_event(run_state *rs, event *ev) {
     }
 }
 
-/* One event; a malformed one is dropped with a note on stderr (the executor is ours, so it
- * means a bug: say so rather than stall). */
+/* What makes an event one the executor did not send for this cell, or NULL when it is one:
+ * the kernel acts on nothing it has not checked (a pid to signal above all). */
+static const char *unexpected(const run_state *rs, const event *ev) {
+    if (ev->stray) return "bytes that were not a message";
+    if (ev->stamp.nonce != rs->eng->nonce) return "a message without this session's nonce";
+    if (ev->stamp.cell != rs->req->cell_number) return "a message for another cell";
+    switch (ev->kind) {
+    case EV_RUNNING:
+        if (rs->running_seen) return "a second \"running\" message";
+        if (!process_tree_is_below(ev->running.pid)) return "a \"running\" message naming a process not the notebook's";
+        return NULL;
+    case EV_INPUT_REQUEST:
+    case EV_CLEAR_OUTPUT: return rs->running_seen ? NULL : "a message before the cell ran";
+    case EV_THREADS: return "an answer to a question nobody asked";
+    case EV_DONE:
+        if (ev->done.ok && !process_tree_is_below(ev->done.holder)) return "a \"done\" message naming a process not the notebook's";
+        return NULL;
+    case EV_DISPLAY: return NULL;
+    }
+    return "an unknown message";
+}
+
+/* The first thing on the channel the executor did not send stops the cell (its process is the
+ * only other writer there is); the executor's own report of its end follows. */
+static void refuse(run_state *rs, const char *what) {
+    if (!rs->violation[0]) snprintf(rs->violation, sizeof rs->violation, "%s", what);
+    engine_stop_cell(rs->eng, STOP_CHANNEL);
+}
+
+/* One event, checked. */
 static void read_channel(run_state *rs) {
     event ev;
     char *payload = NULL, *err = NULL;
     size_t length = 0;
     int rc = event_receive(rs->eng->channel, &ev, &payload, &length, &err);
     if (rc == -1) rs->died = true;
-    if (rc == -2 && rs->cb && rs->cb->on_stream) {
-        char note[300];
-        int n = snprintf(note, sizeof note, "[conclab] a malformed message from the executor was dropped: %s\n",
-                         err ? err : "?");
-        rs->cb->on_stream(rs->cb->ctx, "stderr", note, (size_t)n);
-    }
+    if (rc == -2) refuse(rs, "a malformed message");
+    if (rc == -3) refuse(rs, "bytes that were not a message");
     free(err);
-    if (rc != 0) {
+    const char *wrong = rc == 0 ? unexpected(rs, &ev) : NULL;
+    if (wrong) refuse(rs, wrong);
+    if (rc != 0 || wrong) {
+        if (rc == 0) event_clear(&ev);
         free(payload);
         return;
     }

@@ -68,6 +68,7 @@ static const char *stop_ename(stop_reason why) {
     case STOP_TIMEOUT: return "TimeoutError";
     case STOP_PROCESSES: return "ProcessLimitExceeded";
     case STOP_OUTPUT: return "OutputLimitExceeded";
+    case STOP_CHANNEL: return "ChannelError";
     default: return "Interrupted";
     }
 }
@@ -87,6 +88,9 @@ static void describe_stop(engine *eng, const run_state *rs, stop_reason why, con
     else if (why == STOP_PROCESSES)
         snprintf(evalue, size, "the cell tried to run more than %d processes at once (a fork bomb?) and was "
                  "stopped with every process it made (CONCLAB_PROCESS_LIMIT sets the limit)%s; %s", limit, at, kept);
+    else if (why == STOP_CHANNEL)
+        snprintf(evalue, size, "the cell wrote into conclab's private channel (fd %d): %s came where only the "
+                 "executor writes, so the cell was stopped%s; %s", eng->executor_channel_fd, rs->violation, at, kept);
     else
         snprintf(evalue, size, "the cell wrote more than %zu bytes of output%s; %s", eng->opts.output_limit, at, kept);
 }

@@ -100,6 +100,16 @@ void process_tree_descendants(process_list *out) {
     free(t.rows);
 }
 
+bool process_tree_is_below(pid_t pid) {
+    for (int depth = 0; pid > 1 && depth < 4096; depth++) {
+        process_row row;
+        if (!read_stat(pid, &row)) return false;
+        if (row.ppid == getpid()) return true;
+        pid = row.ppid;
+    }
+    return false;
+}
+
 void process_list_free(process_list *list) {
     free(list->items);
     list->items = NULL;

@@ -8,6 +8,7 @@
 #ifndef CONCLAB_PROCESS_TREE_H
 #define CONCLAB_PROCESS_TREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -33,6 +34,10 @@ void process_list_free(process_list *list);
  * is whatever a process that was there before makes (a pool from an earlier cell replacing a
  * worker). Returns how many processes were signalled. */
 int process_tree_kill_new(const process_list *before, pid_t keep);
+
+/* Whether pid is a live process below this one (its parents lead here): the only kind the
+ * kernel signals when a message names one. */
+bool process_tree_is_below(pid_t pid);
 
 /* SIGKILLs everything below this process, round after round until nothing is left (restart,
  * shutdown). Returns how many processes were signalled. */

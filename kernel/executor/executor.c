@@ -54,6 +54,7 @@
 
 static int channel;      /* the socket to the engine client */
 static struct stat channel_identity;  /* what it is, to tell when a cell closed or replaced it */
+static uint64_t session_nonce;        /* stamped on every event (messages.h) */
 static int kernel_pidfd; /* becomes readable when the kernel process dies */
 static int compiler_fd = -1;  /* the socket to the compiler process (compiler.h), or -1: compile here */
 static pid_t compiler_pid;
@@ -439,6 +440,7 @@ static bool run_in_spare(compiler_reply *raw, jit_cell *c, int number, int allow
 
 static void execute(jit *j, const op_execute *x, const char *code) {
     int number = x->cell, allow_stdin = x->allow_stdin;
+    event_stamp_set((event_stamp){session_nonce, number});
     bool bounds = x->bounds;
     compile_options opts = {.want_value = !x->silent, .bounds = bounds, .prelude = x->prelude};
     size_t memory_limit = x->memory_limit;
@@ -468,6 +470,7 @@ static void execute(jit *j, const op_execute *x, const char *code) {
 
 /* In the spare once it has a cell: the compile's results into place, then the cell. */
 static void run_order(spare_order *order) {
+    event_stamp_set((event_stamp){session_nonce, order->cell});
     jit_cell c;
     compiler_read_outcome(&order->reply, &c);
     if (compiler_apply(-1, &order->reply, &c) != 0) _exit(1);  /* the holder reports it as a death */
@@ -525,6 +528,11 @@ static void serve_one_op(jit *j, int fd) {
 int executor_main(int fd) {
     channel = descriptor_move_high(fd);  /* out of a cell's way (descriptors.h) */
     fstat(channel, &channel_identity);
+    char *nonce = getenv(CHANNEL_NONCE_ENV);
+    session_nonce = nonce ? strtoull(nonce, NULL, 16) : 0;
+    if (nonce) memset(nonce, '0', strlen(nonce));  /* out of /proc/self/environ too: cells have no use for it */
+    unsetenv(CHANNEL_NONCE_ENV);
+    event_stamp_set((event_stamp){session_nonce, 0});
     share_progress();
     kernel_pidfd = descriptor_move_high(pidfd_open_compat(getppid()));
     prctl(PR_SET_NAME, "conclab-cell");  /* what %threads and ps show for this process's threads */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,13 +32,23 @@ static int send_all(int fd, struct iovec *parts, int n) {
     return 0;
 }
 
-/* The frame of msg, then the extra parts' bytes, in one write. */
+static const unsigned char magic[4] = FRAMING_MAGIC;
+
+/* The frame of msg, then the extra parts' bytes, in one write. A message longer than
+ * FRAMING_MAX is not sent: the reader would refuse it. */
 static int send_frame(int fd, const json_t *msg, const framing_part *extra, int n_extra) {
     char *text = json_dumps(msg, JSON_COMPACT);
     if (!text) return -1;
-    uint32_t len = (uint32_t)strlen(text);
-    struct iovec parts[2 + FRAMING_MAX_PARTS];
+    size_t length = strlen(text);
+    if (length > FRAMING_MAX) {
+        free(text);
+        errno = EMSGSIZE;
+        return -1;
+    }
+    uint32_t len = (uint32_t)length;
+    struct iovec parts[3 + FRAMING_MAX_PARTS];
     int n = 0;
+    parts[n++] = (struct iovec){(void *)magic, sizeof magic};
     parts[n++] = (struct iovec){&len, 4};
     parts[n++] = (struct iovec){text, len};
     for (int i = 0; i < n_extra && i < FRAMING_MAX_PARTS; i++)
@@ -141,10 +152,66 @@ char *framing_recv_payload(int fd, const json_t *msg, size_t *len) {
     return data;
 }
 
-int framing_receive(int fd, json_t **msg) {
+/* Where the stray bytes in look[0..n) end: the first place a magic starts, or a magic's first
+ * bytes end the buffer; n when neither. */
+static size_t stray_length(const unsigned char *look, size_t n) {
+    for (size_t at = 0; at < n; at++) {
+        size_t k = n - at < sizeof magic ? n - at : sizeof magic;
+        if (memcmp(look + at, magic, k) == 0) return at;
+    }
+    return n;
+}
+
+/* Bytes that start like a magic but stop: more may be on the way (a frame's first write cut
+ * short), or not (a cell's bytes). Waits a moment for the rest. */
+static bool more_comes(int fd) {
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, 1000) == 1;
+}
+
+/* Takes the magic that must come next. On a socket, stray bytes (a cell wrote into the channel)
+ * are looked at without being taken (MSG_PEEK), then dropped and reported at once: -3, with
+ * *stray counting them, even when nothing follows them yet. Elsewhere (a file, in the fuzz
+ * target) they are read past up to the next magic, counted in *stray. 0 at a frame; -1 when the
+ * peer is gone. */
+static int take_magic(int fd, size_t *stray) {
+    unsigned char look[4096];
+    ssize_t n = recv(fd, look, sizeof look, MSG_PEEK);
+    while (n < 0 && errno == EINTR) n = recv(fd, look, sizeof look, MSG_PEEK);
+    if (n == 0) return -1;
+    if (n > 0) {
+        size_t at = stray_length(look, (size_t)n);
+        if (at == 0 && (size_t)n < sizeof magic && more_comes(fd)) return take_magic(fd, stray);
+        if (at == 0 && (size_t)n >= sizeof magic) return read_fully(fd, look, sizeof magic);
+        if (at == 0) at = (size_t)n;  /* a magic's first bytes, and nothing after them */
+        if (read_fully(fd, look, at) != 0) return -1;
+        *stray += at;
+        return -3;
+    }
+    unsigned char window[sizeof magic];  /* not a socket: byte by byte */
+    if (read_fully(fd, window, sizeof window) != 0) return -1;
+    while (memcmp(window, magic, sizeof magic) != 0) {
+        memmove(window, window + 1, sizeof window - 1);
+        if (read_fully(fd, window + sizeof window - 1, 1) != 0) return -1;
+        (*stray)++;
+    }
+    return 0;
+}
+
+int framing_receive(int fd, json_t **msg, size_t *stray) {
     *msg = NULL;
+    size_t skipped = 0;
+    if (!stray) stray = &skipped;
+    *stray = 0;
     uint32_t len;
-    if (read_fully(fd, &len, 4) != 0 || len > FRAMING_MAX) return -1;
+    for (;;) {
+        int rc = take_magic(fd, stray);
+        if (rc != 0) return rc;
+        if (read_fully(fd, &len, 4) != 0) return -1;
+        if (len <= FRAMING_MAX) break;
+        *stray += sizeof magic + 4;  /* no frame of ours is that long: what follows is not ours either */
+        return -3;
+    }
     char *text = malloc(len + 1u);
     if (!text) return -1;
     if (read_fully(fd, text, len) != 0) {
@@ -158,6 +225,10 @@ int framing_receive(int fd, json_t **msg) {
 
 json_t *framing_recv(int fd) {
     json_t *msg = NULL;
-    framing_receive(fd, &msg);
+    size_t stray = 0;
+    if (framing_receive(fd, &msg, &stray) == 0 && stray > 0) {  /* only our processes write here */
+        json_decref(msg);
+        msg = NULL;
+    }
     return msg;
 }

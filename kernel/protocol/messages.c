@@ -3,6 +3,7 @@
  * next to it writes the same names. */
 #include "messages.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -132,6 +133,7 @@ void op_clear(op *o) {
 static const char *const event_names[] = {NULL, "running", "display", "input_request", "clear_output", "threads",
                                           "done"};
 
+static const field stamp_fields[] = {{"nonce", F_STRING, true}, {"cell", F_INT, true}, {NULL, 0, false}};
 static const field running_fields[] = {{"pid", F_INT, true}, {"in_place", F_BOOL, false}, {NULL, 0, false}};
 static const field display_fields[] = {{"data", F_OBJECT, true}, {NULL, 0, false}};
 static const field input_request_fields[] = {{"prompt", F_STRING, true}, {"password", F_BOOL, false}, {NULL, 0, false}};
@@ -151,6 +153,33 @@ static const field *const event_fields[] = {NULL, running_fields, display_fields
 
 const char *event_name(event_kind kind) {
     return kind >= EV_RUNNING && kind <= EV_DONE ? event_names[kind] : "?";
+}
+
+static event_stamp own_stamp;
+
+void event_stamp_set(event_stamp stamp) { own_stamp = stamp; }
+
+/* The stamp as text: JSON integers are signed, and a nonce uses all 64 bits. */
+static json_t *stamped(json_t *msg) {
+    char nonce[17];
+    snprintf(nonce, sizeof nonce, "%016llx", (unsigned long long)own_stamp.nonce);
+    if (msg) {
+        json_object_set_new(msg, "nonce", json_string(nonce));
+        json_object_set_new(msg, "cell", json_integer(own_stamp.cell));
+    }
+    return msg;
+}
+
+static bool read_stamp(const json_t *msg, event_stamp *stamp, char **err) {
+    const char *nonce = get_string(msg, "nonce");
+    char *end = NULL;
+    unsigned long long value = nonce ? strtoull(nonce, &end, 16) : 0;
+    if (!nonce || strlen(nonce) != 16 || *end) {
+        error_set(err, "the field \"nonce\" should be 16 hexadecimal digits");
+        return false;
+    }
+    *stamp = (event_stamp){(uint64_t)value, get_int(msg, "cell")};
+    return true;
 }
 
 /* Adds key: value when value is set. */
@@ -180,7 +209,7 @@ static json_t *build_done(const event_done *d) {
     return msg;
 }
 
-json_t *event_build(const event *e) {
+static json_t *build_unstamped(const event *e) {
     switch (e->kind) {
     case EV_RUNNING:
         return json_pack("{s:s, s:i, s:b}", "ev", "running", "pid", e->running.pid, "in_place", e->running.in_place);
@@ -194,6 +223,8 @@ json_t *event_build(const event *e) {
     }
     return NULL;
 }
+
+json_t *event_build(const event *e) { return stamped(build_unstamped(e)); }
 
 static int parse_done(json_t *msg, event_done *d, char **err) {
     bool ok = get_bool(msg, "ok");
@@ -218,7 +249,11 @@ static int parse_done(json_t *msg, event_done *d, char **err) {
 int event_parse(json_t *msg, event *out, char **err) {
     memset(out, 0, sizeof *out);
     event_kind kind = (event_kind)kind_of(msg, "ev", "event", event_names, EV_DONE, err);
-    if (!kind || check_fields(msg, event_names[kind], event_fields[kind], err) != 0) return -1;
+    if (!kind || check_fields(msg, event_names[kind], stamp_fields, err) != 0 ||
+        check_fields(msg, event_names[kind], event_fields[kind], err) != 0)
+        return -1;
+    event_stamp stamp;
+    if (!read_stamp(msg, &stamp, err)) return -1;
     switch (kind) {
     case EV_RUNNING:
         out->running.pid = get_int(msg, "pid");
@@ -239,6 +274,7 @@ int event_parse(json_t *msg, event *out, char **err) {
         break;
     }
     out->kind = kind;
+    out->stamp = stamp;
     out->json = json_incref(msg);
     return 0;
 }
@@ -275,17 +311,18 @@ static void drop_payload(char **payload, size_t *length) {
 }
 
 /* One frame and the payload it announced. 0, -1 (gone), -2 (malformed, *err says so). */
-static int receive_message(int fd, json_t **msg, char **payload, size_t *length, char **err) {
+static int receive_message(int fd, json_t **msg, size_t *stray, char **payload, size_t *length, char **err) {
     if (payload) *payload = NULL;
     if (length) *length = 0;
-    int rc = framing_receive(fd, msg);
+    int rc = framing_receive(fd, msg, stray);
     if (rc == -2) error_set(err, "a frame that is not JSON");
+    if (rc == -3) error_set(err, "%zu bytes that were not a message", *stray);
     if (rc != 0) return rc;
     const json_t *announced = json_object_get(*msg, "payload");
     if (announced && (!json_is_integer(announced) || json_integer_value(announced) < 0)) {
         error_set(err, "the field \"payload\" should be a byte count");
         json_decref(*msg);
-        return -1;  /* how much follows is unknown: the stream cannot be read on */
+        return -2;  /* what follows is read past as stray bytes, up to the next frame */
     }
     size_t got = 0;
     char *bytes = framing_recv_payload(fd, *msg, &got);
@@ -299,12 +336,12 @@ static int receive_message(int fd, json_t **msg, char **payload, size_t *length,
     return 0;
 }
 
-/* A message received and parsed by parse into out (cleared first). */
+/* A message received and parsed by parse into out (cleared first); *stray as framing_receive. */
 static int receive_parsed(int fd, void *out, size_t out_size, int (*parse)(json_t *, void *, char **),
-                          char **payload, size_t *length, char **err) {
+                          size_t *stray, char **payload, size_t *length, char **err) {
     json_t *msg = NULL;
     memset(out, 0, out_size);
-    int rc = receive_message(fd, &msg, payload, length, err);
+    int rc = receive_message(fd, &msg, stray, payload, length, err);
     if (rc != 0) return rc;
     rc = parse(msg, out, err) == 0 ? 0 : -2;
     json_decref(msg);
@@ -316,9 +353,15 @@ static int parse_op(json_t *msg, void *out, char **err) { return op_parse(msg, o
 static int parse_event(json_t *msg, void *out, char **err) { return event_parse(msg, out, err); }
 
 int op_receive(int fd, op *out, char **payload, size_t *length, char **err) {
-    return receive_parsed(fd, out, sizeof *out, parse_op, payload, length, err);
+    size_t stray = 0;
+    int rc = receive_parsed(fd, out, sizeof *out, parse_op, &stray, payload, length, err);
+    if (rc == 0) out->stray = stray;
+    return rc;
 }
 
 int event_receive(int fd, event *out, char **payload, size_t *length, char **err) {
-    return receive_parsed(fd, out, sizeof *out, parse_event, payload, length, err);
+    size_t stray = 0;
+    int rc = receive_parsed(fd, out, sizeof *out, parse_event, &stray, payload, length, err);
+    if (rc == 0) out->stray = stray;
+    return rc;
 }

@@ -1,9 +1,10 @@
 /* fuzz_protocol.c — the kernel<->executor messages (kernel/protocol/messages.h) on arbitrary
  * bytes: what a cell that scribbles on the channel, or a half-dead peer, can make either side read.
  *
- * The first byte picks how the rest becomes the stream. Even: as is, length prefixes and all
- * (the framing's own checks). Odd: split at each '\n' into frames, each given its right length
- * prefix, so the fuzzer reaches the JSON and the field checks instead of stopping at lengths.
+ * The first byte picks how the rest becomes the stream. Even: as is, magics and length prefixes
+ * and all (the framing's own checks). Odd: split at each '\n' into frames, each given the magic
+ * and its right length, so the fuzzer reaches the JSON and the field checks instead of stopping
+ * at lengths.
  * The stream is read to its end as ops, then again as events.
  *
  * Beyond "no crash, no leak" (the sanitizers' job) it checks what receiving promises: a refused
@@ -17,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "framing.h"
 #include "messages.h"
 
 static void require(int ok, const char *what) {
@@ -46,6 +48,8 @@ static int stream_of(const uint8_t *data, size_t size) {
         for (size_t i = 1; i <= size; i++) {
             if (i < size && data[i] != '\n') continue;
             uint32_t length = (uint32_t)(i - start);
+            static const char magic[4] = FRAMING_MAGIC;
+            write_all(fd, magic, sizeof magic);
             write_all(fd, &length, 4);
             write_all(fd, data + start, length);
             start = i + 1;
@@ -76,7 +80,7 @@ static json_t *build_event(const void *e) { return event_build(e); }
 
 static void check_outcome(int rc, const void *out, size_t out_size, const char *err, const char *payload,
                           size_t length) {
-    require(rc == 0 || rc == -1 || rc == -2, "receiving returns 0, -1 or -2");
+    require(rc == 0 || rc == -1 || rc == -2 || rc == -3, "receiving returns 0, -1, -2 or -3");
     if (rc == 0) {
         require(err == NULL, "success sets no error");
         require(!payload || payload[length] == '\0', "a payload is NUL-terminated");
@@ -119,7 +123,9 @@ static void read_events(int fd) {
             require(e.kind >= EV_RUNNING && e.kind <= EV_DONE, "an accepted event has a kind");
             require(e.kind != EV_DONE || e.done.ok || e.done.ename, "a failed cell has an error name");
             event again;
+            event_stamp_set(e.stamp);  /* rebuilt as its sender would have stamped it */
             check_rebuilt(event_build(&e), parse_event, build_event, &again);
+            require(again.stamp.nonce == e.stamp.nonce && again.stamp.cell == e.stamp.cell, "the stamp survives");
             event_clear(&again);
             event_clear(&e);
         }

@@ -705,6 +705,47 @@ def test_a_cell_that_closes_the_kernels_descriptors_is_told_so(ck, how):
     assert_state_intact(ck, "closing the kernel's descriptors")
 
 
+# ==== the private channel: what a cell writes into it ends only that cell =========================
+
+CHANNEL_WRITES = {
+    "garbage": 'write(900, "garbage garbage garbage\\n", 24);',
+    "a lot of garbage": "static char fk_junk[1 << 20];\nmemset(fk_junk, 'j', sizeof fk_junk);\n"
+                        "for (int i = 0; i < 16; i++) write(900, fk_junk, sizeof fk_junk);",
+    # a well-formed frame claiming the cell succeeded, as an old bug let through
+    "forged done": 'const char fk_frame[] = "{\\"ev\\":\\"done\\",\\"ok\\":true,\\"holder\\":1,'
+                   '\\"threads\\":[],\\"nonce\\":\\"0000000000000001\\",\\"cell\\":1}";\n'
+                   'uint32_t fk_len = sizeof fk_frame - 1;\nwrite(900, "CLF1", 4); write(900, &fk_len, 4);\n'
+                   'write(900, fk_frame, fk_len);',
+    # a frame whose length is no frame's: read as junk, not as the end of the executor
+    "oversize length": 'uint32_t fk_huge = 0x7fffffff;\nwrite(900, "CLF1", 4); write(900, &fk_huge, 4);',
+}
+
+
+@pytest.mark.parametrize("case", list(CHANNEL_WRITES))
+def test_a_cell_writing_into_the_channel_ends_only_that_cell(ck, case):
+    code = "#include <stdint.h>\n#include <unistd.h>\n" + SPOIL + "\n" + CHANNEL_WRITES[case] + "\nfor (;;) pause();"
+    pid = kernel_pid(ck)
+    content, msgs = error_reply(ck, code, timeout=30)
+    assert content["ename"] == "ChannelError", describe_failure(code, content, msgs)
+    assert "wrote into conclab's private channel (fd 900)" in content["evalue"], content
+    assert "state from before this cell is intact" in content["evalue"], content
+    assert_kernel_survived(ck, pid)
+    only_executor_below(ck)
+    assert_state_intact(ck, case)
+    # nothing is shifted: each later cell gets its own result
+    for n in range(3):
+        assert stdout_of(ck, 'printf("%%d\\n", fk_keep + %d);' % n) == "%d\n" % (42 + n)
+
+
+def test_the_nonce_is_not_in_a_cells_environment(ck):
+    code = ('#include <stdlib.h>\nFILE *fk_env = fopen("/proc/self/environ", "r");\nchar fk_buf[1 << 16];\n'
+            'size_t fk_n = fread(fk_buf, 1, sizeof fk_buf - 1, fk_env);\nfk_buf[fk_n] = 0;\nint fk_found = 0;\n'
+            'for (size_t i = 0; i < fk_n; i += strlen(fk_buf + i) + 1)\n'
+            '    if (strncmp(fk_buf + i, "CONCLAB_CHANNEL_NONCE=", 22) == 0 && strspn(fk_buf + i + 22, "0") != 16) fk_found = 1;\n'
+            'printf("%d %d\\n", getenv("CONCLAB_CHANNEL_NONCE") != NULL, fk_found);')
+    assert stdout_of(ck, code) == "0 0\n"
+
+
 def test_a_dead_compiler_is_reported_and_the_next_cell_has_a_fresh_notebook(jupyter_home):
     """tcc can crash on odd input; here the compiler process is killed instead, to the same end."""
     k = session_with_state()

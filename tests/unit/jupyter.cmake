@@ -5,3 +5,7 @@ conclab_c_test(test_history
 conclab_c_test(test_complete
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_complete.c
   LIBS conclab_engine conclab_runtime INCLUDES ${PROJECT_SOURCE_DIR}/kernel/engine)
+# The engine's view of the processes below it: which pids a message may name, and the sweeps.
+conclab_c_test(test_process_tree
+  SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_process_tree.c
+  LIBS conclab_engine INCLUDES ${PROJECT_SOURCE_DIR}/kernel/engine TIMEOUT 60)

@@ -102,6 +102,7 @@ static event event_round_trip(const event *e, const char *payload, char **got_pa
     CHECK(err == NULL);
     free(err);
     CHECK(back.kind == e->kind);
+    CHECK(back.stamp.nonce == 0x0123456789abcdefull && back.stamp.cell == 42);
     return back;
 }
 
@@ -314,23 +315,26 @@ static void test_malformed_messages(void) {
                     "\"prelude\":true,\"memory_limit\":1073741824}",
                     "\"cell\" \"allow_stdin\" \"silent\" \"bounds\" \"prelude\" \"memory_limit\"");
     check_fields_of(parse_op, "{\"op\":\"input_reply\",\"value\":\"x\",\"eof\":false}", "\"value\"");
-    check_fields_of(parse_event, "{\"ev\":\"running\",\"pid\":12,\"in_place\":false}", "\"pid\"");
-    check_fields_of(parse_event, "{\"ev\":\"display\",\"data\":{\"text/plain\":\"w\"}}", "\"data\"");
-    check_fields_of(parse_event, "{\"ev\":\"input_request\",\"prompt\":\"> \",\"password\":false}", "\"prompt\"");
-    check_fields_of(parse_event, "{\"ev\":\"clear_output\",\"wait\":true}", "\"wait\"");
-    check_fields_of(parse_event, "{\"ev\":\"threads\",\"threads\":[]}", "\"threads\"");
-    check_fields_of(parse_event, "{\"ev\":\"done\",\"ok\":true,\"holder\":5,\"threads\":[],\"result\":\"1\"}",
-                    "\"ok\" \"holder\" \"threads\"");
+    check_fields_of(parse_event, "{\"ev\":\"running\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"pid\":12,\"in_place\":false}", "\"pid\" \"nonce\" \"cell\"");
+    check_fields_of(parse_event, "{\"ev\":\"display\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"data\":{\"text/plain\":\"w\"}}", "\"data\" \"nonce\" \"cell\"");
+    check_fields_of(parse_event, "{\"ev\":\"input_request\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"prompt\":\"> \",\"password\":false}", "\"prompt\" \"nonce\" \"cell\"");
+    check_fields_of(parse_event, "{\"ev\":\"clear_output\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"wait\":true}", "\"wait\" \"nonce\" \"cell\"");
+    check_fields_of(parse_event, "{\"ev\":\"threads\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"threads\":[]}", "\"threads\" \"nonce\" \"cell\"");
+    check_fields_of(parse_event, "{\"ev\":\"done\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"ok\":true,\"holder\":5,\"threads\":[],\"result\":\"1\"}",
+                    "\"ok\" \"holder\" \"threads\" \"nonce\" \"cell\"");
     check_fields_of(parse_event,
-                    "{\"ev\":\"done\",\"ok\":false,\"ename\":\"SIGSEGV\",\"evalue\":\"v\",\"errors\":\"e\","
+                    "{\"ev\":\"done\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"ok\":false,\"ename\":\"SIGSEGV\",\"evalue\":\"v\",\"errors\":\"e\","
                     "\"traceback\":[\"a\"],\"where\":\"cell[1], line 1\",\"status\":11,\"state_lost\":false}",
-                    "\"ok\" \"ename\"");
+                    "\"ok\" \"ename\" \"nonce\" \"cell\"");
 }
 
 /* ---------------------------------------------------------------- on the stream */
 
+static const char magic[4] = FRAMING_MAGIC;
+
 static void send_raw_frame(int fd, const char *text) {
     uint32_t length = (uint32_t)strlen(text);
+    CHECK(framing_send_bytes(fd, magic, 4) == 0);
     CHECK(framing_send_bytes(fd, &length, 4) == 0);
     CHECK(framing_send_bytes(fd, text, length) == 0);
 }
@@ -374,23 +378,64 @@ static void test_stream(void) {
     err = NULL;
     expect_next_op_is_shutdown();
 
-    /* a payload announced but not given as a byte count: how much follows is unknown (-1) */
+    /* a payload announced but not given as a byte count: refused; what follows is found by its magic */
     send_raw_frame(channel[0], "{\"op\":\"threads\",\"payload\":\"many\"}");
-    CHECK(op_receive(channel[1], &out, NULL, NULL, &err) == -1);
+    op_send(channel[0], &shutdown_op, NULL, 0);
+    CHECK(op_receive(channel[1], &out, NULL, NULL, &err) == -2);
     CHECK(err && strstr(err, "byte count"));
+    free(err);
+    err = NULL;
+    expect_next_op_is_shutdown();
+
+    /* bytes that are not a frame (a cell wrote into the channel), some like a magic's start:
+     * reported at once (-3) with how many, and the frame after them still arrives */
+    const char junk[] = "junk CL CLF CLF0 more junk\n";
+    CHECK(framing_send_bytes(channel[0], junk, sizeof junk - 1) == 0);
+    CHECK(op_receive(channel[1], &out, NULL, NULL, &err) == -3);
+    CHECK(err && strstr(err, "bytes that were not a message") && all_zero(&out, sizeof out));
+    free(err);
+    err = NULL;
+    op_send(channel[0], &shutdown_op, NULL, 0);
+    expect_next_op_is_shutdown();
+
+    /* junk with a frame right behind it in the same read: the junk first, then the frame */
+    CHECK(framing_send_bytes(channel[0], "xyz", 3) == 0);
+    op_send(channel[0], &shutdown_op, NULL, 0);
+    CHECK(op_receive(channel[1], &out, NULL, NULL, &err) == -3);
+    free(err);
+    err = NULL;
+    expect_next_op_is_shutdown();
+
+    /* a frame claiming more than FRAMING_MAX is not waited for: refused at once, as junk */
+    uint32_t huge = FRAMING_MAX + 1;
+    CHECK(framing_send_bytes(channel[0], magic, 4) == 0 && framing_send_bytes(channel[0], &huge, 4) == 0);
+    CHECK(op_receive(channel[1], &out, NULL, NULL, &err) == -3);
+    free(err);
+    err = NULL;
+    op_send(channel[0], &shutdown_op, NULL, 0);
+    expect_next_op_is_shutdown();
+
+    /* events carry the stamp their sender set, and a stamp that is not 16 hex digits is refused */
+    event_stamp_set((event_stamp){0xfeedbeefcafe1234ull, 77});
+    CHECK(event_send(channel[0], &(event){.kind = EV_CLEAR_OUTPUT, .clear_wait = true}, NULL, 0) == 0);
+    event ev;
+    CHECK(event_receive(channel[1], &ev, NULL, NULL, &err) == 0);
+    CHECK(ev.stamp.nonce == 0xfeedbeefcafe1234ull && ev.stamp.cell == 77 && ev.stray == 0);
+    event_clear(&ev);
+    send_raw_frame(channel[0], "{\"ev\":\"clear_output\",\"wait\":true,\"nonce\":\"feed\",\"cell\":1}");
+    CHECK(event_receive(channel[1], &ev, NULL, NULL, &err) == -2);
+    CHECK(err && strstr(err, "16 hexadecimal digits"));
     free(err);
     err = NULL;
     close_channel();
 
-    /* a frame longer than the limit, a frame cut short, a payload cut short, the peer gone */
+    /* a frame cut short, a payload cut short, the peer gone */
     const char *cut[] = {NULL, "{\"op\":\"shut", NULL};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 1; i < 4; i++) {
         open_channel();
-        if (i == 0) {
-            uint32_t huge = FRAMING_MAX + 1;
-            CHECK(framing_send_bytes(channel[0], &huge, 4) == 0);
-        } else if (i == 1) {
+        if (i == 1) {
             uint32_t length = 100;
+            CHECK(framing_send_bytes(channel[0], magic, 4) == 0);
             CHECK(framing_send_bytes(channel[0], &length, 4) == 0);
             CHECK(framing_send_bytes(channel[0], cut[1], strlen(cut[1])) == 0);
         } else if (i == 2) {
@@ -412,6 +457,7 @@ static void test_stream(void) {
 }
 
 int main(void) {
+    event_stamp_set((event_stamp){0x0123456789abcdefull, 42});
     test_ops_round_trip();
     test_simple_events_round_trip();
     test_done_round_trip();

@@ -12,4 +12,7 @@
 #define DESCRIPTORS_HIGH 900
 int descriptor_move_high(int fd);
 
+/* Where descriptor_move_high starts looking: the lowest high number. */
+int descriptor_high_floor(void);
+
 #endif

@@ -21,6 +21,8 @@
  *   event threads        threads: [{tid, cell, state, name}] of the holder
  *   event done           the cell's end; payload: what it defined (definition_records.h)
  *
+ * Every event also carries "nonce" and "cell" (event_stamp below).
+ *
  * A parser takes a message as received and checks every field it needs is there with its type;
  * anything else (no "op"/"ev", an unknown one, a missing or mistyped field) is refused with a
  * sentence saying what was wrong, never half-read. Fields it returns are borrowed from the
@@ -31,6 +33,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* ---------------------------------------------------------------- ops: client -> executor */
 
@@ -57,9 +60,16 @@ typedef struct op {
         op_input_reply input_reply;
     };
     json_t *json;          /* the message the fields borrow from (parsed ops) */
+    size_t stray;          /* received: bytes before it that were not a frame (framing.h) */
 } op;
 
 /* ---------------------------------------------------------------- events: executor -> client */
+
+/* Whose an event is: the session (a random nonce the client chose) and the cell. */
+typedef struct event_stamp {
+    uint64_t nonce;
+    int cell;
+} event_stamp;
 
 typedef enum event_kind {
     EV_RUNNING = 1, EV_DISPLAY, EV_INPUT_REQUEST, EV_CLEAR_OUTPUT, EV_THREADS, EV_DONE
@@ -99,8 +109,19 @@ typedef struct event {
         json_t *threads;                      /* EV_THREADS: [{tid, cell, state, name}] */
         event_done done;                      /* EV_DONE */
     };
+    event_stamp stamp;     /* received: whose it says it is */
     json_t *json;          /* the message the fields borrow from (parsed events) */
+    size_t stray;          /* received: bytes before it that were not a frame (framing.h) */
 } event;
+
+/* Every event carries the session's nonce and its cell's number, so the client can tell the
+ * executor's events from bytes a cell wrote into the channel that happen to make a frame (bytes
+ * that do not are caught by framing.h's magic). The executor states them once per cell, in each
+ * process that sends; event_build stamps every event with them. */
+void event_stamp_set(event_stamp stamp);
+
+/* How the client hands the executor the nonce: in its environment, as 16 hexadecimal digits. */
+#define CHANNEL_NONCE_ENV "CONCLAB_CHANNEL_NONCE"
 
 /* ---------------------------------------------------------------- building and parsing */
 
@@ -129,7 +150,8 @@ int event_send(int fd, const event *e, const void *payload, size_t length);
 
 /* Receives one message and the payload it announced (malloc'd, NUL-terminated, or NULL when
  * none; *length its size). 0; -1 when the peer is gone; -2 when the message was malformed
- * (*err says how; the stream may still be read on). payload and length may be NULL when the
+ * (*err says how; the stream may still be read on); -3 when bytes that were not a message came
+ * (framing.h; *err says how many; the stream may still be read on). payload and length may be NULL when the
  * caller expects none (a payload then is read and dropped). */
 int op_receive(int fd, op *out, char **payload, size_t *length, char **err);
 int event_receive(int fd, event *out, char **payload, size_t *length, char **err);
