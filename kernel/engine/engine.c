@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -270,6 +271,50 @@ void engine_free(engine *eng) {
 }
 
 int engine_executor_pid(const engine *eng) { return (int)eng->holder; }
+
+/* ---------------------------------------------------------------- the memory limit */
+
+/* The limit for the next cell (memory_guard.h): `limit` more than pid maps now, as a soft limit
+ * set from here; the executor's processes cannot change it (a seccomp filter). */
+static void limit_memory_of(pid_t pid, size_t limit) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/statm", (int)pid);
+    FILE *f = fopen(path, "r");
+    unsigned long pages = 0;
+    if (!f) return;
+    bool read = fscanf(f, "%lu", &pages) == 1;
+    fclose(f);
+    struct rlimit now;
+    if (!read || prlimit(pid, RLIMIT_AS, NULL, &now) != 0) return;
+    rlim_t want = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (rlim_t)limit;
+    if (now.rlim_max != RLIM_INFINITY && want > now.rlim_max) want = now.rlim_max;
+    struct rlimit next = {want, now.rlim_max};
+    prlimit(pid, RLIMIT_AS, &next, NULL);
+}
+
+/* A fresh executor sets itself up (its code arena, its compiler) before it takes its name:
+ * limited earlier, it would have no room to. Waits for that, briefly. */
+static bool executor_ready(pid_t holder) {
+    char path[64], name[32] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)holder);
+    for (double deadline = monotonic_seconds() + 5.0; monotonic_seconds() < deadline; usleep(1000)) {
+        FILE *f = fopen(path, "r");
+        if (!f) return false;
+        bool named = fgets(name, sizeof name, f) && strncmp(name, EXECUTOR_READY_NAME, strlen(EXECUTOR_READY_NAME)) == 0;
+        fclose(f);
+        if (named) return true;
+    }
+    return false;
+}
+
+void engine_limit_memory(engine *eng) {
+    if (!eng->opts.memory_limit || eng->holder <= 0 || !executor_ready(eng->holder)) return;
+    limit_memory_of(eng->holder, eng->opts.memory_limit);
+    process_list spares;
+    process_tree_children_named(eng->holder, EXECUTOR_SPARE_NAME, &spares);
+    for (size_t i = 0; i < spares.n; i++) limit_memory_of(spares.items[i].pid, eng->opts.memory_limit);
+    process_list_free(&spares);
+}
 
 /* ---------------------------------------------------------------- stopping a cell */
 

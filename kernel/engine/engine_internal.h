@@ -77,6 +77,7 @@ void engine_stop_cell(engine *eng, stop_reason why);   /* kills the running cell
 void engine_note_running(engine *eng, pid_t group);    /* the "running" event */
 void engine_follow_holder(engine *eng, pid_t holder);  /* a cell handed the notebook over */
 void engine_reap_children(void);
+void engine_limit_memory(engine *eng);                    /* before each cell (memory_guard.h) */
 
 /* streams.c */
 size_t engine_forward_stream(engine *eng, const engine_callbacks *cb, output_stream *s, bool counted);

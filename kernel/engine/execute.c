@@ -98,7 +98,7 @@ static void handle_event(run_state *rs, event *ev) {
     case EV_RUNNING:
         rs->running_seen = true;
         rs->in_place = ev->running.in_place;
-        engine_note_running(rs->eng, ev->running.pid);
+        if (process_tree_place(ev->running.pid) == PROCESS_BELOW) engine_note_running(rs->eng, ev->running.pid);
         break;
     case EV_DISPLAY:
         if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, ev->display_data, NULL);
@@ -131,13 +131,16 @@ static const char *unexpected(const run_state *rs, const event *ev) {
     switch (ev->kind) {
     case EV_RUNNING:
         if (rs->running_seen) return "a second \"running\" message";
-        if (!process_tree_is_below(ev->running.pid)) return "a \"running\" message naming a process not the notebook's";
+        /* a cell that crashed at once may be gone already: handle_event then signals nothing */
+        if (process_tree_place(ev->running.pid) == PROCESS_ELSEWHERE)
+            return "a \"running\" message naming a process not the notebook's";
         return NULL;
     case EV_INPUT_REQUEST:
     case EV_CLEAR_OUTPUT: return rs->running_seen ? NULL : "a message before the cell ran";
     case EV_THREADS: return "an answer to a question nobody asked";
     case EV_DONE:
-        if (ev->done.ok && !process_tree_is_below(ev->done.holder)) return "a \"done\" message naming a process not the notebook's";
+        if (ev->done.ok && process_tree_place(ev->done.holder) != PROCESS_BELOW)
+            return "a \"done\" message naming a process not the notebook's";
         return NULL;
     case EV_DISPLAY: return NULL;
     }
@@ -246,6 +249,7 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
                               eng->opts.memory_limit}};
     process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
     process_limit_prepare_cell(&eng->processes, req->cell_number);
+    engine_limit_memory(eng);
     process_list before;
     process_tree_descendants(&before);
     run_state rs = {.eng = eng, .req = req, .cb = cb, .timeout_s = magics->timeout_s};

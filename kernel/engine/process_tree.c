@@ -15,6 +15,7 @@ typedef struct process_row {
     pid_t pid, ppid;
     unsigned long long start;
     bool doomed;
+    char name[16];  /* what prctl(PR_SET_NAME) set: "conclab-spare", ... */
 } process_row;
 
 typedef struct process_table {
@@ -25,7 +26,7 @@ typedef struct process_table {
 /* "pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
  * cutime cstime priority nice threads itrealvalue starttime ...": the comm may hold spaces and
  * parentheses, so fields are counted from the last ')'. */
-static bool read_stat(pid_t pid, process_row *row) {
+static bool read_stat_any(pid_t pid, process_row *row, bool *zombie) {
     char path[64], buf[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
@@ -41,7 +42,19 @@ static bool read_stat(pid_t pid, process_row *row) {
     row->pid = pid;
     row->ppid = ppid;
     row->doomed = false;
-    return state != 'Z';  /* a zombie is already dead: its parent only has to reap it */
+    char *open = strchr(buf, '(');
+    size_t n = open && close > open ? (size_t)(close - open - 1) : 0;
+    if (n >= sizeof row->name) n = sizeof row->name - 1;
+    memcpy(row->name, open ? open + 1 : "", n);
+    row->name[n] = '\0';
+    *zombie = state == 'Z';
+    return true;
+}
+
+/* A live process: a zombie is already dead, its parent only has to reap it. */
+static bool read_stat(pid_t pid, process_row *row) {
+    bool zombie;
+    return read_stat_any(pid, row, &zombie) && !zombie;
 }
 
 static void read_table(process_table *t) {
@@ -100,14 +113,37 @@ void process_tree_descendants(process_list *out) {
     free(t.rows);
 }
 
-bool process_tree_is_below(pid_t pid) {
-    for (int depth = 0; pid > 1 && depth < 4096; depth++) {
-        process_row row;
-        if (!read_stat(pid, &row)) return false;
-        if (row.ppid == getpid()) return true;
-        pid = row.ppid;
+/* One walk up the parents. A parent reaped while we look breaks it: the caller looks again. */
+static process_place walk_up(pid_t pid) {
+    process_row row;
+    if (pid <= 1) return PROCESS_ELSEWHERE;
+    if (!read_stat(pid, &row)) return PROCESS_GONE;
+    for (int depth = 0; depth < 4096; depth++) {
+        if (row.ppid == getpid()) return PROCESS_BELOW;
+        /* through zombies too: a holder that handed over may not be reaped yet */
+        bool zombie;
+        if (row.ppid <= 1 || !read_stat_any(row.ppid, &row, &zombie)) return PROCESS_ELSEWHERE;
     }
-    return false;
+    return PROCESS_ELSEWHERE;
+}
+
+process_place process_tree_place(pid_t pid) {
+    process_place first = walk_up(pid);
+    /* a reaped parent hands its children to us first, so a second walk finds the way */
+    return first == PROCESS_ELSEWHERE ? walk_up(pid) : first;
+}
+
+void process_tree_children_named(pid_t parent, const char *name, process_list *out) {
+    process_table t;
+    read_table(&t);
+    out->items = NULL;
+    out->n = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.rows[i].ppid != parent || strcmp(t.rows[i].name, name) != 0) continue;
+        out->items = xrealloc(out->items, (out->n + 1) * sizeof *out->items);
+        out->items[out->n++] = (process_id){t.rows[i].pid, t.rows[i].start};
+    }
+    free(t.rows);
 }
 
 void process_list_free(process_list *list) {

@@ -23,6 +23,9 @@ typedef struct process_list {
     size_t n;
 } process_list;
 
+/* The live children of parent whose name (prctl PR_SET_NAME) is name. */
+void process_tree_children_named(pid_t parent, const char *name, process_list *out);
+
 /* Every process below this one, now. */
 void process_tree_descendants(process_list *out);
 void process_list_free(process_list *list);
@@ -35,9 +38,11 @@ void process_list_free(process_list *list);
  * worker). Returns how many processes were signalled. */
 int process_tree_kill_new(const process_list *before, pid_t keep);
 
-/* Whether pid is a live process below this one (its parents lead here): the only kind the
- * kernel signals when a message names one. */
-bool process_tree_is_below(pid_t pid);
+/* Where pid is: a live process below this one (its parents lead here: the only kind the kernel
+ * signals when a message names one), elsewhere, or gone already (or a zombie: nothing to
+ * signal either way). */
+typedef enum process_place { PROCESS_BELOW, PROCESS_ELSEWHERE, PROCESS_GONE } process_place;
+process_place process_tree_place(pid_t pid);
 
 /* SIGKILLs everything below this process, round after round until nothing is left (restart,
  * shutdown). Returns how many processes were signalled. */

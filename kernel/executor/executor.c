@@ -535,15 +535,18 @@ int executor_main(int fd) {
     event_stamp_set((event_stamp){session_nonce, 0});
     share_progress();
     kernel_pidfd = descriptor_move_high(pidfd_open_compat(getppid()));
-    prctl(PR_SET_NAME, "conclab-cell");  /* what %threads and ps show for this process's threads */
     signal(SIGPIPE, SIG_IGN);
     signal(SIGINT, SIG_IGN);  /* interrupts arrive as kills of the cell's process group */
+    memory_guard_lock();      /* the memory limit is the engine client's to set (memory_guard.h) */
     setvbuf(stdout, NULL, _IOLBF, 0);
     stdin_bridge_install(channel);
     cl_host_hooks hooks = {clear_output_hook, NULL};
     cl_host_set_hooks(&hooks);
     compiler_pid = compiler_start(&compiler_fd, kernel_pidfd);
     compiler_fd = descriptor_move_high(compiler_fd);
+    /* what %threads and ps show for this process's threads; it also tells the engine client the
+     * executor is set up (its code arena reserved, its compiler started): cells may be limited */
+    prctl(PR_SET_NAME, EXECUTOR_READY_NAME);
     jit *j = compiler_pid > 0 ? NULL : jit_new();  /* without a compiler process, compile here */
     for (;;) {
         prepare_next_cell();

@@ -18,6 +18,7 @@
 
 #include "descriptors.h"
 #include "framing.h"
+#include "messages.h"
 
 static pid_t spare;          /* in the holder: the spare, or 0 */
 static int order_fd = -1;    /* in the holder: where the order goes */
@@ -82,13 +83,13 @@ bool spare_fork(spare_order *order) {
     pid_t child = fork();
     if (child == 0) {
         setpgid(0, 0);  /* the cell's process group from the start, as a cell's fork makes one */
-        prctl(PR_SET_NAME, "conclab-spare");
+        prctl(PR_SET_NAME, EXECUTOR_SPARE_NAME);
         close(orders[0]);
         close(commits[0]);
         bool handed = receive_order(orders[1], order);
         close(orders[1]);
         if (!handed) _exit(0);  /* the holder ended, or handed over to another process */
-        prctl(PR_SET_NAME, "conclab-cell");
+        prctl(PR_SET_NAME, EXECUTOR_READY_NAME);
         own_commit_fd = commits[1];
         return true;
     }

@@ -81,7 +81,7 @@ static void expect_failure(const char *code, const char *ename_fragment) {
     run(&c, code, false, &out);
     CHECK(!out.ok);
     if (!out.ok && !strstr(out.ename, ename_fragment))
-        fprintf(stderr, "cell <%s>: ename %s, want %s\n", code, out.ename, ename_fragment);
+        fprintf(stderr, "cell <%s>: ename %s (%s), want %s\n", code, out.ename, out.evalue, ename_fragment);
     CHECK(!out.ok && strstr(out.ename, ename_fragment));
     engine_outcome_clear(&out);
 }
@@ -228,7 +228,7 @@ static void expect_error_text(const char *code, const char *ename, const char *e
     engine_outcome out;
     run(&c, code, false, &out);
     CHECK(!out.ok && strcmp(out.ename, ename) == 0 && strstr(out.evalue, evalue_fragment));
-    if (out.ok || !strstr(out.evalue, evalue_fragment))
+    if (out.ok || strcmp(out.ename, ename) != 0 || !strstr(out.evalue, evalue_fragment))
         fprintf(stderr, "<%s>: %s: %s\n", code, out.ename ? out.ename : "ok", out.evalue ? out.evalue : "");
     engine_outcome_clear(&out);
 }

@@ -490,6 +490,26 @@ def test_memory_limit_ends_only_the_cell(lk):
     assert stream_text(lk.run_ok(big)) == "200 MiB\n"
 
 
+def test_a_cell_cannot_lift_its_memory_limit(lk):
+    """setrlimit() in a cell cannot raise the limit (memory_guard.h: a seccomp filter refuses it),
+    so a runaway allocation after it still fails."""
+    code = ("#include <sys/resource.h>\nstruct rlimit fk_unlimited = {RLIM_INFINITY, RLIM_INFINITY};\n"
+            "int fk_lifted = setrlimit(RLIMIT_AS, &fk_unlimited) == 0;\n"
+            "char *fk_huge = malloc(400 << 20);\n"
+            'printf("%d %d\\n", fk_lifted, fk_huge != NULL);')
+    content, msgs = lk.run(code)
+    assert content["status"] == "ok" and stream_text(msgs) == "0 0\n", describe_failure(code, content, msgs)
+
+
+def test_the_memory_limit_is_measured_from_what_the_notebook_holds(lk):
+    """Each cell gets its 256 MiB above what the notebook holds then, however much that is."""
+    lk.run_ok("char *fk_held = malloc(200 << 20);\nmemset(fk_held, 1, 200 << 20);")
+    lk.run_ok("char *fk_more = malloc(200 << 20);\nmemset(fk_more, 1, 200 << 20);")
+    msgs = lk.run_ok("char *fk_again = malloc(200 << 20);\nmemset(fk_again, 1, 200 << 20);\nputs(\"600 MiB held\");")
+    assert stream_text(msgs) == "600 MiB held\n"
+    lk.run_ok("free(fk_held); free(fk_more); free(fk_again);")
+
+
 def test_fork_bomb_hits_the_process_limit(lk):
     code = SPOIL + "\nfor (;;) fork();"
     pid = kernel_pid(lk)

@@ -53,13 +53,13 @@ int main(void) {
     int report[2];
     CHECK(pipe(report) == 0);
 
-    CHECK(!process_tree_is_below(1));
-    CHECK(!process_tree_is_below(getppid()));
-    CHECK(!process_tree_is_below(getpid()));
-    CHECK(!process_tree_is_below(0) && !process_tree_is_below(-5));
+    CHECK(process_tree_place(1) == PROCESS_ELSEWHERE);
+    CHECK(process_tree_place(getppid()) == PROCESS_ELSEWHERE);
+    CHECK(process_tree_place(getpid()) == PROCESS_ELSEWHERE);
+    CHECK(process_tree_place(0) == PROCESS_ELSEWHERE && process_tree_place(-5) == PROCESS_ELSEWHERE);
 
     pid_t old = escapee(report);  /* "before the cell": must survive kill_new */
-    CHECK(old > 0 && process_tree_is_below(old));
+    CHECK(old > 0 && process_tree_place(old) == PROCESS_BELOW);
     process_list before;
     process_tree_descendants(&before);
     CHECK(before.n >= 1);
@@ -68,7 +68,7 @@ int main(void) {
     if (keep == 0)
         for (;;) pause();
     pid_t fresh = escapee(report);  /* what "the cell" left */
-    CHECK(fresh > 0 && process_tree_is_below(fresh));
+    CHECK(fresh > 0 && process_tree_place(fresh) == PROCESS_BELOW);
     CHECK(process_tree_kill_new(&before, keep) >= 1);
     wait_gone(fresh);
     CHECK(!alive(fresh));
@@ -79,6 +79,6 @@ int main(void) {
     wait_gone(old);
     wait_gone(keep);
     CHECK(!alive(old) && !alive(keep));
-    CHECK(!process_tree_is_below(old));
+    CHECK(process_tree_place(old) == PROCESS_GONE);
     return check_summary("test_process_tree");
 }

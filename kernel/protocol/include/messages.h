@@ -123,6 +123,12 @@ void event_stamp_set(event_stamp stamp);
 /* How the client hands the executor the nonce: in its environment, as 16 hexadecimal digits. */
 #define CHANNEL_NONCE_ENV "CONCLAB_CHANNEL_NONCE"
 
+/* The executor's process names (prctl PR_SET_NAME), which the client reads in /proc: the holder
+ * takes EXECUTOR_READY_NAME once it is set up, the next cell's process forked ahead of time is
+ * EXECUTOR_SPARE_NAME until its cell comes. */
+#define EXECUTOR_READY_NAME "conclab-cell"
+#define EXECUTOR_SPARE_NAME "conclab-spare"
+
 /* ---------------------------------------------------------------- building and parsing */
 
 /* The message for o or e (a new reference; json fields of e are copied by reference). */
