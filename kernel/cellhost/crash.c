@@ -14,7 +14,8 @@
 enum { PAGE_SIZE = 8192, NOTE_OFFSET = 64, NOTE_SIZE = PAGE_SIZE - NOTE_OFFSET, MAX_FRAMES = 256,
        STACK_SPAN = 64 << 20 };
 
-static char *page;            /* shared with the holder: [size_t failed allocation][int lost descriptor][...][note] */
+static char *page;            /* shared with the holder: [size_t failed allocation][int lost descriptor]
+                                 [int descriptors left open][int their limit][...][note] */
 static char *note;
 static int armed_cell;
 static pid_t armed_pid;             /* the cell's process: processes it forks are not the cell */
@@ -132,6 +133,7 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
 }
 
 static volatile int *lost_descriptor_slot(void) { return (volatile int *)(void *)(page + sizeof(size_t)); }
+static volatile int *open_descriptors_slot(void) { return (volatile int *)(void *)(page + sizeof(size_t) + sizeof(int)); }
 
 void crash_prepare(void) {
     if (!page) {
@@ -143,6 +145,7 @@ void crash_prepare(void) {
     note[0] = '\0';
     *(volatile size_t *)(void *)page = 0;
     *lost_descriptor_slot() = -1;
+    open_descriptors_slot()[0] = open_descriptors_slot()[1] = 0;
 }
 
 void crash_note_failed_allocation(size_t bytes) {
@@ -157,6 +160,17 @@ void crash_note_lost_descriptor(int fd) {
 }
 
 int crash_lost_descriptor(void) { return page ? *lost_descriptor_slot() : -1; }
+
+void crash_note_descriptors_left(int count, int limit) {
+    if (!page) return;
+    open_descriptors_slot()[0] = count;
+    open_descriptors_slot()[1] = limit;
+}
+
+int crash_descriptors_left(int *limit) {
+    *limit = page ? open_descriptors_slot()[1] : 0;
+    return page ? open_descriptors_slot()[0] : 0;
+}
 
 /* exit() from a cell (or from bounds checking, which exits with 255): where it was called. */
 static void note_exit_location(void) {

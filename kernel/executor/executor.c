@@ -26,6 +26,7 @@
 #include <semaphore.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -167,8 +168,14 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
     bool bounds_stop = bounds && ((WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV) ||
                                   (WIFEXITED(status) && WEXITSTATUS(status) == 255));
     size_t failed = crash_failed_allocation();
-    int lost = crash_lost_descriptor();
-    if (lost >= 0) {
+    int files_limit = 0;
+    int lost = crash_lost_descriptor(), left_open = crash_descriptors_left(&files_limit);
+    if (left_open > 0) {
+        ename = "DescriptorLimitReached";
+        snprintf(evalue, sizeof evalue, "the cell left %d descriptors open, at this process's limit of %d "
+                 "(RLIMIT_NOFILE, ulimit -n): the cells after it would have none; close what you open",
+                 left_open, files_limit);
+    } else if (lost >= 0) {
         ename = "DescriptorClosed";
         snprintf(evalue, sizeof evalue, "the cell closed or replaced descriptor %d, conclab's own channel to "
                  "the kernel, so its process could not go on holding the notebook (close only what you opened)",
@@ -283,6 +290,11 @@ static void run_as_next_holder(const jit_cell *c, int number, int allow_stdin, s
     int lost = lost_descriptor(commit_fd);
     if (lost >= 0) {  /* no way to report or hand over: the old holder says what happened */
         crash_note_lost_descriptor(lost);
+        _exit(1);
+    }
+    int limit = 0, open = descriptors_open(&limit);
+    if (open >= 0 && open > limit - DESCRIPTORS_RESERVE) {  /* later cells would find none */
+        crash_note_descriptors_left(open, limit);
         _exit(1);
     }
     report_success(c, number);

@@ -757,6 +757,24 @@ def test_a_cell_writing_into_the_channel_ends_only_that_cell(ck, case):
         assert stdout_of(ck, 'printf("%%d\\n", fk_keep + %d);' % n) == "%d\n" % (42 + n)
 
 
+def test_a_cell_that_leaks_descriptors_to_the_limit_is_told_and_the_next_cells_run(ck):
+    """Leaking files until EMFILE: the error names the count and the limit, and the cells after it
+    still compile (headers and all) and run, in forks as before."""
+    code = ("#include <errno.h>\n#include <fcntl.h>\n#include <sys/resource.h>\n" + SPOIL + "\n"
+            "struct rlimit fk_files = {2048, 2048};\nsetrlimit(RLIMIT_NOFILE, &fk_files);\n"
+            "int fk_leaked = 0;\nwhile (open(\"/dev/null\", O_RDONLY) >= 0) fk_leaked++;\n"
+            'printf("EMFILE %d\\n", errno == EMFILE);')
+    pid = kernel_pid(ck)
+    content, msgs = error_reply(ck, code)
+    assert stream_text(msgs) == "EMFILE 1\n", describe_failure(code, content, msgs)
+    assert content["ename"] == "DescriptorLimitReached", describe_failure(code, content, msgs)
+    assert re.search(r"left \d+ descriptors open, at this process's limit of 2048", content["evalue"]), content
+    assert_kernel_survived(ck, pid)
+    only_executor_below(ck)
+    assert_state_intact(ck, "a descriptor leak")
+    assert stdout_of(ck, '#include <conclab/thread.h>\n#include <sys/wait.h>\nputs("compiled");') == "compiled\n"
+
+
 def test_the_nonce_is_not_in_a_cells_environment(ck):
     code = ('#include <stdlib.h>\nFILE *fk_env = fopen("/proc/self/environ", "r");\nchar fk_buf[1 << 16];\n'
             'size_t fk_n = fread(fk_buf, 1, sizeof fk_buf - 1, fk_env);\nfk_buf[fk_n] = 0;\nint fk_found = 0;\n'

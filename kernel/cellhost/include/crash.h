@@ -30,4 +30,9 @@ size_t crash_failed_allocation(void);
 void crash_note_lost_descriptor(int fd);
 int crash_lost_descriptor(void);
 
+/* In the cell: it left `count` descriptors open, at its process's `limit`, so this process cannot
+ * go on as the holder (later cells would find none). The holder reads them back (0: none). */
+void crash_note_descriptors_left(int count, int limit);
+int crash_descriptors_left(int *limit);
+
 #endif

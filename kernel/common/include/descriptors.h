@@ -15,4 +15,13 @@ int descriptor_move_high(int fd);
 /* Where descriptor_move_high starts looking: the lowest high number. */
 int descriptor_high_floor(void);
 
+/* How many descriptors this process has open, counted without opening one (a process at its
+ * limit has none to spare), and the limit (RLIMIT_NOFILE). -1 when the limit is too large to
+ * look through (over 65536: a leak stops long before it matters). */
+int descriptors_open(int *limit);
+
+/* Descriptors the kernel's processes need for a cell (pipes, a fork's sockets): a cell that
+ * leaves fewer than this free cannot hand the notebook on. */
+#define DESCRIPTORS_RESERVE 32
+
 #endif
