@@ -1,11 +1,16 @@
 #define _GNU_SOURCE
 #include "crash.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -19,6 +24,8 @@ static char *page;            /* shared with the holder: [size_t failed allocati
 static char *note;
 static int armed_cell;
 static pid_t armed_pid;             /* the cell's process: processes it forks are not the cell */
+static pid_t armed_tid;             /* its main thread: a fault elsewhere is in a thread of a cell */
+static __thread int thread_cell;    /* in a thread a cell started: which cell (0: not one) */
 static uintptr_t armed_stack_top;   /* frames above this belong to the executor, not the cell */
 static char alternate_stack[64 << 10];
 
@@ -77,7 +84,7 @@ static void put_frame(writer *w, const char *name, int cell, long repeats, int c
 }
 
 /* Writes the notebook frames from the innermost out, folding runs of the same function. */
-static void walk_frames(writer *w, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
+static void walk_frames(writer *w, uintptr_t pc, uintptr_t fp, uintptr_t sp, uintptr_t stack_top) {
     const char *last_name = NULL, *ignored;
     int last_cell = 0, ignored_cell;
     long repeats = 0;
@@ -99,7 +106,7 @@ static void walk_frames(writer *w, uintptr_t pc, uintptr_t fp, uintptr_t sp) {
                 last_name = name, last_cell = cell, repeats = 1;
             }
         }
-        if (fp < sp || fp - sp > STACK_SPAN || (fp & 7) || (armed_stack_top && fp >= armed_stack_top)) break;
+        if (fp < sp || fp - sp > STACK_SPAN || (fp & 7) || (stack_top && fp >= stack_top)) break;
         uintptr_t next = ((uintptr_t *)fp)[0];
         pc = ((uintptr_t *)fp)[1] - 1;  /* inside the call instruction */
         if (next <= fp) break;
@@ -115,6 +122,17 @@ static void die_of_it_if_sent(int sig, const siginfo_t *info) {
     if (info->si_code <= 0) raise(sig);  /* SI_USER, SI_TKILL, SI_QUEUE: delivered as we return */
 }
 
+/* The first line for a fault in a thread: "thread 'diver' of cell[2]". */
+static void put_thread(writer *w) {
+    char name[17] = "";
+    prctl(PR_GET_NAME, name, 0, 0, 0);
+    put(w, "thread '");
+    put(w, name);
+    put(w, "' of cell[");
+    put_int(w, thread_cell ? thread_cell : armed_cell);
+    put(w, "]\n");
+}
+
 static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
     /* A process the cell started (conclab's cl_process, a pool worker, a raw fork) dies of its
      * signal like any other: its parent sees the exit status; the cell itself did not crash. */
@@ -124,9 +142,11 @@ static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
     }
     ucontext_t *uc = context;
     writer w = {note, 0, NOTE_SIZE};
-    put_location(&w);
+    bool in_thread = (pid_t)syscall(SYS_gettid) != armed_tid;
+    if (in_thread) put_thread(&w);
+    else put_location(&w);
     walk_frames(&w, (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], (uintptr_t)uc->uc_mcontext.gregs[REG_RBP],
-                (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
+                (uintptr_t)uc->uc_mcontext.gregs[REG_RSP], in_thread ? 0 : armed_stack_top);
     /* returning re-runs the faulting instruction under the default action (SA_RESETHAND), so
      * the process still dies from this very signal */
     die_of_it_if_sent(sig, info);
@@ -189,6 +209,7 @@ void crash_arm(int cell) {
     if (!exit_hook) exit_hook = atexit(note_exit_location) == 0;
     armed_cell = cell;
     armed_pid = getpid();
+    armed_tid = (pid_t)syscall(SYS_gettid);
     codemap_running(cell);
     armed_stack_top = (uintptr_t)__builtin_frame_address(0);
     stack_t alt = {.ss_sp = alternate_stack, .ss_flags = 0, .ss_size = sizeof alternate_stack};
@@ -203,3 +224,48 @@ void crash_arm(int cell) {
 }
 
 const char *crash_note(void) { return note ? note : ""; }
+
+/* ---------------------------------------------------------------- threads of cells */
+
+enum { THREAD_ALTERNATE_STACK = 64 << 10 };
+static pthread_key_t alternate_stack_key;
+static pthread_once_t alternate_stack_once = PTHREAD_ONCE_INIT;
+
+static void free_alternate_stack(void *stack) {
+    stack_t off = {.ss_flags = SS_DISABLE};
+    sigaltstack(&off, NULL);
+    free(stack);
+}
+
+static void make_alternate_stack_key(void) { pthread_key_create(&alternate_stack_key, free_alternate_stack); }
+
+void crash_thread_started(void *ctx) {
+    (void)ctx;
+    thread_cell = armed_cell;
+    pthread_once(&alternate_stack_once, make_alternate_stack_key);
+    void *stack = malloc(THREAD_ALTERNATE_STACK);
+    stack_t alt = {.ss_sp = stack, .ss_flags = 0, .ss_size = THREAD_ALTERNATE_STACK};
+    if (stack && sigaltstack(&alt, NULL) == 0) pthread_setspecific(alternate_stack_key, stack);
+    else free(stack);
+}
+
+typedef struct thread_start {
+    void *(*fn)(void *);
+    void *arg;
+} thread_start;
+
+static void *start_cell_thread(void *opaque) {
+    thread_start start = *(thread_start *)opaque;
+    free(opaque);
+    crash_thread_started(NULL);
+    return start.fn(start.arg);
+}
+
+int crash_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg) {
+    thread_start *start = malloc(sizeof *start);
+    if (!start) return EAGAIN;
+    *start = (thread_start){fn, arg};
+    int rc = pthread_create(thread, attr, start_cell_thread, start);
+    if (rc != 0) free(start);
+    return rc;
+}

@@ -140,7 +140,8 @@ static void plan_variables(build *b) {
 
 /* Symbols the generated code needs from the executor itself. */
 static void add_executor_symbols(TCCState *s, bool bounds) {
-    if (!bounds) {  /* bounds checking brings allocation functions of its own */
+    if (!bounds) {  /* bounds checking brings allocation functions (and pthread_create) of its own */
+        tcc_add_symbol(s, "pthread_create", (void *)crash_pthread_create);  /* a signal stack for each thread */
         tcc_add_symbol(s, "malloc", (void *)memory_guard_malloc);
         tcc_add_symbol(s, "calloc", (void *)memory_guard_calloc);
         tcc_add_symbol(s, "realloc", (void *)memory_guard_realloc);

@@ -552,7 +552,7 @@ int executor_main(int fd) {
     memory_guard_lock();      /* the memory limit is the engine client's to set (memory_guard.h) */
     setvbuf(stdout, NULL, _IOLBF, 0);
     stdin_bridge_install(channel);
-    cl_host_hooks hooks = {clear_output_hook, NULL};
+    cl_host_hooks hooks = {.clear_output = clear_output_hook, .thread_started = crash_thread_started};
     cl_host_set_hooks(&hooks);
     compiler_pid = compiler_start(&compiler_fd, kernel_pidfd);
     compiler_fd = descriptor_move_high(compiler_fd);

@@ -15,6 +15,9 @@ typedef struct cl_host_hooks {
     /* cl_clear_output was called. stdout and stderr were flushed just before, so output the
      * cell wrote earlier is already in its pipes. Called on the cell's thread. */
     void (*clear_output)(void *ctx);
+    /* A thread of the runtime's (cl_thread, a pool worker) starts: called on it, first thing.
+     * The host gives it what every thread of a cell needs (an alternate signal stack). */
+    void (*thread_started)(void *ctx);
     void *ctx;
 } cl_host_hooks;
 

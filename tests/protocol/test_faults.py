@@ -225,6 +225,29 @@ def test_stack_overflow_names_the_recursing_function(ck):
     assert_state_intact(ck, "a stack overflow")
 
 
+@pytest.mark.parametrize("start", [
+    'cl_thread *fk_t = cl_thread_start_named("diver", fk_thread_dive, NULL);\ncl_thread_join(fk_t); // FAULT',
+    '#include <pthread.h>\npthread_t fk_raw;\npthread_create(&fk_raw, NULL, fk_thread_dive, NULL);\n'
+    'pthread_join(fk_raw, NULL); // FAULT',
+], ids=["cl_thread", "pthread"])
+def test_stack_overflow_in_a_thread_names_the_thread_and_the_cell(ck, start):
+    define = ("int fk_tdive(int n) {\n    volatile char pad[256];\n    pad[0] = (char)n;\n"
+              "    return fk_tdive(n + 1) + pad[0];\n}\nvoid *fk_thread_dive(void *arg) { fk_tdive(0); return arg; }")
+    defined_in = ck.run(define)[0]["execution_count"]
+    code = SPOIL + "\n" + start
+    pid = kernel_pid(ck)
+    content, msgs = error_reply(ck, code)
+    cell = content["execution_count"]
+    assert content["ename"] == "SIGSEGV", describe_failure(code, content, msgs)
+    name = "diver" if "diver" in start else "conclab-cell"
+    assert content["evalue"].endswith("at thread '%s' of cell[%d]" % (name, cell)), content
+    dive = [f for f in content["traceback"] if f.startswith("  in fk_tdive() from cell[%d]" % defined_in)]
+    assert dive and "frames" in dive[0], "the traceback does not show the recursion: %r" % content["traceback"]
+    assert_kernel_survived(ck, pid)
+    only_executor_below(ck)
+    assert_state_intact(ck, "a stack overflow in a thread")
+
+
 def test_bad_magic_is_a_magic_error_and_keeps_state(ck):
     code = "%%timeout soon\n" + SPOIL
     pid = kernel_pid(ck)

@@ -344,7 +344,7 @@ static void count_clear(void *ctx) {
 
 static void test_clear_output_calls_host_hook(void) {
     int step = 1;
-    cl_host_hooks hooks = {count_clear, &step};
+    cl_host_hooks hooks = {.clear_output = count_clear, .ctx = &step};
     cl_host_set_hooks(&hooks);
     capture_fd_begin(1);
     printf("shown before clearing"); /* no newline: still in stdio's buffer unless flushed */

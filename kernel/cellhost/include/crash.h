@@ -5,6 +5,7 @@
 #ifndef CONCLAB_CRASH_H
 #define CONCLAB_CRASH_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 /* In the holder, before forking a cell: makes the shared page (once) and empties it. */
@@ -16,6 +17,14 @@ void crash_arm(int cell);
 
 /* Linked into cells as _exit and _Exit, which skip atexit: notes where, then exits. */
 void crash_exit_now(int status) __attribute__((noreturn));
+
+/* In a thread a cell started, first thing (the runtime's thread_started hook, conclab_host.h,
+ * and crash_pthread_create): an alternate signal stack of its own, so that a stack overflow
+ * there is reported too, as "thread 'NAME' of cell[N]" with its frames. */
+void crash_thread_started(void *ctx);
+
+/* Linked into cells as pthread_create: the thread starts with crash_thread_started. */
+int crash_pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 
 /* In the holder, after the cell died: the note, one frame per line; "" when there is none. */
 const char *crash_note(void);

@@ -6,12 +6,18 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "host_internal.h"
+
 /* Set once by the host before cells run; forked cells inherit it. */
 static cl_host_hooks host_hooks;
 
 void cl_host_set_hooks(const cl_host_hooks *hooks) {
     if (hooks) host_hooks = *hooks;
     else host_hooks = (cl_host_hooks){0};
+}
+
+void cl__host_thread_started(void) {
+    if (host_hooks.thread_started) host_hooks.thread_started(host_hooks.ctx);
 }
 
 void cl_clear_output(void) {

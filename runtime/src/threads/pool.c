@@ -10,6 +10,7 @@
  * that waits for them; others wait for that join to finish. */
 #include "conclab.h"
 #include "future_internal.h"
+#include "host_internal.h"
 #include "loop_internal.h"
 #include "observe.h"
 #include "process_pool_internal.h"
@@ -177,6 +178,7 @@ static void run_task(cl_future *f) {
 static void *worker_main(void *opaque) {
     cl_pool *p = opaque;
     own_pool = p;
+    cl__host_thread_started();
     cl__gil_thread_begin();
     cl__observe(CL_EVENT_THREAD_START, "pool", p);
     cl_future *f;

@@ -7,6 +7,7 @@
  * longer found, so misuse is reported instead of reading freed memory. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "conclab.h"
+#include "host_internal.h"
 #include "observe.h"
 #include "report.h"
 #include "thread_internal.h"
@@ -115,6 +116,7 @@ static void thread_finished(void *handle) {
 static void *thread_main(void *handle) {
     cl_thread *t = handle;
     void *result;
+    cl__host_thread_started();
     cl__gil_thread_begin();
     take_identity(t);
     cl__observe(CL_EVENT_THREAD_START, "thread", t);
