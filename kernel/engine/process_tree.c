@@ -57,18 +57,64 @@ static bool read_stat(pid_t pid, process_row *row) {
     return read_stat_any(pid, row, &zombie) && !zombie;
 }
 
+static void add_row(process_table *t, size_t *cap, const process_row *row) {
+    if (t->n == *cap) t->rows = xrealloc(t->rows, (*cap = *cap ? 2 * *cap : 64) * sizeof *t->rows);
+    t->rows[t->n++] = *row;
+}
+
+/* The children of pid, from /proc/PID/task/TID/children: an orphan handed to a subreaper becomes
+ * the child of any of its threads, so every thread's list is read. Calls add for each. */
+static void each_child(pid_t pid, void (*add)(pid_t child, void *ctx), void *ctx) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+        char children[320];
+        snprintf(children, sizeof children, "/proc/%d/task/%s/children", (int)pid, e->d_name);
+        FILE *f = fopen(children, "r");
+        long child;
+        while (f && fscanf(f, "%ld", &child) == 1) add((pid_t)child, ctx);
+        if (f) fclose(f);
+    }
+    if (d) closedir(d);
+}
+
+typedef struct walk {
+    process_table *t;
+    size_t cap;
+} walk;
+
+static void add_below(pid_t child, void *ctx) {
+    walk *w = ctx;
+    process_row row;
+    if (!read_stat(child, &row)) return;
+    for (size_t i = 0; i < w->t->n; i++)
+        if (w->t->rows[i].pid == child) return;  /* listed by two threads' files while it moved */
+    add_row(w->t, &w->cap, &row);
+}
+
+/* Every live process below this one, parents before children: far fewer files than all of
+ * /proc. Where /proc has no children files (a kernel without CONFIG_PROC_CHILDREN), all of
+ * /proc is read instead. */
 static void read_table(process_table *t) {
     t->rows = NULL;
     t->n = 0;
-    size_t cap = 0;
+    walk w = {t, 0};
+    char probe[64];
+    snprintf(probe, sizeof probe, "/proc/self/task/%d/children", (int)getpid());
+    if (access(probe, R_OK) == 0) {
+        each_child(getpid(), add_below, &w);
+        for (size_t i = 0; i < t->n; i++) each_child(t->rows[i].pid, add_below, &w);
+        return;
+    }
     DIR *d = opendir("/proc");
     struct dirent *e;
     while (d && (e = readdir(d))) {
         if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
         process_row row;
-        if (!read_stat((pid_t)atoi(e->d_name), &row)) continue;
-        if (t->n == cap) t->rows = xrealloc(t->rows, (cap = cap ? 2 * cap : 256) * sizeof *t->rows);
-        t->rows[t->n++] = row;
+        if (read_stat((pid_t)atoi(e->d_name), &row)) add_row(t, &w.cap, &row);
     }
     if (d) closedir(d);
 }
@@ -133,17 +179,24 @@ process_place process_tree_place(pid_t pid) {
     return first == PROCESS_ELSEWHERE ? walk_up(pid) : first;
 }
 
+typedef struct named_children {
+    const char *name;
+    process_list *out;
+} named_children;
+
+static void add_if_named(pid_t child, void *ctx) {
+    named_children *n = ctx;
+    process_row row;
+    if (!read_stat(child, &row) || strcmp(row.name, n->name) != 0) return;
+    n->out->items = xrealloc(n->out->items, (n->out->n + 1) * sizeof *n->out->items);
+    n->out->items[n->out->n++] = (process_id){row.pid, row.start};
+}
+
 void process_tree_children_named(pid_t parent, const char *name, process_list *out) {
-    process_table t;
-    read_table(&t);
     out->items = NULL;
     out->n = 0;
-    for (size_t i = 0; i < t.n; i++) {
-        if (t.rows[i].ppid != parent || strcmp(t.rows[i].name, name) != 0) continue;
-        out->items = xrealloc(out->items, (out->n + 1) * sizeof *out->items);
-        out->items[out->n++] = (process_id){t.rows[i].pid, t.rows[i].start};
-    }
-    free(t.rows);
+    named_children n = {name, out};
+    each_child(parent, add_if_named, &n);
 }
 
 void process_list_free(process_list *list) {
