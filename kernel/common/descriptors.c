@@ -20,12 +20,14 @@ int descriptors_open(int *limit) {
     if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY || r.rlim_cur > 65536) return -1;
     *limit = (int)r.rlim_cur;
     int open = 0;
-    struct pollfd chunk[1024];
-    for (int base = 0; base < *limit; base += 1024) {
-        int n = *limit - base < 1024 ? *limit - base : 1024;
-        for (int i = 0; i < n; i++) chunk[i] = (struct pollfd){base + i, 0, 0};
-        if (poll(chunk, (nfds_t)n, 0) < 0) return -1;
-        for (int i = 0; i < n; i++) open += !(chunk[i].revents & POLLNVAL);
+    enum { CHUNK = 1024 };
+    struct pollfd chunk[CHUNK];
+    for (unsigned base = 0; base < (unsigned)*limit; base += CHUNK) {
+        unsigned left = (unsigned)*limit - base;
+        nfds_t n = left < CHUNK ? left : CHUNK;
+        for (nfds_t i = 0; i < n; i++) chunk[i] = (struct pollfd){(int)(base + i), 0, 0};
+        if (poll(chunk, n, 0) < 0) return -1;
+        for (nfds_t i = 0; i < n; i++) open += !(chunk[i].revents & POLLNVAL);
     }
     return open;
 }
