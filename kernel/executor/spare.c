@@ -80,10 +80,14 @@ bool spare_fork(spare_order *order) {
         orders[i] = descriptor_move_high(orders[i]);
         commits[i] = descriptor_move_high(commits[i]);
     }
+    /* Born with the spare's name: the engine client, which sets the next cell's memory limit on
+     * the holder's spare (memory_guard.h), must never find it under the holder's name. While the
+     * holder itself bears it, the client waits (the holder is not ready). */
+    prctl(PR_SET_NAME, EXECUTOR_SPARE_NAME);
     pid_t child = fork();
+    if (child != 0) prctl(PR_SET_NAME, EXECUTOR_READY_NAME);
     if (child == 0) {
         setpgid(0, 0);  /* the cell's process group from the start, as a cell's fork makes one */
-        prctl(PR_SET_NAME, EXECUTOR_SPARE_NAME);
         close(orders[0]);
         close(commits[0]);
         bool handed = receive_order(orders[1], order);
