@@ -25,6 +25,7 @@
 #include "code_arena.h"
 #include "definition_records.h"
 #include "conclab_host.h"
+#include "cell_times.h"
 #include "codemap.h"
 #include "crash.h"
 #include "runtime_paths.h"
@@ -156,6 +157,7 @@ static void add_executor_symbols(TCCState *s, bool bounds) {
         if (strcmp(c->name, "read") != 0) tcc_add_symbol(s, c->name, c->function);
     tcc_add_symbol(s, "read", (void *)stdin_bridge_read);  /* which reads other descriptors so too */
     tcc_add_symbol(s, "__cl_line", (void *)codemap_line);
+    tcc_add_symbol(s, "__cl_timeit", (void *)cell_times_timeit);  /* %timeit, %%timeit (magics.h) */
     tcc_add_symbol(s, "_exit", (void *)crash_exit_now);
     tcc_add_symbol(s, "_Exit", (void *)crash_exit_now);
 }

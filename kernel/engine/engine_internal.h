@@ -68,6 +68,7 @@ typedef struct run_state {
     bool died;                /* the holder died, or the channel broke */
     bool in_place;            /* the cell ran in the holder itself (threads were running) */
     bool running_seen;        /* its "running" event came */
+    double sent_at, running_at;  /* when the cell was sent, and when it began to run (monotonic s) */
     char violation[120];      /* what came on the channel that the executor did not send, or "" */
     char at[64];              /* " at cell[4], line 3": where the cell was when it stopped, or "" */
 } run_state;

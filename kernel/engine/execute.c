@@ -79,7 +79,7 @@ static bool handle_magics(engine *eng, char *code, const engine_callbacks *cb, c
     engine_say(cb, magics->note);
     if (magics->query == QUERY_THREADS) answer_threads(eng, cb);
     if (magics->query == QUERY_LIMITS) answer_limits(eng, cb);
-    out->ok = magics->query != QUERY_NONE || only_blank(code);
+    out->ok = magics->query != QUERY_NONE || (only_blank(code) && magics->timeit_line < 0);
     return out->ok;
 }
 
@@ -97,6 +97,7 @@ static void handle_event(run_state *rs, event *ev) {
     switch (ev->kind) {
     case EV_RUNNING:
         rs->running_seen = true;
+        rs->running_at = monotonic_seconds();
         rs->in_place = ev->running.in_place;
         if (process_tree_place(ev->running.pid) == PROCESS_BELOW) engine_note_running(rs->eng, ev->running.pid);
         break;
@@ -246,21 +247,25 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
                             const cell_magics *magics, const char *code, engine_outcome *out) {
     op execute = {.kind = OP_EXECUTE,
                   .execute = {req->cell_number, req->allow_stdin, req->silent, magics->bounds, !magics->no_prelude,
-                              eng->opts.memory_limit}};
+                              eng->opts.memory_limit, magics->time}};
     process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
     process_limit_prepare_cell(&eng->processes, req->cell_number);
     engine_limit_memory(eng);
     process_list before;
     process_tree_descendants(&before);
     run_state rs = {.eng = eng, .req = req, .cb = cb, .timeout_s = magics->timeout_s};
+    rs.sent_at = monotonic_seconds();
     if (op_send(eng->channel, &execute, code, strlen(code)) != 0) rs.died = true;  /* the code, unescaped */
     wait_for_done(&rs);
+    double ended_at = monotonic_seconds();
     engine_drain_streams(eng, cb, true);
     pthread_mutex_lock(&eng->lock);
     stop_reason why = eng->stop;
     pthread_mutex_unlock(&eng->lock);
     set_executing(eng, false);
     engine_fill_outcome(eng, &rs, why, out);
+    out->compile_seconds = (rs.running_seen ? rs.running_at : ended_at) - rs.sent_at;
+    out->run_seconds = rs.running_seen ? ended_at - rs.running_at : 0;
     if (!out->ok) end_what_the_cell_left(eng, req->cell_number, &before);
     process_limit_tidy(&eng->processes);
     process_list_free(&before);
@@ -276,7 +281,11 @@ void engine_execute(engine *eng, const engine_request *req, const engine_callbac
     eng->cell_output = 0;
     char *code = strdup(req->code ? req->code : "");
     cell_magics magics = {0};
-    if (code && !handle_magics(eng, code, cb, &magics, out)) run_in_executor(eng, req, cb, &magics, code, out);
+    if (code && !handle_magics(eng, code, cb, &magics, out)) {
+        char *timed = magics_timeit_code(&magics, code, req->cell_number);  /* %%timeit, %timeit */
+        run_in_executor(eng, req, cb, &magics, timed ? timed : code, out);
+        free(timed);
+    }
     else set_executing(eng, false);
     if (!code) engine_set_error(out, "MemoryError", "the kernel ran out of memory taking the cell", NULL);
     free(code);

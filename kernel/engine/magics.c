@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char known[] = "%%timeout SECONDS, %timeout SECONDS, %%bounds, %bounds on|off, %prelude on|off, "
-                            "%threads, %limits";
+static const char known[] = "%%time, %%timeit [SETUP], %timeit STATEMENT, %%timeout SECONDS, %timeout SECONDS, "
+                            "%%bounds, %bounds on|off, %prelude on|off, %threads, %limits";
 
 static int parse_seconds(const char *arg, double *out) {
     char *end;
@@ -17,14 +17,27 @@ static int parse_seconds(const char *arg, double *out) {
     return 0;
 }
 
-/* One magic line (without its leading '%' or "%%"). */
-static int apply(const char *line, bool cell_magic, notebook_settings *nb, cell_magics *cell, char **err) {
+/* One magic line (without its leading '%' or "%%"), the `index`th of the cell. */
+static int apply(const char *line, int index, bool cell_magic, notebook_settings *nb, cell_magics *cell, char **err) {
     char name[32] = "", arg[64] = "";
     int n = sscanf(line, "%31s %63[^\n]", name, arg);
     const char *prefix = cell_magic ? "%%" : "%";
     if (n < 1) {
         if (asprintf(err, "empty magic line; known magics: %s", known) < 0) *err = NULL;
         return -1;
+    }
+    if (strcmp(name, "timeit") == 0) {  /* the whole rest of the line, however long */
+        const char *rest = line + strspn(line, " \t") + strlen(name);
+        rest += strspn(rest, " \t");
+        if (!cell_magic && !*rest) {
+            if (asprintf(err, "%%timeit needs a statement to time, e.g. %%timeit cl_sleep(0.001);") < 0) *err = NULL;
+            return -1;
+        }
+        free(cell->timeit_text);
+        cell->timeit_text = strdup(rest);
+        cell->timeit_cell = cell_magic;
+        cell->timeit_line = index;
+        return 0;
     }
     if (strcmp(name, "timeout") == 0) {
         double seconds;
@@ -39,6 +52,14 @@ static int apply(const char *line, bool cell_magic, notebook_settings *nb, cell_
             if (seconds > 0 && asprintf(&cell->note, "Each cell may now run for %g s.\n", seconds) < 0) cell->note = NULL;
             if (seconds == 0) cell->note = strdup("Cells now run without a time limit.\n");
         }
+        return 0;
+    }
+    if (cell_magic && strcmp(name, "time") == 0) {
+        if (arg[0]) {
+            if (asprintf(err, "%%%%time takes nothing after it, got '%s'", arg) < 0) *err = NULL;
+            return -1;
+        }
+        cell->time = true;
         return 0;
     }
     if (strcmp(name, "bounds") == 0) {
@@ -83,8 +104,10 @@ int magics_parse(char *code, notebook_settings *notebook, cell_magics *cell, cha
     cell->timeout_s = nb.timeout_s;
     cell->bounds = nb.bounds;
     cell->no_prelude = nb.no_prelude;
+    cell->timeit_line = -1;
     *err = NULL;
-    for (char *line = code; *line;) {
+    int index = 0;
+    for (char *line = code; *line; index++) {
         char *start = line + strspn(line, " \t");
         char *eol = strchr(line, '\n');
         char *next = eol ? eol + 1 : line + strlen(line);
@@ -96,7 +119,7 @@ int magics_parse(char *code, notebook_settings *notebook, cell_magics *cell, cha
         bool cell_magic = start[1] == '%';
         char saved = eol ? *eol : '\0';
         if (eol) *eol = '\0';
-        int rc = apply(start + (cell_magic ? 2 : 1), cell_magic, &nb, cell, err);
+        int rc = apply(start + (cell_magic ? 2 : 1), index, cell_magic, &nb, cell, err);
         if (eol) *eol = saved;
         if (rc != 0) {
             cell_magics_clear(cell);
@@ -111,5 +134,31 @@ int magics_parse(char *code, notebook_settings *notebook, cell_magics *cell, cha
 
 void cell_magics_clear(cell_magics *cell) {
     free(cell->note);
-    cell->note = NULL;
+    free(cell->timeit_text);
+    cell->note = cell->timeit_text = NULL;
+}
+
+/* The start of the index'th line of text, or its end. */
+static const char *line_start(const char *text, int index) {
+    for (; index > 0 && *text; index--) {
+        const char *eol = strchr(text, '\n');
+        text = eol ? eol + 1 : text + strlen(text);
+    }
+    return text;
+}
+
+char *magics_timeit_code(const cell_magics *cell, const char *code, int number) {
+    if (cell->timeit_line < 0) return NULL;
+    /* everything on the magic's own line, so the cell's lines keep their numbers */
+    const char *at = line_start(code, cell->timeit_line), *eol = strchr(at, '\n');
+    const char *after = eol ? eol + 1 : at + strlen(at);
+    char *out = NULL;
+    int n;
+    if (cell->timeit_cell)
+        n = asprintf(&out, "%.*svoid __cl_timeit(void (*)(void)); %s void __cl_timeit_%d(void) {\n%s\n}\n"
+                     "__cl_timeit(__cl_timeit_%d);\n", (int)(at - code), code, cell->timeit_text, number, after, number);
+    else
+        n = asprintf(&out, "%.*svoid __cl_timeit(void (*)(void)); void __cl_timeit_%d(void) { %s; } "
+                     "__cl_timeit(__cl_timeit_%d);\n%s", (int)(at - code), code, number, cell->timeit_text, number, after);
+    return n < 0 ? NULL : out;
 }

@@ -1,6 +1,9 @@
 /* magics.h — IPython-style magic lines at the top of a cell. They are settings, not C:
  *
  *   %%timeout SECONDS   this cell's time limit          %timeout SECONDS   every later cell's
+ *   %%time              wall, user and sys time and the cores used, after the cell
+ *   %%timeit [SETUP]    the cell's body timed over many loops (SETUP run once first)
+ *   %timeit STATEMENT   the statement timed so, before the rest of the cell
  *   %%bounds            check this cell's memory use    %bounds on|off     every later cell
  *   %threads            threads earlier cells left running
  *   %limits             the limits in force
@@ -24,6 +27,10 @@ typedef struct cell_magics {
     double timeout_s;  /* this cell's time limit (from %%timeout or the notebook's) */
     bool bounds;
     bool no_prelude;
+    bool time;         /* %%time: report the cell's times after it */
+    int timeit_line;   /* the line of %%timeit or %timeit (0-based), or -1 */
+    bool timeit_cell;  /* %%timeit: the rest of the cell is the body; else %timeit's statement */
+    char *timeit_text; /* %%timeit's setup or %timeit's statement (malloc'd, may be "") */
     magic_query query;
     char *note;        /* what a settings magic changed, to tell the user; malloc'd or NULL */
 } cell_magics;
@@ -34,5 +41,10 @@ typedef struct cell_magics {
 int magics_parse(char *code, notebook_settings *notebook, cell_magics *cell, char **err);
 
 void cell_magics_clear(cell_magics *cell);
+
+/* The C to run for a %%timeit or %timeit cell (malloc'd; NULL when the cell has neither): the body
+ * or the statement in a function __cl_timeit_<number> handed to __cl_timeit (cell_times.h), which
+ * chooses the loop count and prints the result. The cell's lines keep their numbers. */
+char *magics_timeit_code(const cell_magics *cell, const char *code, int number);
 
 #endif

@@ -28,6 +28,7 @@ typedef struct spare_order {
     bool allow_stdin;
     size_t memory_limit;
     compiler_reply reply;  /* the compiler's reply, not yet applied */
+    bool timed;            /* %%time */
 } spare_order;
 
 /* In the holder: is a spare waiting? */

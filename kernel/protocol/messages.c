@@ -77,7 +77,7 @@ static const char *const op_names[] = {NULL, "execute", "threads", "input_reply"
 static const field execute_fields[] = {
     {"cell", F_INT, true},          {"allow_stdin", F_BOOL, true}, {"silent", F_BOOL, true},
     {"bounds", F_BOOL, true},       {"prelude", F_BOOL, true},     {"memory_limit", F_INT, true},
-    {NULL, 0, false},
+    {"time", F_BOOL, false},        {NULL, 0, false},
 };
 static const field input_reply_fields[] = {{"value", F_STRING, true}, {"eof", F_BOOL, false}, {NULL, 0, false}};
 
@@ -91,9 +91,9 @@ json_t *op_build(const op *o) {
     switch (o->kind) {
     case OP_EXECUTE: {
         const op_execute *x = &o->execute;
-        return json_pack("{s:s, s:i, s:b, s:b, s:b, s:b, s:I}", "op", "execute", "cell", x->cell, "allow_stdin",
+        return json_pack("{s:s, s:i, s:b, s:b, s:b, s:b, s:I, s:b}", "op", "execute", "cell", x->cell, "allow_stdin",
                          x->allow_stdin, "silent", x->silent, "bounds", x->bounds, "prelude", x->prelude,
-                         "memory_limit", (json_int_t)x->memory_limit);
+                         "memory_limit", (json_int_t)x->memory_limit, "time", x->time);
     }
     case OP_INPUT_REPLY:
         return json_pack("{s:s, s:s, s:b}", "op", "input_reply", "value",
@@ -115,7 +115,7 @@ int op_parse(json_t *msg, op *out, char **err) {
         json_int_t limit = json_integer_value(json_object_get(msg, "memory_limit"));
         out->execute = (op_execute){get_int(msg, "cell"), get_bool(msg, "allow_stdin"), get_bool(msg, "silent"),
                                     get_bool(msg, "bounds"), get_bool(msg, "prelude"),
-                                    limit > 0 ? (size_t)limit : 0};
+                                    limit > 0 ? (size_t)limit : 0, get_bool(msg, "time")};
     } else if (kind == OP_INPUT_REPLY) {
         out->input_reply = (op_input_reply){get_string(msg, "value"), get_bool(msg, "eof")};
     }

@@ -55,14 +55,14 @@ static void test_ops_round_trip(void) {
         op o = {.kind = OP_EXECUTE,
                 .execute = {.cell = 1000 + flags, .allow_stdin = flags & 1, .silent = flags & 2,
                             .bounds = flags & 4, .prelude = flags & 8,
-                            .memory_limit = (size_t)flags << 33}};
+                            .memory_limit = (size_t)flags << 33, .time = flags & 1}};
         char *payload = NULL;
         size_t length = 0;
         op back = op_round_trip(&o, code, &payload, &length);
         CHECK(back.execute.cell == 1000 + flags);
         CHECK(back.execute.allow_stdin == (bool)(flags & 1) && back.execute.silent == (bool)(flags & 2));
         CHECK(back.execute.bounds == (bool)(flags & 4) && back.execute.prelude == (bool)(flags & 8));
-        CHECK(back.execute.memory_limit == (size_t)flags << 33);
+        CHECK(back.execute.memory_limit == (size_t)flags << 33 && back.execute.time == (bool)(flags & 1));
         CHECK(length == strlen(code) && payload && memcmp(payload, code, length) == 0 && payload[length] == 0);
         free(payload);
         op_clear(&back);

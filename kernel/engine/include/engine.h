@@ -44,6 +44,8 @@ typedef struct engine_outcome {
     char *ename, *evalue;  /* on error: e.g. "CompileError", "SIGSEGV", "Interrupted" */
     json_t *traceback;     /* on error: array of strings */
     json_t *result;        /* on success with a trailing expression: {"text/plain": "..."}; else NULL */
+    double compile_seconds;  /* from sending the cell until it started running (compiling, mostly) */
+    double run_seconds;      /* from then until it ended; 0 when it never ran */
 } engine_outcome;
 
 /* Spawns an executor. NULL with *err set on failure. */

@@ -5,7 +5,7 @@
  * framing.h; a message may carry bytes after it (its payload). The client sends ops, one at a
  * time; the executor answers with events:
  *
- *   op execute         cell, allow_stdin, silent, bounds, prelude, memory_limit;
+ *   op execute         cell, allow_stdin, silent, bounds, prelude, memory_limit, time;
  *                      payload: the cell's code
  *                      -> events running, display, input_request, clear_output, then done
  *   op threads         -> event threads (%threads)
@@ -46,6 +46,7 @@ typedef struct op_execute {
     bool bounds;           /* compile with bounds checking (%%bounds) */
     bool prelude;          /* the common headers without #include (%prelude) */
     size_t memory_limit;   /* address space the cell may add, in bytes */
+    bool time;             /* %%time: the cell's times printed after it */
 } op_execute;
 
 typedef struct op_input_reply {
