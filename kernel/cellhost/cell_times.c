@@ -4,14 +4,13 @@
 #include <math.h>
 #include <stdio.h>
 #include <sys/resource.h>
-#include <time.h>
+
+#include "monotonic.h"
 
 static double seconds_of(struct timeval tv) { return (double)tv.tv_sec + (double)tv.tv_usec / 1e6; }
 
 void cell_times_now(cell_times *t) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    t->wall = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+    t->wall = monotonic_seconds();
     struct rusage self, children;
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &children);
@@ -30,16 +29,10 @@ void cell_times_format(double seconds, char *out, unsigned size) {
     snprintf(out, size, "%.3g %s", value, units[unit]);
 }
 
-static double now_seconds(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
-
 static double run_loops(void (*fn)(void), long loops) {
-    double start = now_seconds();
+    double start = monotonic_seconds();
     for (long i = 0; i < loops; i++) fn();
-    return now_seconds() - start;
+    return monotonic_seconds() - start;
 }
 
 enum { TIMEIT_RUNS = 7 };

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +45,17 @@ static int each_folder(const char *dir, bool recursive, bool post_order, int (*f
     }
     if (d) closedir(d);
     return post_order ? sum + fn(dir, ctx) : sum;
+}
+
+int cgroup_join(const char *dir) {
+    char path[PATH_MAX], pid[24];
+    if (snprintf(path, sizeof path, "%s/cgroup.procs", dir) >= (int)sizeof path) return -1;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    int rc = write(fd, pid, (size_t)n) == n ? 0 : -1;
+    close(fd);
+    return rc;
 }
 
 static int count_one(pid_t pid, void *ctx) {

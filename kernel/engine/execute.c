@@ -93,14 +93,29 @@ static void answer_input(run_state *rs) {
     free(line);
 }
 
+/* The first thing on the channel the executor did not send stops the cell (its process is the
+ * only other writer there is); the executor's own report of its end follows. */
+static void refuse(run_state *rs, const char *what) {
+    if (!rs->violation[0]) snprintf(rs->violation, sizeof rs->violation, "%s", what);
+    engine_stop_cell(rs->eng, STOP_CHANNEL);
+}
+
 static void handle_event(run_state *rs, event *ev) {
     switch (ev->kind) {
-    case EV_RUNNING:
+    case EV_RUNNING: {
+        /* the pid is signalled later: only one below the kernel will do (a cell that crashed
+         * at once may be gone already: then there is nothing to signal) */
+        process_place place = process_tree_place(ev->running.pid);
+        if (place == PROCESS_ELSEWHERE) {
+            refuse(rs, "a \"running\" message naming a process not the notebook's");
+            break;
+        }
         rs->running_seen = true;
         rs->running_at = monotonic_seconds();
         rs->in_place = ev->running.in_place;
-        if (process_tree_place(ev->running.pid) == PROCESS_BELOW) engine_note_running(rs->eng, ev->running.pid);
+        if (place == PROCESS_BELOW) engine_note_running(rs->eng, ev->running.pid);
         break;
+    }
     case EV_DISPLAY:
         if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, ev->display_data, NULL);
         break;
@@ -130,12 +145,7 @@ static const char *unexpected(const run_state *rs, const event *ev) {
     if (ev->stamp.nonce != rs->eng->nonce) return "a message without this session's nonce";
     if (ev->stamp.cell != rs->req->cell_number) return "a message for another cell";
     switch (ev->kind) {
-    case EV_RUNNING:
-        if (rs->running_seen) return "a second \"running\" message";
-        /* a cell that crashed at once may be gone already: handle_event then signals nothing */
-        if (process_tree_place(ev->running.pid) == PROCESS_ELSEWHERE)
-            return "a \"running\" message naming a process not the notebook's";
-        return NULL;
+    case EV_RUNNING: return rs->running_seen ? "a second \"running\" message" : NULL;  /* its pid: handle_event */
     case EV_INPUT_REQUEST:
     case EV_CLEAR_OUTPUT: return rs->running_seen ? NULL : "a message before the cell ran";
     case EV_THREADS: return "an answer to a question nobody asked";
@@ -146,13 +156,6 @@ static const char *unexpected(const run_state *rs, const event *ev) {
     case EV_DISPLAY: return NULL;
     }
     return "an unknown message";
-}
-
-/* The first thing on the channel the executor did not send stops the cell (its process is the
- * only other writer there is); the executor's own report of its end follows. */
-static void refuse(run_state *rs, const char *what) {
-    if (!rs->violation[0]) snprintf(rs->violation, sizeof rs->violation, "%s", what);
-    engine_stop_cell(rs->eng, STOP_CHANNEL);
 }
 
 /* One event, checked. */

@@ -95,10 +95,7 @@ void process_limit_init(process_limit *pl, int max) {
 }
 
 void process_limit_join(const process_limit *pl) {
-    if (!pl->dir[0]) return;
-    char pid[32];
-    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    write_file(pl->dir, "cgroup.procs", pid);
+    if (pl->dir[0]) cgroup_join(pl->dir);
 }
 
 static long refused_forks(const process_limit *pl) {

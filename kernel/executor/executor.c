@@ -229,15 +229,9 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
  * there whatever it does (cell_cgroup.h). Where the notebook has no cgroup, nothing. */
 static void join_cell_cgroup(int number) {
     const char *notebook = getenv(CELL_CGROUPS_ENV);
-    char path[PATH_MAX];
-    if (!notebook || snprintf(path, sizeof path, CELL_CGROUP_FORMAT "/cgroup.procs", notebook, number) >= (int)sizeof path)
-        return;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    char pid[24];
-    int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-    if (write(fd, pid, (size_t)n) != n) { /* stays in the notebook's cgroup: still ended at restart */ }
-    close(fd);
+    char dir[PATH_MAX];
+    if (notebook && snprintf(dir, sizeof dir, CELL_CGROUP_FORMAT, notebook, number) < (int)sizeof dir)
+        cgroup_join(dir);  /* failing, it stays in the notebook's cgroup: still ended at restart */
 }
 
 static void run_cell(const jit_cell *c, int number, int allow_stdin, bool in_place) {

@@ -7,6 +7,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* Moves the calling process into the cgroup dir. 0, or -1. Only open() and write(): safe in a
+ * child forked from a threaded process, before it execs. */
+int cgroup_join(const char *dir);
+
 /* Processes (not threads) in dir, and in its sub-folders too when recursive. */
 int cgroup_count_processes(const char *dir, bool recursive);
 
