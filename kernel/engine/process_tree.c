@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xalloc.h"
@@ -144,13 +145,24 @@ static bool listed(const process_list *list, const process_row *row) {
     return false;
 }
 
+/* Now, in the units of a process's start time in /proc/PID/stat: clock ticks since boot. */
+static unsigned long long ticks_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_BOOTTIME, &now);
+    long hz = sysconf(_SC_CLK_TCK);
+    return (unsigned long long)now.tv_sec * (unsigned long long)hz +
+           (unsigned long long)now.tv_nsec / (1000000000ull / (unsigned long long)hz);
+}
+
 void process_tree_descendants(process_list *out) {
+    unsigned long long taken_at = ticks_now();
     process_table t;
     read_table(&t);
     for (size_t i = 0; i < t.n; i++) t.rows[i].doomed = t.rows[i].ppid == getpid();
     doom_descendants(&t);
     out->items = NULL;
     out->n = 0;
+    out->taken_at = taken_at;
     for (size_t i = 0; i < t.n; i++) {
         if (!t.rows[i].doomed) continue;
         out->items = xrealloc(out->items, (out->n + 1) * sizeof *out->items);
@@ -238,7 +250,7 @@ typedef struct new_children {
 
 static bool is_new_child(const process_row *row, const void *ctx) {
     const new_children *n = ctx;
-    return row->pid != n->keep && !listed(n->before, row);
+    return row->pid != n->keep && row->start >= n->before->taken_at && !listed(n->before, row);
 }
 
 int process_tree_kill_new(const process_list *before, pid_t keep) {

@@ -21,6 +21,7 @@ typedef struct process_id {
 typedef struct process_list {
     process_id *items;
     size_t n;
+    unsigned long long taken_at;  /* process_tree_descendants: when, in start-time ticks */
 } process_list;
 
 /* The live children of parent whose name (prctl PR_SET_NAME) is name. */
@@ -31,7 +32,9 @@ void process_tree_descendants(process_list *out);
 void process_list_free(process_list *list);
 
 /* SIGKILLs, with everything below them, the children of this process that are not in `before`
- * (everything below it when the cell was sent) and are not `keep` (the holder of the notebook),
+ * (everything below it when the cell was sent), started no earlier than it was taken (a process
+ * handed up to us while the list was read, like the compiler when its executor exits, is not in
+ * it but is older) and are not `keep` (the holder of the notebook),
  * round after round until a round finds none. A process that was there before and came up to
  * this one since (the compiler, when the executor that forked it handed over) is spared, and so
  * is whatever a process that was there before makes (a pool from an earlier cell replacing a

@@ -99,11 +99,12 @@ static void take_identity(cl_thread *t) {
 static void thread_finished(void *handle) {
     cl_thread *t = handle;
     cl__observe(CL_EVENT_THREAD_END, "thread", t);
-    __atomic_sub_fetch(&running_threads, 1, __ATOMIC_SEQ_CST);
     cl__guard_lock(&registry_guard);
     int detached = t->detached;
     if (detached) registry_remove(t);
     __atomic_store_n(&t->finished, 1, __ATOMIC_RELEASE);
+    /* after `finished`: whoever sees the count without this thread also sees it not alive */
+    __atomic_sub_fetch(&running_threads, 1, __ATOMIC_SEQ_CST);
     cl__guard_unlock(&registry_guard);
     /* A joinable handle stays valid until this thread has exited (join and detach reap it with
      * pthread_join first), so waking its joiners here is safe. A detached one is ours to free. */
