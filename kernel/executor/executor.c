@@ -113,9 +113,9 @@ static json_t *lines_array(const char *text) {
 /* cl_clear_output() in a cell. The runtime flushed stdout and stderr; the cell then waits for
  * the client's word that it forwarded that output and the clear, so what the cell writes next
  * cannot overtake the clear on its way to the notebook. */
-static void clear_output_hook(void *ctx) {
+static void clear_output_hook(void *ctx, int wait) {
     (void)ctx;
-    send_event(&(event){.kind = EV_CLEAR_OUTPUT, .clear_wait = false});
+    send_event(&(event){.kind = EV_CLEAR_OUTPUT, .clear_wait = wait != 0});
     op ack;
     if (op_receive(channel, &ack, NULL, NULL, NULL) == 0) op_clear(&ack);  /* clear_ack */
 }

@@ -36,6 +36,7 @@
 #include <conclab/http.h>
 #include <conclab/clock.h>
 #include <conclab/output.h>
+#include <conclab/display.h>
 #include <conclab/hook.h>
 #include <conclab/gil.h>
 

@@ -12,9 +12,16 @@ extern "C" {
 #endif
 
 typedef struct cl_host_hooks {
-    /* cl_clear_output was called. stdout and stderr were flushed just before, so output the
-     * cell wrote earlier is already in its pipes. Called on the cell's thread. */
-    void (*clear_output)(void *ctx);
+    /* cl_clear_output was called (wait: clear only when new output arrives). stdout and stderr
+     * were flushed just before, so output written earlier is already in its pipes. Called on
+     * any thread of the cell or of a process it forked, like display. */
+    void (*clear_output)(void *ctx, int wait);
+    /* A display (conclab/display.h): `bundle` is the JSON object of its representations
+     * (`size` bytes), `id` its display id, `update` 1 when it replaces an earlier display with
+     * that id. stdout and stderr were flushed just before, and the host returns only once the
+     * display is on its way, so it keeps its place among the cell's output. Returns 0, or -1
+     * with a reason for the student in `why`. */
+    int (*display)(void *ctx, const char *bundle, unsigned long size, const char *id, int update, char *why, unsigned long why_size);
     /* A thread of the runtime's (cl_thread, a pool worker) starts: called on it, first thing.
      * The host gives it what every thread of a cell needs (an alternate signal stack). */
     void (*thread_started)(void *ctx);

@@ -189,7 +189,7 @@ def test_windows_line_endings(k):
 
 
 def test_clear_output_comes_between_the_lines_it_separates(k):
-    code = 'printf("before\\n");\ncl_clear_output();\nprintf("after\\n");'
+    code = 'printf("before\\n");\ncl_clear_output(0);\nprintf("after\\n");'
     content, msgs = k.run(code)
     assert content["status"] == "ok", describe_failure(code, content, msgs)
     seq = [(m["msg_type"], m["content"].get("text")) for m in outputs(msgs)]

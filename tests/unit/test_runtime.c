@@ -334,11 +334,12 @@ static void test_sleep_errors(void) {
 
 /* ---- output ----------------------------------------------------------------------------- */
 
-static int clear_calls;
+static int clear_calls, clear_waited;
 static char output_seen_by_hook[2048];
 
-static void count_clear(void *ctx) {
+static void count_clear(void *ctx, int wait) {
     clear_calls += *(int *)ctx;
+    clear_waited = wait;
     snprintf(output_seen_by_hook, sizeof output_seen_by_hook, "%s", captured_so_far());
 }
 
@@ -348,10 +349,11 @@ static void test_clear_output_calls_host_hook(void) {
     cl_host_set_hooks(&hooks);
     capture_fd_begin(1);
     printf("shown before clearing"); /* no newline: still in stdio's buffer unless flushed */
-    cl_clear_output();
+    cl_clear_output(1);
     capture_end();
     cl_host_set_hooks(NULL);
     CHECK(clear_calls == 1);
+    CHECK(clear_waited == 1); /* wait reaches the host as given */
     /* The host must see everything written before the clear, or it would clear too early. */
     CHECK_STR(output_seen_by_hook, "shown before clearing");
 }
@@ -359,7 +361,7 @@ static void test_clear_output_calls_host_hook(void) {
 static void test_clear_output_without_host(void) {
     clear_calls = 0;
     capture_fd_begin(1); /* a file, not a terminal: nothing to clear, nothing written */
-    cl_clear_output();
+    cl_clear_output(0);
     const char *out = capture_end();
     CHECK_STR(out, "");
     CHECK(clear_calls == 0);

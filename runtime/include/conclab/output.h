@@ -9,8 +9,8 @@ extern "C" {
 
 /* ---- output (Python: IPython.display) --------------------------------------------------- */
 
-/* Clears what the current cell has shown so far (outside Jupyter: clears the terminal). */
-void cl_clear_output(void);
+/* Clears the cell's output now, or with wait=1 just before its next output arrives (no flicker); outside Jupyter: clears the terminal. */
+void cl_clear_output(int wait);
 
 #ifdef __cplusplus
 }

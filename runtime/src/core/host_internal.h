@@ -5,4 +5,8 @@
 /* On a thread the runtime starts, first thing: the host's thread_started hook, if any. */
 void cl__host_thread_started(void) __attribute__((visibility("hidden")));
 
+/* Whether a host shows displays, and the host's display hook (conclab_host.h). */
+int cl__host_can_display(void) __attribute__((visibility("hidden")));
+int cl__host_display(const char *bundle, unsigned long size, const char *id, int update, char *why, unsigned long why_size) __attribute__((visibility("hidden")));
+
 #endif

@@ -20,11 +20,17 @@ void cl__host_thread_started(void) {
     if (host_hooks.thread_started) host_hooks.thread_started(host_hooks.ctx);
 }
 
-void cl_clear_output(void) {
+int cl__host_can_display(void) { return host_hooks.display != NULL; }
+
+int cl__host_display(const char *bundle, unsigned long size, const char *id, int update, char *why, unsigned long why_size) {
+    return host_hooks.display(host_hooks.ctx, bundle, size, id, update, why, why_size);
+}
+
+void cl_clear_output(int wait) {
     fflush(stdout);
     fflush(stderr);
     if (host_hooks.clear_output) {
-        host_hooks.clear_output(host_hooks.ctx);
+        host_hooks.clear_output(host_hooks.ctx, wait);
         return;
     }
     /* In a terminal: home the cursor and erase the screen. Into a file or pipe there is nothing
