@@ -52,6 +52,17 @@ typedef struct tl_instant {
     char *name;
 } tl_instant;
 
+/* CPU use sampled while the trace ran (from /proc/stat and /proc/self/stat): per core and for
+ * the traced process with its children, each a fraction 0..1 of one core over the interval
+ * ending at times[i]. */
+typedef struct tl_cpu {
+    int n_cores;
+    size_t n_samples;
+    double *times;        /* n_samples */
+    double *per_core;     /* n_samples x n_cores, row by row */
+    double *process;      /* n_samples: cores the traced process kept busy (0..n_cores) */
+} tl_cpu;
+
 typedef struct tl_model {
     char *title;                       /* or NULL */
     double start, end;                 /* the traced interval */
@@ -62,6 +73,7 @@ typedef struct tl_model {
     tl_instant *instants;
     size_t n_instants;
     unsigned long long dropped;        /* events lost because a buffer was full */
+    tl_cpu *cpu;                       /* or NULL when CPU use was not sampled */
 } tl_model;
 
 /* Frees a model and everything it owns. */
