@@ -367,6 +367,7 @@ typedef struct cell_run {
     char *stream_name;
     char *text;
     size_t len, cap;
+    json_t *displays;      /* display id -> the output showing it, for updates */
 } cell_run;
 
 /* Jupyter stores multi-line strings as a list of lines, each keeping its "\n"; writing the same
@@ -448,13 +449,23 @@ static void show_bundle(terminal *t, const char *prefix, const json_t *data) {
     terminal_line(t, stdout, " ]");
 }
 
-static void on_display(void *ctx, json_t *data, json_t *metadata) {
+/* A display is stored as Jupyter saves it; an update replaces the data of the output it names
+ * (within the cell), so the notebook keeps the last state, as in Jupyter. The terminal shows
+ * every state. */
+static void on_display(void *ctx, json_t *data, json_t *metadata, const char *display_id, bool update) {
     cell_run *run = ctx;
     cell_run_close_stream(run);
     show_bundle(run->term, "", data);
-    json_array_append_new(run->outputs,
-                          json_pack("{s:s, s:o, s:o}", "output_type", "display_data", "data", bundle_for_notebook(data),
-                                    "metadata", json_is_object(metadata) ? json_deep_copy(metadata) : json_object()));
+    json_t *shown = update && display_id ? json_object_get(run->displays, display_id) : NULL;
+    if (shown) {
+        json_object_set_new(shown, "data", bundle_for_notebook(data));
+        return;
+    }
+    if (update) return;  /* a display of an earlier cell: only Jupyter keeps track of those */
+    json_t *output = json_pack("{s:s, s:o, s:o}", "output_type", "display_data", "data", bundle_for_notebook(data),
+                               "metadata", json_is_object(metadata) ? json_deep_copy(metadata) : json_object());
+    json_array_append_new(run->outputs, output);
+    if (display_id) json_object_set(run->displays, display_id, output);
 }
 
 /* Records the cell's end: its value as execute_result, or its failure as an error output. */
@@ -554,7 +565,7 @@ typedef struct run_report {
  * without error. */
 static bool run_cell(engine *eng, json_t *cell, const char *code, int count, terminal *term,
                      run_report *report, const run_options *o) {
-    cell_run run = {.outputs = json_array(), .execution_count = count, .term = term};
+    cell_run run = {.outputs = json_array(), .execution_count = count, .term = term, .displays = json_object()};
     engine_callbacks cb = {.on_stream = on_stream, .on_display = on_display, .on_input = NULL, .ctx = &run};
     engine_request req = {.code = code, .cell_number = count, .allow_stdin = false, .silent = false};
     engine_outcome outcome;
@@ -581,6 +592,7 @@ static bool run_cell(engine *eng, json_t *cell, const char *code, int count, ter
     json_object_set_new(cell, "execution_count", json_integer(count));
     free(run.text);
     free(run.stream_name);
+    json_decref(run.displays);
     return ok;
 }
 

@@ -107,10 +107,11 @@ static char **executor_environment(const engine *eng, size_t *own) {
 }
 
 /* In the child, before exec: the descriptors the executor expects, and nothing of the terminal. */
-_Noreturn static void become_executor(engine *eng, int channel_end, int out, int err, char **env) {
+_Noreturn static void become_executor(engine *eng, int channel_end, int display_end, int out, int err, char **env) {
     setpgid(0, 0);  /* SIGINT sent to the kernel's group must not reach user code */
     /* lift the channel and the progress page above 4 first: either may sit at 3 or 4 */
     int channel = fcntl(channel_end, F_DUPFD_CLOEXEC, 10), progress = fcntl(eng->progress_fd, F_DUPFD_CLOEXEC, 10);
+    int display = fcntl(display_end, F_DUPFD_CLOEXEC, 10);
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);  /* only its copy at 0 goes on */
     dup2(devnull, 0);
     dup2(out, 1);
@@ -119,6 +120,7 @@ _Noreturn static void become_executor(engine *eng, int channel_end, int out, int
     int at = dup2(channel, eng->executor_channel_fd) == eng->executor_channel_fd ? eng->executor_channel_fd
                                                                                  : dup2(channel, 3);
     if (progress >= 0) dup2(progress, PROGRESS_PAGE_FD);
+    if (display >= 0) dup2(display, DISPLAY_SOCKET_FD);
     process_limit_join(&eng->processes);
     char fd_text[16];
     snprintf(fd_text, sizeof fd_text, "%d", at);
@@ -136,8 +138,9 @@ static uint64_t new_nonce(void) {
 }
 
 static int spawn_executor(engine *eng, char **err) {
-    int sv[2], out[2], errp[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
+    int sv[2], displays[2], out[2], errp[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0 ||
+        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, displays) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
         pipe2(errp, O_CLOEXEC) != 0) {
         error_set(err, "cannot create executor channels: %s", strerror(errno));
         return -1;
@@ -152,16 +155,18 @@ static int spawn_executor(engine *eng, char **err) {
         error_set(err, "cannot start the executor: %s", strerror(errno));
         return -1;
     }
-    if (pid == 0) become_executor(eng, sv[1], out[1], errp[1], env);
+    if (pid == 0) become_executor(eng, sv[1], displays[1], out[1], errp[1], env);
     free_environment(env, own);
     setpgid(pid, pid);
     remember_group(eng, pid);  /* the executor's first group, which its compiler stays in */
     close(sv[1]);
+    close(displays[1]);
     close(out[1]);
     close(errp[1]);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
     eng->channel = sv[0];
+    eng->displays = displays[0];
     eng->out = (output_stream){out[0], "stdout", {0}, 0};
     eng->err = (output_stream){errp[0], "stderr", {0}, 0};
     eng->holder = pid;
@@ -184,10 +189,11 @@ static void close_executor(engine *eng) {
     process_limit_end_all(&eng->processes);
     process_tree_kill_all();
     if (eng->channel >= 0) close(eng->channel);
+    if (eng->displays >= 0) close(eng->displays);
     if (eng->out.fd >= 0) close(eng->out.fd);
     if (eng->err.fd >= 0) close(eng->err.fd);
     if (eng->holder_pidfd >= 0) close(eng->holder_pidfd);
-    eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
+    eng->channel = eng->displays = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
     eng->holder = 0;
     reap_until_gone(0.5);
 }
@@ -230,7 +236,7 @@ engine *engine_start(const engine_options *opts, char **err) {
     if (!eng->opts.process_limit)
         eng->opts.process_limit = (int)size_from_env("CONCLAB_PROCESS_LIMIT", DEFAULT_PROCESS_LIMIT);
     process_limit_init(&eng->processes, eng->opts.process_limit);
-    eng->channel = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
+    eng->channel = eng->displays = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
     share_progress_page(eng);
     eng->symbols = json_object();
     eng->includes = json_array();

@@ -3,6 +3,7 @@
  *
  *   engine.c    the executor process: start, restart, stop, the process groups cells ran in
  *   streams.c   the executor's stdout and stderr, forwarded as valid UTF-8 under the output limit
+ *   displays.c  what cells show (conclab/display.h) and their clears, from the display socket
  *   execute.c   one cell: magics, the execute op, the events until "done"
  *   outcome.c   how the cell ended, in words: engine_outcome
  *   symbols.c   what the notebook defined, for completion and inspection */
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "display_socket.h"
 #include "engine.h"
 #include "magics.h"
 #include "messages.h"
@@ -35,6 +37,7 @@ struct engine {
     int holder_pidfd;
     int channel;              /* the socketpair to the executor (messages.h) */
     int executor_channel_fd;  /* its number in the executor and its cells */
+    int displays;             /* where cells' displays and clears arrive (display_socket.h) */
     uint64_t nonce;           /* stamped on the executor's events (messages.h) */
     output_stream out, err;
     json_t *symbols, *includes;
@@ -83,6 +86,10 @@ void engine_limit_memory(engine *eng);                    /* before each cell (m
 /* streams.c */
 size_t engine_forward_stream(engine *eng, const engine_callbacks *cb, output_stream *s, bool counted);
 void engine_drain_streams(engine *eng, const engine_callbacks *cb, bool counted);
+void engine_cut_off(engine *eng, const engine_callbacks *cb);  /* the output limit was passed */
+
+/* displays.c: requests waiting on the display socket, served in order */
+void engine_serve_displays(engine *eng, const engine_callbacks *cb, bool counted);
 
 /* outcome.c */
 void engine_fill_outcome(engine *eng, run_state *rs, stop_reason why, engine_outcome *out);

@@ -117,16 +117,11 @@ static void handle_event(run_state *rs, event *ev) {
         break;
     }
     case EV_DISPLAY:
-        if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, ev->display_data, NULL);
+        if (rs->cb && rs->cb->on_display) rs->cb->on_display(rs->cb->ctx, ev->display_data, NULL, NULL, false);
         break;
     case EV_INPUT_REQUEST:
         engine_drain_streams(rs->eng, rs->cb, true);  /* the prompt the cell printed goes out first */
         answer_input(rs);
-        break;
-    case EV_CLEAR_OUTPUT:
-        engine_drain_streams(rs->eng, rs->cb, true);  /* what was written before the clear goes first */
-        if (rs->cb && rs->cb->on_clear) rs->cb->on_clear(rs->cb->ctx, ev->clear_wait);
-        op_send(rs->eng->channel, &(op){.kind = OP_CLEAR_ACK}, NULL, 0);
         break;
     case EV_DONE:
         rs->done = *ev;  /* the reference moves to rs */
@@ -146,8 +141,7 @@ static const char *unexpected(const run_state *rs, const event *ev) {
     if (ev->stamp.cell != rs->req->cell_number) return "a message for another cell";
     switch (ev->kind) {
     case EV_RUNNING: return rs->running_seen ? "a second \"running\" message" : NULL;  /* its pid: handle_event */
-    case EV_INPUT_REQUEST:
-    case EV_CLEAR_OUTPUT: return rs->running_seen ? NULL : "a message before the cell ran";
+    case EV_INPUT_REQUEST: return rs->running_seen ? NULL : "a message before the cell ran";
     case EV_THREADS: return "an answer to a question nobody asked";
     case EV_DONE:
         if (ev->done.ok && process_tree_place(ev->done.holder) != PROCESS_BELOW)
@@ -194,20 +188,22 @@ static void wait_for_done(run_state *rs) {
     engine *eng = rs->eng;
     double deadline = rs->timeout_s > 0 ? monotonic_seconds() + rs->timeout_s : 0;
     while (!rs->has_done && !rs->died) {
-        struct pollfd fds[4] = {{eng->out.fd, POLLIN, 0}, {eng->err.fd, POLLIN, 0},
-                                {eng->channel, POLLIN, 0}, {eng->holder_pidfd, POLLIN, 0}};
+        struct pollfd fds[5] = {{eng->out.fd, POLLIN, 0}, {eng->err.fd, POLLIN, 0},
+                                {eng->channel, POLLIN, 0}, {eng->holder_pidfd, POLLIN, 0},
+                                {eng->displays, POLLIN, 0}};
         int wait_ms = 200;
         if (deadline) {
             double left = deadline - monotonic_seconds();
             wait_ms = left <= 0 ? 0 : left < 0.2 ? (int)(left * 1000) + 1 : 200;
         }
-        int n = poll(fds, 4, wait_ms);
+        int n = poll(fds, 5, wait_ms);
         if (n < 0 && errno != EINTR) break;
         /* events first: the executor sends a cell's warnings before the cell runs, so they must
          * not be overtaken by output that became readable at the same moment */
         if (fds[2].revents) read_channel(rs);
         if (fds[0].revents) engine_forward_stream(eng, rs->cb, &eng->out, true);
         if (fds[1].revents) engine_forward_stream(eng, rs->cb, &eng->err, true);
+        if (fds[4].revents) engine_serve_displays(eng, rs->cb, true);
         if (!rs->has_done && !rs->died && fds[3].revents) {
             /* the holder is gone: unless it handed over (a "done" already waiting), it died */
             while (!rs->has_done && !rs->died && readable(eng->channel)) read_channel(rs);
@@ -262,6 +258,7 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
     wait_for_done(&rs);
     double ended_at = monotonic_seconds();
     engine_drain_streams(eng, cb, true);
+    engine_serve_displays(eng, cb, true);
     pthread_mutex_lock(&eng->lock);
     stop_reason why = eng->stop;
     pthread_mutex_unlock(&eng->lock);
@@ -279,6 +276,7 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
 void engine_execute(engine *eng, const engine_request *req, const engine_callbacks *cb, engine_outcome *out) {
     memset(out, 0, sizeof *out);
     engine_drain_streams(eng, cb, false);  /* what background threads wrote since the last cell */
+    engine_serve_displays(eng, cb, false);
     restart_if_lost(eng, cb);
     set_executing(eng, true);
     eng->cell_output = 0;

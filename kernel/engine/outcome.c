@@ -130,7 +130,7 @@ static void notice_threads(engine *eng, const engine_callbacks *cb, const json_t
     bool changed = strcmp(now, eng->thread_notice ? eng->thread_notice : "") != 0;
     if (changed && now[0] && cb && cb->on_display) {
         json_t *data = json_pack("{s:s}", "text/plain", now);
-        cb->on_display(cb->ctx, data, NULL);
+        cb->on_display(cb->ctx, data, NULL, NULL, false);
         json_decref(data);
     }
     free(eng->thread_notice);

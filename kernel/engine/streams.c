@@ -1,6 +1,6 @@
 /* streams.c — the executor's stdout and stderr, forwarded to the front end as they come: cut
  * into valid UTF-8 (a character split by a read waits for its end), counted against the cell's
- * output limit, which stops the cell once passed. Output of threads or processes a cell left
+ * output limit, which stops the cell once passed (displays.c counts what cells show too). Output of threads or processes a cell left
  * running arrives between cells (engine_pump). */
 #include "engine_internal.h"
 
@@ -21,11 +21,15 @@ static void emit(const engine_callbacks *cb, const output_stream *s, const char 
 static void cut_off(engine *eng, const engine_callbacks *cb, const output_stream *s, const char *clean, size_t room) {
     while (room > 0 && ((unsigned char)clean[room] & 0xC0) == 0x80) room--;
     emit(cb, s, clean, room);
+    engine_cut_off(eng, cb);
+}
+
+void engine_cut_off(engine *eng, const engine_callbacks *cb) {
     char note[200];
     int len = snprintf(note, sizeof note,
                        "\n[conclab] output limit reached: the cell wrote more than %zu bytes and was "
                        "stopped (CONCLAB_OUTPUT_LIMIT sets the limit)\n", eng->opts.output_limit);
-    emit(cb, &eng->err, note, (size_t)len);
+    if (len > 0 && cb && cb->on_stream) cb->on_stream(cb->ctx, eng->err.name, note, (size_t)len);
     engine_stop_cell(eng, STOP_OUTPUT);
 }
 
@@ -67,6 +71,7 @@ void engine_drain_streams(engine *eng, const engine_callbacks *cb, bool counted)
 
 void engine_pump(engine *eng, const engine_callbacks *cb) {
     engine_drain_streams(eng, cb, false);
+    engine_serve_displays(eng, cb, false);
     engine_reap_children();
     struct pollfd p = {eng->holder_pidfd, POLLIN, 0};
     if (eng->holder_pidfd >= 0 && poll(&p, 1, 0) == 1) eng->holder_lost = true;

@@ -44,6 +44,7 @@
 #include "cell_times.h"
 #include "crash.h"
 #include "descriptors.h"
+#include "display_bridge.h"
 #include "messages.h"
 #include "jit.h"
 #include "memory_guard.h"
@@ -108,16 +109,6 @@ static json_t *lines_array(const char *text) {
         p = eol ? eol + 1 : NULL;
     }
     return arr;
-}
-
-/* cl_clear_output() in a cell. The runtime flushed stdout and stderr; the cell then waits for
- * the client's word that it forwarded that output and the clear, so what the cell writes next
- * cannot overtake the clear on its way to the notebook. */
-static void clear_output_hook(void *ctx, int wait) {
-    (void)ctx;
-    send_event(&(event){.kind = EV_CLEAR_OUTPUT, .clear_wait = wait != 0});
-    op ack;
-    if (op_receive(channel, &ack, NULL, NULL, NULL) == 0) op_clear(&ack);  /* clear_ack */
 }
 
 /* The "done" event, with the cell's definitions (definition_records.h) as its payload. */
@@ -553,7 +544,9 @@ int executor_main(int fd) {
     memory_guard_lock();      /* the memory limit is the engine client's to set (memory_guard.h) */
     setvbuf(stdout, NULL, _IOLBF, 0);
     stdin_bridge_install(channel);
-    cl_host_hooks hooks = {.clear_output = clear_output_hook, .thread_started = crash_thread_started};
+    display_bridge_open();
+    cl_host_hooks hooks = {.clear_output = display_bridge_clear, .display = display_bridge_show,
+                           .thread_started = crash_thread_started};
     cl_host_set_hooks(&hooks);
     compiler_pid = compiler_start(&compiler_fd, kernel_pidfd);
     compiler_fd = descriptor_move_high(compiler_fd);

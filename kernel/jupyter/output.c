@@ -29,12 +29,15 @@ static void publish_stream(void *ctx, const char *stream_name, const char *text,
     server_send(r->k->srv, CHANNEL_IOPUB, r->parent, "stream", content, NULL);
 }
 
-static void publish_display(void *ctx, json_t *data, json_t *metadata) {
+/* A display with an id can be updated later: the id travels in "transient", and an update is
+ * its own message type, which front ends apply to every output showing that id. */
+static void publish_display(void *ctx, json_t *data, json_t *metadata, const char *display_id, bool update) {
     output_route *r = ctx;
-    json_t *content = json_pack("{s:O, s:o, s:{}}", "data", data,
+    json_t *transient = display_id ? json_pack("{s:s}", "display_id", display_id) : json_object();
+    json_t *content = json_pack("{s:O, s:o, s:o}", "data", data,
                                 "metadata", metadata ? json_incref(metadata) : json_object(),
-                                "transient");
-    server_send(r->k->srv, CHANNEL_IOPUB, r->parent, "display_data", content, NULL);
+                                "transient", transient);
+    server_send(r->k->srv, CHANNEL_IOPUB, r->parent, update ? "update_display_data" : "display_data", content, NULL);
 }
 
 static void publish_clear(void *ctx, bool wait) {

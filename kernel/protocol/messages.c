@@ -72,7 +72,7 @@ static int kind_of(const json_t *msg, const char *key, const char *what, const c
 
 /* ---------------------------------------------------------------- ops */
 
-static const char *const op_names[] = {NULL, "execute", "threads", "input_reply", "clear_ack", "shutdown"};
+static const char *const op_names[] = {NULL, "execute", "threads", "input_reply", "shutdown"};
 
 static const field execute_fields[] = {
     {"cell", F_INT, true},          {"allow_stdin", F_BOOL, true}, {"silent", F_BOOL, true},
@@ -81,7 +81,7 @@ static const field execute_fields[] = {
 };
 static const field input_reply_fields[] = {{"value", F_STRING, true}, {"eof", F_BOOL, false}, {NULL, 0, false}};
 
-static const field *const op_fields[] = {NULL, execute_fields, NULL, input_reply_fields, NULL, NULL};
+static const field *const op_fields[] = {NULL, execute_fields, NULL, input_reply_fields, NULL};
 
 const char *op_name(op_kind kind) {
     return kind >= OP_EXECUTE && kind <= OP_SHUTDOWN ? op_names[kind] : "?";
@@ -99,7 +99,6 @@ json_t *op_build(const op *o) {
         return json_pack("{s:s, s:s, s:b}", "op", "input_reply", "value",
                          o->input_reply.value ? o->input_reply.value : "", "eof", o->input_reply.eof);
     case OP_THREADS:
-    case OP_CLEAR_ACK:
     case OP_SHUTDOWN:
         return json_pack("{s:s}", "op", op_names[o->kind]);
     }
@@ -130,14 +129,13 @@ void op_clear(op *o) {
 
 /* ---------------------------------------------------------------- events */
 
-static const char *const event_names[] = {NULL, "running", "display", "input_request", "clear_output", "threads",
+static const char *const event_names[] = {NULL, "running", "display", "input_request", "threads",
                                           "done"};
 
 static const field stamp_fields[] = {{"nonce", F_STRING, true}, {"cell", F_INT, true}, {NULL, 0, false}};
 static const field running_fields[] = {{"pid", F_INT, true}, {"in_place", F_BOOL, false}, {NULL, 0, false}};
 static const field display_fields[] = {{"data", F_OBJECT, true}, {NULL, 0, false}};
 static const field input_request_fields[] = {{"prompt", F_STRING, true}, {"password", F_BOOL, false}, {NULL, 0, false}};
-static const field clear_output_fields[] = {{"wait", F_BOOL, true}, {NULL, 0, false}};
 static const field threads_fields[] = {{"threads", F_ARRAY, true}, {NULL, 0, false}};
 static const field done_fields[] = {
     {"ok", F_BOOL, true},        {"holder", F_INT, false},     {"threads", F_ARRAY, false},
@@ -149,7 +147,7 @@ static const field done_ok_fields[] = {{"holder", F_INT, true}, {"threads", F_AR
 static const field done_error_fields[] = {{"ename", F_STRING, true}, {NULL, 0, false}};
 
 static const field *const event_fields[] = {NULL, running_fields, display_fields, input_request_fields,
-                                            clear_output_fields, threads_fields, done_fields};
+                                            threads_fields, done_fields};
 
 const char *event_name(event_kind kind) {
     return kind >= EV_RUNNING && kind <= EV_DONE ? event_names[kind] : "?";
@@ -217,7 +215,6 @@ static json_t *build_unstamped(const event *e) {
     case EV_INPUT_REQUEST:
         return json_pack("{s:s, s:s, s:b}", "ev", "input_request", "prompt",
                          e->input_request.prompt ? e->input_request.prompt : "", "password", e->input_request.password);
-    case EV_CLEAR_OUTPUT: return json_pack("{s:s, s:b}", "ev", "clear_output", "wait", e->clear_wait);
     case EV_THREADS: return json_pack("{s:s, s:O}", "ev", "threads", "threads", e->threads);
     case EV_DONE: return build_done(&e->done);
     }
@@ -264,7 +261,6 @@ int event_parse(json_t *msg, event *out, char **err) {
         out->input_request.prompt = get_string(msg, "prompt");
         out->input_request.password = get_bool(msg, "password");
         break;
-    case EV_CLEAR_OUTPUT: out->clear_wait = get_bool(msg, "wait"); break;
     case EV_THREADS: out->threads = json_object_get(msg, "threads"); break;
     case EV_DONE:
         if (parse_done(msg, &out->done, err) != 0) {

@@ -37,8 +37,10 @@ static void on_stream(void *ctx, const char *name, const char *text, size_t len)
     buf[*n] = '\0';
 }
 
-static void on_display(void *ctx, json_t *data, json_t *metadata) {
+static void on_display(void *ctx, json_t *data, json_t *metadata, const char *display_id, bool update) {
     (void)metadata;
+    (void)display_id;
+    (void)update;
     capture *c = ctx;
     const char *text = json_string_value(json_object_get(data, "text/plain"));
     if (text) snprintf(c->display, sizeof c->display, "%s", text);

@@ -12,3 +12,4 @@ conclab_pytest(protocol_gil_blocking tests/protocol/test_gil_blocking.py TIMEOUT
 conclab_pytest(protocol_http tests/protocol/test_http.py TIMEOUT 300)
 conclab_pytest(protocol_cleanup tests/protocol/test_cleanup.py TIMEOUT 300)
 conclab_pytest(protocol_time_magic tests/protocol/test_time_magic.py TIMEOUT 300)
+conclab_pytest(protocol_display tests/protocol/test_display.py TIMEOUT 300)

@@ -96,7 +96,7 @@ class ConclabKernelTests(jupyter_kernel_test.KernelTests):
 
     code_inspect_sample = "cl_thread_start"
 
-    code_clear_output = ("#include <conclab.h>\n%s();" % CLEAR_OUTPUT_CALL) if CLEAR_OUTPUT_CALL else ""
+    code_clear_output = ("#include <conclab.h>\n%s(0);" % CLEAR_OUTPUT_CALL) if CLEAR_OUTPUT_CALL else ""
 
     def test_clear_output_sample_exists(self):
         """Issue 2 asks for a clear_output sample: the runtime must offer a call that clears."""

@@ -79,8 +79,8 @@ static void test_ops_round_trip(void) {
         op_clear(&back);
     }
     /* the ops without fields */
-    op_kind bare[] = {OP_THREADS, OP_CLEAR_ACK, OP_SHUTDOWN};
-    for (size_t i = 0; i < 3; i++) {
+    op_kind bare[] = {OP_THREADS, OP_SHUTDOWN};
+    for (size_t i = 0; i < 2; i++) {
         op o = {.kind = bare[i]};
         op back = op_round_trip(&o, NULL, NULL, NULL);
         CHECK(back.json != NULL);
@@ -128,12 +128,6 @@ static void test_simple_events_round_trip(void) {
         back = event_round_trip(&request, NULL, NULL, NULL);
         CHECK_STR(back.input_request.prompt, "Your name: ");
         CHECK(back.input_request.password == password);
-        event_clear(&back);
-    }
-    for (int wait = 0; wait < 2; wait++) {
-        event clear = {.kind = EV_CLEAR_OUTPUT, .clear_wait = wait};
-        back = event_round_trip(&clear, NULL, NULL, NULL);
-        CHECK(back.clear_wait == wait);
         event_clear(&back);
     }
     json_t *threads = json_pack("[{s:i, s:i, s:s, s:s}]", "tid", 77, "cell", 3, "state", "sleeping", "name", "worker");
@@ -318,7 +312,6 @@ static void test_malformed_messages(void) {
     check_fields_of(parse_event, "{\"ev\":\"running\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"pid\":12,\"in_place\":false}", "\"pid\" \"nonce\" \"cell\"");
     check_fields_of(parse_event, "{\"ev\":\"display\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"data\":{\"text/plain\":\"w\"}}", "\"data\" \"nonce\" \"cell\"");
     check_fields_of(parse_event, "{\"ev\":\"input_request\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"prompt\":\"> \",\"password\":false}", "\"prompt\" \"nonce\" \"cell\"");
-    check_fields_of(parse_event, "{\"ev\":\"clear_output\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"wait\":true}", "\"wait\" \"nonce\" \"cell\"");
     check_fields_of(parse_event, "{\"ev\":\"threads\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"threads\":[]}", "\"threads\" \"nonce\" \"cell\"");
     check_fields_of(parse_event, "{\"ev\":\"done\",\"nonce\":\"00000000000000ab\",\"cell\":3,\"ok\":true,\"holder\":5,\"threads\":[],\"result\":\"1\"}",
                     "\"ok\" \"holder\" \"threads\" \"nonce\" \"cell\"");
@@ -417,12 +410,12 @@ static void test_stream(void) {
 
     /* events carry the stamp their sender set, and a stamp that is not 16 hex digits is refused */
     event_stamp_set((event_stamp){0xfeedbeefcafe1234ull, 77});
-    CHECK(event_send(channel[0], &(event){.kind = EV_CLEAR_OUTPUT, .clear_wait = true}, NULL, 0) == 0);
+    CHECK(event_send(channel[0], &(event){.kind = EV_INPUT_REQUEST, .input_request = {"> ", false}}, NULL, 0) == 0);
     event ev;
     CHECK(event_receive(channel[1], &ev, NULL, NULL, &err) == 0);
     CHECK(ev.stamp.nonce == 0xfeedbeefcafe1234ull && ev.stamp.cell == 77 && ev.stray == 0);
     event_clear(&ev);
-    send_raw_frame(channel[0], "{\"ev\":\"clear_output\",\"wait\":true,\"nonce\":\"feed\",\"cell\":1}");
+    send_raw_frame(channel[0], "{\"ev\":\"input_request\",\"prompt\":\"> \",\"nonce\":\"feed\",\"cell\":1}");
     CHECK(event_receive(channel[1], &ev, NULL, NULL, &err) == -2);
     CHECK(err && strstr(err, "16 hexadecimal digits"));
     free(err);

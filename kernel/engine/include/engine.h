@@ -22,8 +22,10 @@ typedef struct engine_options {
 typedef struct engine_callbacks {
     /* A chunk of the cell's output; text is valid UTF-8 (invalid bytes were replaced). */
     void (*on_stream)(void *ctx, const char *stream_name, const char *text, size_t len);
-    /* A rich output (compiler warnings, later pictures): data is a mimebundle. Borrowed. */
-    void (*on_display)(void *ctx, json_t *data, json_t *metadata);
+    /* A rich output (compiler warnings, what the cell shows with conclab/display.h): data is a
+     * mimebundle, borrowed. display_id (or NULL) names it for updates; update: it replaces what
+     * the earlier display with that id shows. */
+    void (*on_display)(void *ctx, json_t *data, json_t *metadata, const char *display_id, bool update);
     /* The cell reads standard input. Return a malloc'd line (without its newline), or NULL for
      * end-of-file. Not called when the request did not allow stdin. */
     char *(*on_input)(void *ctx, const char *prompt, bool password);

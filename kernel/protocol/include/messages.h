@@ -7,21 +7,20 @@
  *
  *   op execute         cell, allow_stdin, silent, bounds, prelude, memory_limit, time;
  *                      payload: the cell's code
- *                      -> events running, display, input_request, clear_output, then done
+ *                      -> events running, display, input_request, then done
  *   op threads         -> event threads (%threads)
  *   op input_reply     value, eof: the answer to an input_request
- *   op clear_ack       the client forwarded a clear_output and everything before it
  *   op shutdown        the executor ends, with every process of the notebook
  *
  *   event running        pid, in_place: the cell's process (its process group) runs now;
  *                        in_place when it is the holder itself (threads were running)
  *   event display        data: a mimebundle to show (compiler warnings)
  *   event input_request  prompt, password: the cell reads standard input
- *   event clear_output   wait: the cell called cl_clear_output()
  *   event threads        threads: [{tid, cell, state, name}] of the holder
  *   event done           the cell's end; payload: what it defined (definition_records.h)
  *
- * Every event also carries "nonce" and "cell" (event_stamp below).
+ * Every event also carries "nonce" and "cell" (event_stamp below). What a cell shows with
+ * conclab/display.h, and its clears, go their own way: display_socket.h.
  *
  * A parser takes a message as received and checks every field it needs is there with its type;
  * anything else (no "op"/"ev", an unknown one, a missing or mistyped field) is refused with a
@@ -37,7 +36,7 @@
 
 /* ---------------------------------------------------------------- ops: client -> executor */
 
-typedef enum op_kind { OP_EXECUTE = 1, OP_THREADS, OP_INPUT_REPLY, OP_CLEAR_ACK, OP_SHUTDOWN } op_kind;
+typedef enum op_kind { OP_EXECUTE = 1, OP_THREADS, OP_INPUT_REPLY, OP_SHUTDOWN } op_kind;
 
 typedef struct op_execute {
     int cell;              /* execution count: names like cell[3] */
@@ -73,7 +72,7 @@ typedef struct event_stamp {
 } event_stamp;
 
 typedef enum event_kind {
-    EV_RUNNING = 1, EV_DISPLAY, EV_INPUT_REQUEST, EV_CLEAR_OUTPUT, EV_THREADS, EV_DONE
+    EV_RUNNING = 1, EV_DISPLAY, EV_INPUT_REQUEST, EV_THREADS, EV_DONE
 } event_kind;
 
 /* How a cell ended. ok: it ran (holder, threads, result). Otherwise ename says which error:
@@ -106,7 +105,6 @@ typedef struct event {
             const char *prompt;
             bool password;
         } input_request;                      /* EV_INPUT_REQUEST */
-        bool clear_wait;                      /* EV_CLEAR_OUTPUT */
         json_t *threads;                      /* EV_THREADS: [{tid, cell, state, name}] */
         event_done done;                      /* EV_DONE */
     };
