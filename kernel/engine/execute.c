@@ -246,7 +246,7 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
                             const cell_magics *magics, const char *code, engine_outcome *out) {
     op execute = {.kind = OP_EXECUTE,
                   .execute = {req->cell_number, req->allow_stdin, req->silent, magics->bounds, !magics->no_prelude,
-                              eng->opts.memory_limit, magics->time}};
+                              eng->opts.memory_limit, magics->time, magics->watch, magics->trace_file}};
     process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
     process_limit_prepare_cell(&eng->processes, req->cell_number);
     engine_limit_memory(eng);

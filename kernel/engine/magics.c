@@ -1,12 +1,15 @@
 #define _GNU_SOURCE /* asprintf */
 #include "magics.h"
 
+#include "messages.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char known[] = "%%time, %%timeit [SETUP], %timeit STATEMENT, %%timeout SECONDS, %timeout SECONDS, "
-                            "%%bounds, %bounds on|off, %prelude on|off, %threads, %limits";
+static const char known[] = "%%time, %%timeit [SETUP], %timeit STATEMENT, %%timeline [--live] [--cpu] [--save FILE], "
+                            "%%cpu, %%timeout SECONDS, %timeout SECONDS, %%bounds, %bounds on|off, %prelude on|off, "
+                            "%threads, %limits";
 
 static int parse_seconds(const char *arg, double *out) {
     char *end;
@@ -14,6 +17,27 @@ static int parse_seconds(const char *arg, double *out) {
     while (*end == ' ' || *end == '\t') end++;
     if (end == arg || *end || v < 0 || v > 86400) return -1;
     *out = v;
+    return 0;
+}
+
+/* %%timeline's options, from the rest of its line. */
+static int parse_timeline(const char *rest, cell_magics *cell, char **err) {
+    cell->watch |= WATCH_TIMELINE;
+    char word[4096];
+    int used;
+    while (sscanf(rest, " %4095s%n", word, &used) == 1) {
+        rest += used;
+        if (strcmp(word, "--live") == 0) cell->watch |= WATCH_LIVE;
+        else if (strcmp(word, "--cpu") == 0) cell->watch |= WATCH_TIMELINE_CPU;
+        else if (strcmp(word, "--save") == 0 && sscanf(rest, " %4095s%n", word, &used) == 1) {
+            rest += used;
+            free(cell->trace_file);
+            cell->trace_file = strdup(word);
+        } else {
+            if (asprintf(err, "%%%%timeline takes --live, --cpu and --save FILE, got '%s'", word) < 0) *err = NULL;
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -52,6 +76,15 @@ static int apply(const char *line, int index, bool cell_magic, notebook_settings
             if (seconds > 0 && asprintf(&cell->note, "Each cell may now run for %g s.\n", seconds) < 0) cell->note = NULL;
             if (seconds == 0) cell->note = strdup("Cells now run without a time limit.\n");
         }
+        return 0;
+    }
+    if (cell_magic && strcmp(name, "timeline") == 0) return parse_timeline(line + strspn(line, " \t") + 8, cell, err);
+    if (cell_magic && strcmp(name, "cpu") == 0) {
+        if (arg[0]) {
+            if (asprintf(err, "%%%%cpu takes nothing after it, got '%s'", arg) < 0) *err = NULL;
+            return -1;
+        }
+        cell->watch |= WATCH_CPU;
         return 0;
     }
     if (cell_magic && strcmp(name, "time") == 0) {
@@ -135,7 +168,8 @@ int magics_parse(char *code, notebook_settings *notebook, cell_magics *cell, cha
 void cell_magics_clear(cell_magics *cell) {
     free(cell->note);
     free(cell->timeit_text);
-    cell->note = cell->timeit_text = NULL;
+    free(cell->trace_file);
+    cell->note = cell->timeit_text = cell->trace_file = NULL;
 }
 
 /* The start of the index'th line of text, or its end. */

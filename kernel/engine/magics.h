@@ -4,6 +4,11 @@
  *   %%time              wall, user and sys time and the cores used, after the cell
  *   %%timeit [SETUP]    the cell's body timed over many loops (SETUP run once first)
  *   %timeit STATEMENT   the statement timed so, before the rest of the cell
+ *   %%timeline [--live] [--cpu] [--save FILE]
+ *                       a picture of what the cell's threads, processes and tasks did, after
+ *                       it (--live: redrawn while it runs; --cpu: the cores' use under it;
+ *                       --save: its trace as Chrome Trace Event JSON too)
+ *   %%cpu               a chart of every core's use while the cell ran
  *   %%bounds            check this cell's memory use    %bounds on|off     every later cell
  *   %threads            threads earlier cells left running
  *   %limits             the limits in force
@@ -28,6 +33,8 @@ typedef struct cell_magics {
     bool bounds;
     bool no_prelude;
     bool time;         /* %%time: report the cell's times after it */
+    unsigned watch;    /* %%timeline, %%cpu: WATCH_* (messages.h) */
+    char *trace_file;  /* %%timeline --save FILE (malloc'd), or NULL */
     int timeit_line;   /* the line of %%timeit or %timeit (0-based), or -1 */
     bool timeit_cell;  /* %%timeit: the rest of the cell is the body; else %timeit's statement */
     char *timeit_text; /* %%timeit's setup or %timeit's statement (malloc'd, may be "") */

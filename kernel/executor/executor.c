@@ -41,7 +41,7 @@
 #include "codemap.h"
 #include "compiler.h"
 #include "conclab_host.h"
-#include "cell_times.h"
+#include "cell_watch.h"
 #include "crash.h"
 #include "descriptors.h"
 #include "display_bridge.h"
@@ -58,7 +58,7 @@
 static int channel;      /* the socket to the engine client */
 static struct stat channel_identity;  /* what it is, to tell when a cell closed or replaced it */
 static uint64_t session_nonce;        /* stamped on every event (messages.h) */
-static bool cell_timed;               /* %%time: report the running cell's times after it */
+static cell_watch watching;           /* %%time, %%timeline, %%cpu around the running cell */
 static int kernel_pidfd; /* becomes readable when the kernel process dies */
 static int compiler_fd = -1;  /* the socket to the compiler process (compiler.h), or -1: compile here */
 static pid_t compiler_pid;
@@ -230,11 +230,10 @@ static void run_cell(const jit_cell *c, int number, int allow_stdin, bool in_pla
     crash_arm(number);  /* before "running": from then on the client may send a snapshot signal */
     send_event(&(event){.kind = EV_RUNNING, .running = {(int)getpid(), in_place}});
     stdin_bridge_allow(allow_stdin);
-    cell_times started;
-    if (cell_timed) cell_times_now(&started);
+    cell_watch_begin(&watching, number);
     c->run();
     fflush(NULL);
-    if (cell_timed) cell_times_report(&started);
+    cell_watch_end(&watching);
     stdin_bridge_allow(0);
 }
 
@@ -422,7 +421,7 @@ static bool run_in_spare(compiler_reply *raw, jit_cell *c, int number, int allow
     if (!raw->reply || !spare_waiting()) return false;
     fflush(NULL);
     crash_prepare();
-    spare_order order = {number, allow_stdin, memory_limit, *raw, cell_timed};
+    spare_order order = {number, allow_stdin, memory_limit, *raw, watching};
     size_t moved = 0;
     if (spare_hand(&order, compiler_fd, &moved) != 0) {  /* gone: the cell forks now */
         if (moved && compiler_refetch(compiler_fd, raw, raw->unread - moved) != 0) report_compiler_death(c);
@@ -442,7 +441,9 @@ static bool run_in_spare(compiler_reply *raw, jit_cell *c, int number, int allow
 
 static void execute(jit *j, const op_execute *x, const char *code) {
     int number = x->cell, allow_stdin = x->allow_stdin;
-    cell_timed = x->time;  /* forks made from here on inherit it; the spare gets it in its order */
+    /* forks made from here on inherit it; the spare gets it in its order */
+    watching = (cell_watch){.time = x->time, .watch = x->watch};
+    snprintf(watching.trace_file, sizeof watching.trace_file, "%s", x->trace_file ? x->trace_file : "");
     event_stamp_set((event_stamp){session_nonce, number});
     bool bounds = x->bounds;
     compile_options opts = {.want_value = !x->silent, .bounds = bounds, .prelude = x->prelude};
@@ -474,7 +475,7 @@ static void execute(jit *j, const op_execute *x, const char *code) {
 /* In the spare once it has a cell: the compile's results into place, then the cell. */
 static void run_order(spare_order *order) {
     event_stamp_set((event_stamp){session_nonce, order->cell});
-    cell_timed = order->timed;
+    watching = order->watch;
     jit_cell c;
     compiler_read_outcome(&order->reply, &c);
     if (compiler_apply(-1, &order->reply, &c) != 0) _exit(1);  /* the holder reports it as a death */

@@ -59,7 +59,10 @@ static bool receive_order(int fd, spare_order *order) {
         order->cell = (int)json_integer_value(json_object_get(msg, "cell"));
         order->allow_stdin = json_is_true(json_object_get(msg, "allow_stdin"));
         order->memory_limit = (size_t)json_integer_value(json_object_get(msg, "memory_limit"));
-        order->timed = json_is_true(json_object_get(msg, "timed"));
+        order->watch.time = json_is_true(json_object_get(msg, "timed"));
+        order->watch.watch = (unsigned)json_integer_value(json_object_get(msg, "watch"));
+        const char *trace_file = json_string_value(json_object_get(msg, "trace_file"));
+        snprintf(order->watch.trace_file, sizeof order->watch.trace_file, "%s", trace_file ? trace_file : "");
         order->reply = (compiler_reply){.reply = json_incref(reply), .payload = payload, .length = length};
     } else {
         free(payload);
@@ -115,9 +118,10 @@ int spare_hand(const spare_order *order, int payload_from, size_t *moved) {
     *moved = 0;
     if (spare <= 0) return -1;
     const compiler_reply *r = &order->reply;
-    json_t *msg = json_pack("{s:i, s:b, s:I, s:O, s:I, s:b}", "cell", order->cell, "allow_stdin", order->allow_stdin,
-                            "memory_limit", (json_int_t)order->memory_limit, "reply", r->reply,
-                            "payload", (json_int_t)(r->unread ? r->unread : r->length), "timed", order->timed);
+    json_t *msg = json_pack("{s:i, s:b, s:I, s:O, s:I, s:b, s:i, s:s}", "cell", order->cell, "allow_stdin",
+                            order->allow_stdin, "memory_limit", (json_int_t)order->memory_limit, "reply", r->reply,
+                            "payload", (json_int_t)(r->unread ? r->unread : r->length), "timed", order->watch.time,
+                            "watch", (int)order->watch.watch, "trace_file", order->watch.trace_file);
     int rc = msg ? framing_send(order_fd, msg) : -1;
     json_decref(msg);
     if (rc == 0 && r->unread) rc = framing_forward(payload_from, order_fd, r->unread, moved);

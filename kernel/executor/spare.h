@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "cell_watch.h"
 #include "compiler.h"
 
 /* A cell handed to the spare. */
@@ -28,7 +29,7 @@ typedef struct spare_order {
     bool allow_stdin;
     size_t memory_limit;
     compiler_reply reply;  /* the compiler's reply, not yet applied */
-    bool timed;            /* %%time */
+    cell_watch watch;      /* %%time, %%timeline, %%cpu */
 } spare_order;
 
 /* In the holder: is a spare waiting? */

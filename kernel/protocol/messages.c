@@ -77,7 +77,8 @@ static const char *const op_names[] = {NULL, "execute", "threads", "input_reply"
 static const field execute_fields[] = {
     {"cell", F_INT, true},          {"allow_stdin", F_BOOL, true}, {"silent", F_BOOL, true},
     {"bounds", F_BOOL, true},       {"prelude", F_BOOL, true},     {"memory_limit", F_INT, true},
-    {"time", F_BOOL, false},        {NULL, 0, false},
+    {"time", F_BOOL, false},        {"watch", F_INT, false},       {"trace_file", F_STRING, false},
+    {NULL, 0, false},
 };
 static const field input_reply_fields[] = {{"value", F_STRING, true}, {"eof", F_BOOL, false}, {NULL, 0, false}};
 
@@ -91,9 +92,12 @@ json_t *op_build(const op *o) {
     switch (o->kind) {
     case OP_EXECUTE: {
         const op_execute *x = &o->execute;
-        return json_pack("{s:s, s:i, s:b, s:b, s:b, s:b, s:I, s:b}", "op", "execute", "cell", x->cell, "allow_stdin",
-                         x->allow_stdin, "silent", x->silent, "bounds", x->bounds, "prelude", x->prelude,
-                         "memory_limit", (json_int_t)x->memory_limit, "time", x->time);
+        json_t *msg = json_pack("{s:s, s:i, s:b, s:b, s:b, s:b, s:I, s:b, s:i}", "op", "execute", "cell", x->cell,
+                                "allow_stdin", x->allow_stdin, "silent", x->silent, "bounds", x->bounds, "prelude",
+                                x->prelude, "memory_limit", (json_int_t)x->memory_limit, "time", x->time, "watch",
+                                (int)x->watch);
+        if (msg && x->trace_file) json_object_set_new(msg, "trace_file", json_string(x->trace_file));
+        return msg;
     }
     case OP_INPUT_REPLY:
         return json_pack("{s:s, s:s, s:b}", "op", "input_reply", "value",
@@ -114,7 +118,8 @@ int op_parse(json_t *msg, op *out, char **err) {
         json_int_t limit = json_integer_value(json_object_get(msg, "memory_limit"));
         out->execute = (op_execute){get_int(msg, "cell"), get_bool(msg, "allow_stdin"), get_bool(msg, "silent"),
                                     get_bool(msg, "bounds"), get_bool(msg, "prelude"),
-                                    limit > 0 ? (size_t)limit : 0, get_bool(msg, "time")};
+                                    limit > 0 ? (size_t)limit : 0, get_bool(msg, "time"),
+                                    (unsigned)get_int(msg, "watch"), get_string(msg, "trace_file")};
     } else if (kind == OP_INPUT_REPLY) {
         out->input_reply = (op_input_reply){get_string(msg, "value"), get_bool(msg, "eof")};
     }

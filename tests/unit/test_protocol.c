@@ -55,7 +55,8 @@ static void test_ops_round_trip(void) {
         op o = {.kind = OP_EXECUTE,
                 .execute = {.cell = 1000 + flags, .allow_stdin = flags & 1, .silent = flags & 2,
                             .bounds = flags & 4, .prelude = flags & 8,
-                            .memory_limit = (size_t)flags << 33, .time = flags & 1}};
+                            .memory_limit = (size_t)flags << 33, .time = flags & 1, .watch = (unsigned)flags,
+                            .trace_file = flags & 2 ? "runs/trace \"1\".json" : NULL}};
         char *payload = NULL;
         size_t length = 0;
         op back = op_round_trip(&o, code, &payload, &length);
@@ -63,6 +64,9 @@ static void test_ops_round_trip(void) {
         CHECK(back.execute.allow_stdin == (bool)(flags & 1) && back.execute.silent == (bool)(flags & 2));
         CHECK(back.execute.bounds == (bool)(flags & 4) && back.execute.prelude == (bool)(flags & 8));
         CHECK(back.execute.memory_limit == (size_t)flags << 33 && back.execute.time == (bool)(flags & 1));
+        CHECK(back.execute.watch == (unsigned)flags);
+        if (flags & 2) CHECK_STR(back.execute.trace_file, "runs/trace \"1\".json");
+        else CHECK(back.execute.trace_file == NULL);
         CHECK(length == strlen(code) && payload && memcmp(payload, code, length) == 0 && payload[length] == 0);
         free(payload);
         op_clear(&back);

@@ -5,7 +5,8 @@
  * framing.h; a message may carry bytes after it (its payload). The client sends ops, one at a
  * time; the executor answers with events:
  *
- *   op execute         cell, allow_stdin, silent, bounds, prelude, memory_limit, time;
+ *   op execute         cell, allow_stdin, silent, bounds, prelude, memory_limit, time, watch,
+ *                      trace_file;
  *                      payload: the cell's code
  *                      -> events running, display, input_request, then done
  *   op threads         -> event threads (%threads)
@@ -46,7 +47,17 @@ typedef struct op_execute {
     bool prelude;          /* the common headers without #include (%prelude) */
     size_t memory_limit;   /* address space the cell may add, in bytes */
     bool time;             /* %%time: the cell's times printed after it */
+    unsigned watch;        /* WATCH_* below: the pictures drawn of the cell's run */
+    const char *trace_file;  /* %%timeline --save FILE: where its trace goes, or NULL */
 } op_execute;
+
+/* What %%timeline and %%cpu ask for (op_execute.watch). */
+enum {
+    WATCH_TIMELINE = 1,      /* a timeline of the cell's threads, processes and tasks after it */
+    WATCH_LIVE = 2,          /* ... redrawn while it runs */
+    WATCH_TIMELINE_CPU = 4,  /* ... with the cores' use under it */
+    WATCH_CPU = 8            /* a chart of every core's use while it ran (%%cpu) */
+};
 
 typedef struct op_input_reply {
     const char *value;     /* the line, without its newline */
