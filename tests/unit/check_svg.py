@@ -80,7 +80,7 @@ def check_time_axis(file, root, duration):
         problem(file, "the time axis does not start at 0: %s" % ticks[:1])
     if ticks and ticks[-1] > end * (1 + 1e-9):
         problem(file, "last tick %g is past the axis end %g" % (ticks[-1], end))
-    if duration > 0 and abs(end - duration) > duration * 1e-6:
+    if duration > 0 and abs(end - duration) > duration * 1e-5:
         problem(file, "the axis ends at %g, the trace lasted %g" % (end, duration))
     steps = [round(b - a, 12) for a, b in zip(ticks, ticks[1:])]
     if steps and (min(steps) <= 0 or max(steps) - min(steps) > max(steps) * 1e-6):
@@ -109,9 +109,15 @@ def check_timeline(file, root, want):
     drawn = set()
     for rect in find_class(root, "span", "rect"):
         drawn |= {c[6:] for c in classes(rect) if c.startswith("state-")}
-        if rect.find(SVG + "title") is None:
-            problem(file, "a span without a hover <title>")
-            break
+    untitled = 0
+    for lane in lanes:  # a span has its hover text, or shares its merged run's
+        for child in lane:
+            if child.tag == SVG + "rect" and "span" in classes(child):
+                untitled += child.find(SVG + "title") is None
+            elif child.tag == SVG + "g" and "merged" in classes(child):
+                untitled += child.find(SVG + "title") is None or not find_class(child, "span", "rect")
+    if untitled:
+        problem(file, "%d spans or merged runs without a hover <title>" % untitled)
     legend = {g.get("data-state") for g in find_class(root, "legend-entry", "g")}
     if legend != drawn:
         problem(file, "legend %s, states drawn %s" % (sorted(legend), sorted(drawn)))
@@ -164,6 +170,48 @@ def check_bars(file, root, want):
         problem(file, "value axis ticks %s: want 3 to 12 of them, 0 among them" % ticks)
 
 
+def check_text(file, text, want):
+    """Problems of one picture, given as text."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as e:
+        problem(file, "not well-formed XML: %s" % e)
+        return
+    check_document(file, root)
+    {"timeline": check_timeline, "cpu": check_cpu, "bars": check_bars}[want["kind"]](file, root, want)
+
+
+# Broken copies of the pictures that the checks above must catch: a checker that passes
+# everything would pass these too.
+MUTATIONS = [
+    ("timeline-100lanes.svg", "36 more lanes not shown", "35 more lanes not shown"),
+    ("timeline-100lanes.svg", ' xmlns="http://www.w3.org/2000/svg"', ""),
+    ("timeline-8lanes-every-state.svg", 'data-state="gil"', 'data-state="nothing"'),
+    ("timeline-8lanes-every-state.svg", 'width="', 'width="nan'),
+    ("timeline-2lanes-1ms.svg", 'data-lane="main"', 'data-lane="mian"'),
+    ("timeline-escaping.svg", "&lt;b&gt;", "<b>"),
+    ("cpu-synthetic.svg", 'data-core="3"', 'data-core="7"'),
+    ("bars-sample.svg", 'class="whisker"', 'class="no-whisker"'),
+    ("bars-sample.svg", 'data-label="threads"', 'data-label="thread"'),
+]
+
+
+def self_test(out_dir, wants):
+    global problems
+    missed = []
+    for file, old, new in MUTATIONS:
+        text = open(os.path.join(out_dir, file)).read()
+        if old not in text:
+            missed.append("%s: no %r to break" % (file, old))
+            continue
+        saved, problems = problems, []
+        check_text(file, text.replace(old, new, 1), wants[file])
+        caught, problems = problems, saved
+        if not caught:
+            missed.append("%s: replacing %r by %r went unnoticed" % (file, old, new))
+    return missed
+
+
 def main():
     program, out_dir = sys.argv[1], sys.argv[2]
     os.makedirs(out_dir, exist_ok=True)
@@ -172,18 +220,13 @@ def main():
     sys.stderr.write(run.stderr)
     if run.returncode != 0:
         problems.append("%s failed (exit %d)" % (program, run.returncode))
-    checked = 0
+    wants = {}
     for line in open(os.path.join(out_dir, "manifest.jsonl")):
         want = json.loads(line)
-        file = want["file"]
-        try:
-            root = ET.parse(os.path.join(out_dir, file)).getroot()
-        except ET.ParseError as e:
-            problem(file, "not well-formed XML: %s" % e)
-            continue
-        check_document(file, root)
-        {"timeline": check_timeline, "cpu": check_cpu, "bars": check_bars}[want["kind"]](file, root, want)
-        checked += 1
+        wants[want["file"]] = want
+        check_text(want["file"], open(os.path.join(out_dir, want["file"]), "rb").read(), want)
+    checked = len(wants)
+    problems.extend("self-test: " + m for m in self_test(out_dir, wants))
     for p in problems:
         print(p)
     print("check_svg: %d pictures checked, %d problems" % (checked, len(problems)))

@@ -42,11 +42,14 @@ void cl__axis_nice(cl__axis *a, double lo, double hi, int target, int cover) {
     }
 }
 
+/* Durations that floating point puts a hair under a round number (1000.001 - 1000) count as it. */
+#define ROUND_SLACK (1 - 1e-6)
+
 void cl__time_unit_for(cl__time_unit *u, double span, double step) {
-    if (span < 1e-3) {
+    if (span < 1e-3 * ROUND_SLACK) {
         u->name = "\xC2\xB5s"; /* µs in UTF-8 */
         u->seconds = 1e-6;
-    } else if (span < 1) {
+    } else if (span < ROUND_SLACK) {
         u->name = "ms";
         u->seconds = 1e-3;
     } else {
@@ -61,10 +64,10 @@ char *cl__format_duration(char *out, size_t size, double seconds) {
     char number[48];
     const char *unit = "s";
     double value = seconds;
-    if (fabs(seconds) < 1e-3) {
+    if (fabs(seconds) < 1e-3 * ROUND_SLACK) {
         unit = "\xC2\xB5s";
         value = seconds * 1e6;
-    } else if (fabs(seconds) < 1) {
+    } else if (fabs(seconds) < ROUND_SLACK) {
         unit = "ms";
         value = seconds * 1e3;
     }

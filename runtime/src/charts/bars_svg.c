@@ -188,6 +188,17 @@ static double draw_group(cl_text *t, const chart *c, int first, double y) {
     return y - BAR_GAP + GROUP_GAP;
 }
 
+/* "time (s)" under the axis for units of time, the unit as given for the rest ("requests/s"). */
+static void axis_caption(char *out, size_t size, const char *unit) {
+    static const char *const times[] = {"s", "ms", "\xC2\xB5s", "us", "ns", "min", "seconds"};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++)
+        if (strcmp(unit, times[i]) == 0) {
+            snprintf(out, size, "time (%s)", unit);
+            return;
+        }
+    snprintf(out, size, "%s", unit);
+}
+
 static void draw_value_axis(cl_text *t, const chart *c, double top, double bottom) {
     char number[48];
     cl__svg_begin(t, "g");
@@ -201,7 +212,9 @@ static void draw_value_axis(cl_text *t, const chart *c, double top, double botto
                       cl__svg_sig(number, sizeof number, c->axis.ticks[i], 6));
     }
     cl__svg_line(t, c->x.p0, bottom, c->x.p1, bottom, CL_SVG_INK, 1);
-    if (*c->unit) cl__svg_label(t, "axis-caption", (c->x.p0 + c->x.p1) / 2, bottom + 32, "middle", 11, NULL, CL_SVG_INK, c->unit);
+    char caption[256];
+    axis_caption(caption, sizeof caption, c->unit);
+    if (*caption) cl__svg_label(t, "axis-caption", (c->x.p0 + c->x.p1) / 2, bottom + 32, "middle", 11, NULL, CL_SVG_INK, caption);
     cl__svg_close(t, "g");
 }
 

@@ -85,17 +85,19 @@ static void row_summary(const tl_cpu *c, int core, double *mean, double *peak) {
 }
 
 static void draw_row(cl_text *t, const tl_cpu *c, const row *r, const cl__scale *x, double origin, double label_x) {
-    char label[64], title[160], mean_text[48], peak_text[48], core[32];
+    char label[64], title[160], mean_text[48], peak_text[48], core[32], average[64];
     double mean, peak;
     row_summary(c, r->core, &mean, &peak);
     if (r->core >= 0) {
         snprintf(label, sizeof label, "cpu%d", r->core);
         snprintf(title, sizeof title, "cpu%d: %s %% busy on average, %s %% at most", r->core,
                  cl__svg_fixed(mean_text, sizeof mean_text, 100 * mean, 0), cl__svg_fixed(peak_text, sizeof peak_text, 100 * peak, 0));
+        snprintf(average, sizeof average, "avg %s %%", mean_text);
     } else {
         snprintf(label, sizeof label, "this process");
         snprintf(title, sizeof title, "this process and its children: %s cores busy on average, %s at most",
                  cl__svg_fixed(mean_text, sizeof mean_text, mean, 2), cl__svg_fixed(peak_text, sizeof peak_text, peak, 2));
+        snprintf(average, sizeof average, "avg %s core%s", mean_text, mean == 1 ? "" : "s");
     }
     snprintf(core, sizeof core, "%d", r->core);
     cl__svg_begin(t, "g");
@@ -105,7 +107,9 @@ static void draw_row(cl_text *t, const tl_cpu *c, const row *r, const cl__scale 
     cl__svg_title(t, title);
     cl__text_add(t, "\n", 1);
     double size = r->height - 2 < 11 ? r->height - 2 : 11;
-    cl__svg_label(t, "cpu-label", label_x, r->top + r->height / 2 + size * 0.35, "start", size, NULL, CL_SVG_INK, label);
+    double baseline = r->top + r->height / 2 + size * 0.35;
+    cl__svg_label(t, "cpu-label", label_x, baseline, "start", size, NULL, CL_SVG_INK, label);
+    cl__svg_label(t, "cpu-average", x->p0 - 8, baseline, "end", size - 1, NULL, "#555555", average);
     cl__svg_rect(t, "meter", x->p0, r->top, x->p1 - x->p0, r->height, "#F3F3F3", NULL);
     if (r->core < 0) /* one faint line per whole core, so "2 cores busy" can be read off */
         for (int k = 1; k < c->n_cores; k++)

@@ -7,8 +7,9 @@
  *
  * Spans narrower than half a pixel cannot be seen one by one, and 10 000 of them would make a
  * picture browsers choke on, so runs of them are merged into pieces about a pixel wide. A piece
- * is honest about it: it takes the colour of the state that covered most of its time, and its
- * hover text counts the intervals and gives the mix. */
+ * is honest about it: its height is split between the states by the share of time each took
+ * (the mix stays visible, not just the state that won), and its hover text counts the intervals
+ * and gives the percentages. Neighbouring pieces with the same mix are drawn as one band. */
 #include "timeline_svg.h"
 
 #include <math.h>
@@ -33,7 +34,11 @@
 #define TALLEST_LANE 30.0
 #define SMALLEST_LANE 13.0
 #define NARROWEST_ALONE_PX 0.5     /* narrower spans are merged with their neighbours */
-#define MERGED_PIECE_PX 1.0        /* a run of merged spans is drawn once it is this wide */
+/* A run of merged spans is drawn once it is this wide: 2 px, 4 px past 16 lanes, which keeps
+ * the picture to a few megabytes even when every lane is a fine mix of states. */
+#define MERGED_PIECE_PX 2.0
+#define MERGED_PIECE_MANY_LANES_PX 4.0
+#define MANY_LANES 16
 #define MOST_ARROWS 400            /* past this, arrows hide the lanes; the note says how many were left out */
 #define SMALLEST_WIDTH 320.0
 
@@ -64,6 +69,7 @@ typedef struct layout {
     size_t shown;          /* how many of them are drawn */
     double *lane_top;      /* by lane index; negative when the lane is not drawn */
     double lane_height;
+    double merged_piece_px;
     int used[TL_STATE_COUNT]; /* states some drawn span has: the legend lists these */
     int merged;            /* some spans were merged */
     size_t arrows;         /* hand-offs drawn */
@@ -160,6 +166,7 @@ static int layout_init(layout *L, const tl_model *m, const cl__timeline_options 
     L->shown = m->n_lanes < (size_t)max_lanes ? m->n_lanes : (size_t)max_lanes;
     double h = L->shown ? LANES_TARGET_HEIGHT / (double)L->shown : TALLEST_LANE;
     L->lane_height = h > TALLEST_LANE ? TALLEST_LANE : h < SMALLEST_LANE ? SMALLEST_LANE : h;
+    L->merged_piece_px = L->shown > MANY_LANES ? MERGED_PIECE_MANY_LANES_PX : MERGED_PIECE_PX;
     return 0;
 }
 
@@ -211,53 +218,99 @@ static void piece_add(piece *p, const tl_span *s, double start, double end) {
     p->count++;
 }
 
-static void draw_merged(cl_text *t, layout *L, const piece *p, double y) {
-    int dominant = 0;
+static double piece_total(const piece *p) {
     double total = 0;
-    for (int s = 0; s < TL_STATE_COUNT; s++) {
-        total += p->time_in[s];
-        if (p->time_in[s] > p->time_in[dominant]) dominant = s;
-    }
-    cl_text title = {0};
+    for (int s = 0; s < TL_STATE_COUNT; s++) total += p->time_in[s];
+    return total;
+}
+
+/* Two merged runs look alike when each state's share of the lane's height rounds to the same
+ * pixel: then they are drawn as one (a lock passed to and fro 10 000 times is one band). */
+static int look_alike(const layout *L, const piece *a, const piece *b) {
+    double ta = piece_total(a), tb = piece_total(b), h = L->lane_height - 4;
+    for (int s = 0; s < TL_STATE_COUNT; s++)
+        if (lround(h * a->time_in[s] / ta) != lround(h * b->time_in[s] / tb)) return 0;
+    return 1;
+}
+
+/* A merged run, split top to bottom by the share of its time each state took: a mix of running
+ * and waiting for a lock shows as both colours, in proportion, not as whichever won. Its parts
+ * share one hover text, on the group around them. */
+static void draw_merged(cl_text *t, layout *L, const piece *p, double y) {
+    double total = piece_total(p);
+    if (!(total > 0)) return;
     char times[128], percent[48], class_name[64];
     span_times(times, sizeof times, L, p->start, p->end);
+    cl_text title = {0};
     cl__text_addf(&title, "%zu intervals merged, %s:", p->count, times);
     for (int s = 0; s < TL_STATE_COUNT; s++)
         if (p->time_in[s] > 0)
             cl__text_addf(&title, " %s %s%%", states[s].legend,
-                          cl__svg_fixed(percent, sizeof percent, total > 0 ? 100 * p->time_in[s] / total : 0, 0));
-    snprintf(class_name, sizeof class_name, "span state-%s merged", states[dominant].key);
-    double x0 = time_px(L, p->start), x1 = time_px(L, p->end);
-    cl__svg_rect(t, class_name, x0, y + 2, x1 - x0, L->lane_height - 4, states[dominant].color,
-                 title.data ? title.data : "merged intervals");
+                          cl__svg_fixed(percent, sizeof percent, 100 * p->time_in[s] / total, 0));
+    cl__text_add(t, "<g class=\"merged\">", 18);
+    cl__svg_title(t, title.data ? title.data : "merged intervals");
     free(title.data);
-    L->used[dominant] = 1;
+    double x0 = time_px(L, p->start), x1 = time_px(L, p->end), top = y + 2, height = L->lane_height - 4;
+    for (int s = 0; s < TL_STATE_COUNT; s++) {
+        if (!(p->time_in[s] > 0)) continue;
+        double h = height * p->time_in[s] / total;
+        snprintf(class_name, sizeof class_name, "span state-%s merged", states[s].key);
+        cl__svg_rect(t, class_name, x0, top, x1 - x0, h, states[s].color, NULL);
+        top += h;
+        L->used[s] = 1;
+    }
+    cl__svg_close(t, "g");
     L->merged = 1;
 }
 
-static void piece_flush(cl_text *t, layout *L, piece *p, double y) {
-    if (p->count == 1) draw_span(t, L, p->first, p->start, p->end, y);
-    else if (p->count > 1) draw_merged(t, L, p, y);
+/* The run of look-alike merged pieces waiting to be drawn as one, and the piece being filled. */
+typedef struct merging {
+    piece band, piece;
+} merging;
+
+static void band_flush(cl_text *t, layout *L, merging *g, double y) {
+    if (g->band.count) draw_merged(t, L, &g->band, y);
+    memset(&g->band, 0, sizeof g->band);
+}
+
+/* A piece wide enough to draw: alone when it is one span, else joined to the band if alike. */
+static void piece_flush(cl_text *t, layout *L, merging *g, double y) {
+    piece *p = &g->piece;
+    if (p->count == 1) {
+        band_flush(t, L, g, y);
+        draw_span(t, L, p->first, p->start, p->end, y);
+    } else if (p->count > 1) {
+        if (g->band.count && look_alike(L, &g->band, p)) {
+            for (int s = 0; s < TL_STATE_COUNT; s++) g->band.time_in[s] += p->time_in[s];
+            g->band.count += p->count;
+            g->band.end = p->end;
+        } else {
+            band_flush(t, L, g, y);
+            g->band = *p;
+        }
+    }
     memset(p, 0, sizeof *p);
 }
 
 static void draw_spans(cl_text *t, layout *L, const tl_lane *lane, double y) {
-    piece p;
-    memset(&p, 0, sizeof p);
+    merging g;
+    memset(&g, 0, sizeof g);
     for (size_t i = 0; i < lane->n_spans; i++) {
         const tl_span *s = &lane->spans[i];
         double start = s->start > L->m->start ? s->start : L->m->start;
         double end = s->end < L->m->end ? s->end : L->m->end;
         if (!(end > start) || !valid_state(s->state)) continue;
         if (time_px(L, end) - time_px(L, start) >= NARROWEST_ALONE_PX) {
-            piece_flush(t, L, &p, y);
+            piece_flush(t, L, &g, y);
+            band_flush(t, L, &g, y);
             draw_span(t, L, s, start, end, y);
             continue;
         }
-        piece_add(&p, s, start, end);
-        if (time_px(L, p.end) - time_px(L, p.start) >= MERGED_PIECE_PX) piece_flush(t, L, &p, y);
+        piece_add(&g.piece, s, start, end);
+        if (time_px(L, g.piece.end) - time_px(L, g.piece.start) >= L->merged_piece_px) piece_flush(t, L, &g, y);
     }
-    piece_flush(t, L, &p, y);
+    piece_flush(t, L, &g, y);
+    band_flush(t, L, &g, y);
 }
 
 /* ---------------------------------------------------------------- lanes */
@@ -271,6 +324,7 @@ static void draw_lane(cl_text *t, layout *L, const tl_lane *lane, double y) {
     cl__svg_attr(t, "data-lane", lane->name ? lane->name : "?");
     cl__svg_attr(t, "data-kind", lane_kind_name(lane->kind));
     cl__svg_attr(t, "data-pid", pid);
+    cl__svg_attr(t, "shape-rendering", "crispEdges"); /* no hairline seams between neighbours */
     cl__svg_end_open(t);
     cl__text_add(t, "\n", 1);
     double size = L->lane_height - 3 < 12 ? L->lane_height - 3 : 12;
@@ -391,7 +445,20 @@ static void draw_instants(cl_text *t, const layout *L) {
         const char *name = mark->name ? mark->name : "";
         double w = cl__svg_text_width(name, 9);
         if (label_end && *name && L->lane_height >= 14 && x + 3 >= label_end[mark->lane] && x + 3 + w < L->width) {
-            cl__svg_label(t, "instant-label", x + 3, y + 10, "start", 9, "bold", CL_SVG_INK, name);
+            cl__svg_begin(t, "text");
+            cl__svg_attr(t, "class", "instant-label");
+            cl__svg_attr_num(t, "x", x + 3);
+            cl__svg_attr_num(t, "y", y + 10);
+            cl__svg_attr_num(t, "font-size", 9);
+            cl__svg_attr(t, "font-weight", "bold");
+            cl__svg_attr(t, "fill", CL_SVG_INK);
+            /* a white halo: the label reads over any state's colour */
+            cl__svg_attr(t, "stroke", "#FFFFFF");
+            cl__svg_attr(t, "stroke-width", "2.5");
+            cl__svg_attr(t, "paint-order", "stroke");
+            cl__svg_end_open(t);
+            cl__svg_escape(t, name);
+            cl__svg_close(t, "text");
             label_end[mark->lane] = x + 3 + w + 4;
         }
         cl__svg_close(t, "g");
@@ -429,18 +496,32 @@ static void note_line(cl_text *t, double y, const char *text, const char *color)
     cl__svg_label(t, "note", LABEL_X, y, "start", 11, NULL, color, text);
 }
 
+/* "8 lanes (7 threads, 1 task)": only the kinds there are. */
+static void describe_lanes(cl_text *t, const tl_model *m) {
+    static const char *const singular[] = {"thread", "process", "task"}, *const plural[] = {"threads", "processes", "tasks"};
+    size_t kinds[3] = {0, 0, 0};
+    for (size_t i = 0; i < m->n_lanes; i++) kinds[m->lanes[i].kind <= TL_LANE_TASK ? m->lanes[i].kind : 0]++;
+    cl__text_addf(t, "%zu lane%s", m->n_lanes, m->n_lanes == 1 ? "" : "s");
+    const char *separator = " (";
+    for (int k = 0; k < 3; k++) {
+        if (!kinds[k]) continue;
+        cl__text_addf(t, "%s%zu %s", separator, kinds[k], kinds[k] == 1 ? singular[k] : plural[k]);
+        separator = ", ";
+    }
+    if (*separator == ',') cl__text_add(t, ")", 1);
+}
+
 /* What was measured, in words: returns where the note ends. */
 static double draw_note(cl_text *t, const layout *L, double y) {
     const tl_model *m = L->m;
-    size_t kinds[3] = {0, 0, 0};
-    for (size_t i = 0; i < m->n_lanes; i++) kinds[m->lanes[i].kind <= TL_LANE_TASK ? m->lanes[i].kind : 0]++;
     char length[48], line[512];
+    cl_text first = {0};
     cl__format_duration(length, sizeof length, m->end > m->start ? m->end - m->start : 0);
-    snprintf(line, sizeof line, "Traced %s: %zu lane%s (%zu thread%s, %zu process%s, %zu task%s), %zu hand-off%s drawn.",
-             length, m->n_lanes, m->n_lanes == 1 ? "" : "s", kinds[TL_LANE_THREAD], kinds[TL_LANE_THREAD] == 1 ? "" : "s",
-             kinds[TL_LANE_PROCESS], kinds[TL_LANE_PROCESS] == 1 ? "" : "es", kinds[TL_LANE_TASK],
-             kinds[TL_LANE_TASK] == 1 ? "" : "s", L->arrows, L->arrows == 1 ? "" : "s");
-    note_line(t, y += NOTE_LINE_HEIGHT, line, "#555555");
+    cl__text_addf(&first, "Traced %s: ", length);
+    describe_lanes(&first, m);
+    cl__text_addf(&first, "; %zu hand-off%s drawn.", L->arrows, L->arrows == 1 ? "" : "s");
+    note_line(t, y += NOTE_LINE_HEIGHT, first.data ? first.data : "", "#555555");
+    free(first.data);
     if (m->n_flows > L->arrows) {
         snprintf(line, sizeof line, "%zu more hand-offs not drawn (on hidden lanes, or past %d arrows).",
                  m->n_flows - L->arrows, MOST_ARROWS);
@@ -448,8 +529,8 @@ static double draw_note(cl_text *t, const layout *L, double y) {
     }
     if (L->merged)
         note_line(t, y += NOTE_LINE_HEIGHT,
-                  "Intervals under half a pixel are merged: a merged run shows the state that took most of its "
-                  "time (hover for the mix).", "#555555");
+                  "Intervals under half a pixel are merged: a merged run is split top to bottom by each state's "
+                  "share of its time (hover for the numbers).", "#555555");
     if (m->dropped > 0) {
         snprintf(line, sizeof line, "%llu events dropped (a trace buffer was full): some waits are missing.",
                  m->dropped);
