@@ -22,3 +22,6 @@ add_test(NAME charts_svg
   COMMAND ${CONCLAB_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/check_svg.py $<TARGET_FILE:test_charts>
           ${CMAKE_BINARY_DIR}/tests/charts_svg)
 set_tests_properties(charts_svg PROPERTIES TIMEOUT 60 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+
+# The public calls as cells make them: built by gcc against libconclab, and run by tcc.
+conclab_runtime_suite(test_runtime_chart)
