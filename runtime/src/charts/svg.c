@@ -31,10 +31,11 @@ char *cl__svg_fixed(char *out, size_t size, double v, int decimals) {
         decimals--;
     }
     const char *sign = v < 0 && scaled != 0 ? "-" : "";
-    if (decimals == 0)
-        snprintf(out, size, "%s%lld", sign, scaled);
-    else
-        snprintf(out, size, "%s%lld.%0*lld", sign, scaled / scale, decimals, scaled % scale);
+    char fraction[MOST_DECIMALS + 2] = ".";
+    long long digits = scaled % scale;
+    for (int i = decimals; i >= 1; i--, digits /= 10) fraction[i] = (char)('0' + digits % 10);
+    fraction[decimals ? decimals + 1 : 0] = '\0';
+    snprintf(out, size, "%s%lld%s", sign, scaled / scale, fraction);
     return out;
 }
 
