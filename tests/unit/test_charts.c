@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "axis.h"
 #include "bundle.h"
@@ -401,6 +403,35 @@ static void test_sampler(void) {
     cl__cpu_free(c);
 }
 
+/* A forked child spinning for 0.4 s counts as the process's while it runs, not only once it is
+ * waited for (as /proc/self/stat's cutime alone would have it: nothing, then a spike). */
+static void test_sampler_children(void) {
+    cl__cpu_sampler *s = cl__cpu_sampler_start(0.05);
+    CHECK(s != NULL);
+    if (!s) return;
+    pid_t child = fork();
+    if (child == 0) {
+        spin(0.4);
+        _exit(0);
+    }
+    CHECK(child > 0);
+    cl_sleep(0.45);
+    waitpid(child, NULL, 0);
+    tl_cpu *c = cl__cpu_sampler_stop(s);
+    CHECK(c && c->n_samples >= 4);
+    if (!c) return;
+    double weighted = 0, highest = 0;
+    for (size_t i = 1; i < c->n_samples; i++) {
+        weighted += c->process[i] * (c->times[i] - c->times[i - 1]);
+        if (c->process[i] > highest) highest = c->process[i];
+    }
+    double share = weighted / (c->times[c->n_samples - 1] - c->times[0]);
+    printf("test_sampler_children: the child kept %.2f cores busy on average, %.2f at most\n", share, highest);
+    CHECK(share > 0.45 && share < 1.4);
+    CHECK(highest < 1.6);
+    cl__cpu_free(c);
+}
+
 static void test_cpu_recording(void) {
     cl_cpu_recording *r = cl_cpu_record_start();
     CHECK(r != NULL);
@@ -597,6 +628,7 @@ int main(int argc, char **argv) {
     test_locale();
     test_cpu_chart();
     test_sampler();
+    test_sampler_children();
     test_cpu_recording();
     test_bars();
     test_sample_pictures();

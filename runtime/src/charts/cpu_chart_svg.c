@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "svg.h"
 #include "timeline_svg.h"
@@ -94,7 +95,7 @@ static void draw_row(cl_text *t, const tl_cpu *c, const row *r, const cl__scale 
                  cl__svg_fixed(mean_text, sizeof mean_text, 100 * mean, 0), cl__svg_fixed(peak_text, sizeof peak_text, 100 * peak, 0));
         snprintf(average, sizeof average, "avg %s %%", mean_text);
     } else {
-        snprintf(label, sizeof label, "this process");
+        snprintf(label, sizeof label, "this process + children");
         snprintf(title, sizeof title, "this process and its children: %s cores busy on average, %s at most",
                  cl__svg_fixed(mean_text, sizeof mean_text, mean, 2), cl__svg_fixed(peak_text, sizeof peak_text, peak, 2));
         snprintf(average, sizeof average, "avg %s core%s", mean_text, mean == 1 ? "" : "s");
@@ -108,8 +109,13 @@ static void draw_row(cl_text *t, const tl_cpu *c, const row *r, const cl__scale 
     cl__text_add(t, "\n", 1);
     double size = r->height - 2 < 11 ? r->height - 2 : 11;
     double baseline = r->top + r->height / 2 + size * 0.35;
-    cl__svg_label(t, "cpu-label", label_x, baseline, "start", size, NULL, CL_SVG_INK, label);
-    cl__svg_label(t, "cpu-average", x->p0 - 8, baseline, "end", size - 1, NULL, "#555555", average);
+    if (r->core >= 0) {
+        cl__svg_label(t, "cpu-label", label_x, baseline, "start", size, NULL, CL_SVG_INK, label);
+        cl__svg_label(t, "cpu-average", x->p0 - 8, baseline, "end", size - 1, NULL, "#555555", average);
+    } else { /* a longer name: the average goes under it */
+        cl__svg_label(t, "cpu-label", label_x, baseline - 7, "start", size, NULL, CL_SVG_INK, label);
+        cl__svg_label(t, "cpu-average", label_x, baseline + 8, "start", size - 1, NULL, "#555555", average);
+    }
     cl__svg_rect(t, "meter", x->p0, r->top, x->p1 - x->p0, r->height, "#F3F3F3", NULL);
     if (r->core < 0) /* one faint line per whole core, so "2 cores busy" can be read off */
         for (int k = 1; k < c->n_cores; k++)
@@ -148,6 +154,16 @@ static double mean_interval(const tl_cpu *c) {
     return c->n_samples > 1 ? (c->times[c->n_samples - 1] - c->times[0]) / (double)(c->n_samples - 1) : 0;
 }
 
+/* Why the steps wobble: the kernel counts CPU time in clock ticks, so a sample is only as good as
+ * a tick is short next to the interval. */
+static const char *tick_note(char *out, size_t size) {
+    long ticks = sysconf(_SC_CLK_TCK);
+    char tick[48];
+    snprintf(out, size, "The kernel counts CPU time in %s ticks: each step is good to about one tick.",
+             cl__format_duration(tick, sizeof tick, ticks > 0 ? 1.0 / (double)ticks : 0.01));
+    return out;
+}
+
 char *cl__cpu_chart_svg(const tl_cpu *c, const char *title, double width) {
     if (width <= 0) width = CL_TIMELINE_DEFAULT_WIDTH;
     if (width < 320) width = 320;
@@ -167,12 +183,13 @@ char *cl__cpu_chart_svg(const tl_cpu *c, const char *title, double width) {
         y += 30;
     }
     cl__axis_draw_time(&out, &axis, &unit, &x, 40, y + 4); /* written first: behind the rows */
-    char length[48], every[48], note[256];
-    snprintf(note, sizeof note, "Sampled %s: every %s from /proc/stat (per core) and /proc/self/stat (this process "
-             "and the children it waited for); %d cores.", cl__format_duration(length, sizeof length, duration),
+    char length[48], every[48], note[256], ticks[160];
+    snprintf(note, sizeof note, "Sampled %s: every %s from /proc/stat (per core) and /proc/PID/stat (this process and "
+             "its children); %d cores.", cl__format_duration(length, sizeof length, duration),
              cl__format_duration(every, sizeof every, usable ? mean_interval(c) : 0), usable ? c->n_cores : 0);
     cl__svg_label(&rows, "note", 12, y + 4 + 44 + 12, "start", 11, NULL, "#555555", note);
-    y += 4 + 44 + 24;
+    cl__svg_label(&rows, "note", 12, y + 4 + 44 + 27, "start", 11, NULL, "#555555", tick_note(ticks, sizeof ticks));
+    y += 4 + 44 + 39;
 
     cl_text doc = {0};
     cl__svg_document_begin(&doc, width, y, "conclab-cpu");

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* pthread_sigmask with everything blocked */
 #include "cpu_sampler.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -16,6 +17,7 @@
 
 #define MOST_CORES 1024
 #define SHORTEST_INTERVAL 0.005 /* below a clock tick's half, samples would be mostly noise */
+#define MOST_GENERATIONS 8      /* children, grandchildren, ...: enough for any lab, finite for a fork bomb */
 
 /* What /proc said at one moment. */
 typedef struct reading {
@@ -63,9 +65,10 @@ static int read_cores(unsigned long long *busy, unsigned long long *all, int n_c
     return highest + 1;
 }
 
-/* This process's ticks and those of the children it waited for, from /proc/self/stat. */
-static int read_process(unsigned long long *ticks) {
-    FILE *f = fopen("/proc/self/stat", "r");
+/* utime + stime + cutime + cstime of one process (its own and its waited children's), from a
+ * /proc/PID/stat file. */
+static int read_stat_ticks(const char *path, unsigned long long *ticks) {
+    FILE *f = fopen(path, "r");
     if (!f) return -1;
     char text[1024];
     size_t n = fread(text, 1, sizeof text - 1, f);
@@ -79,6 +82,44 @@ static int read_process(unsigned long long *ticks) {
                &cstime) != 4)
         return -1;
     *ticks = utime + stime + cutime + cstime;
+    return 0;
+}
+
+/* Ticks of the children still running (or not yet waited for) under `pid`, and of theirs:
+ * cutime counts a child only once it is waited for, so without these a process pool's work
+ * would show as nothing while it runs and as a spike when it is joined. Each thread of a
+ * process lists the children it forked in /proc/PID/task/TID/children. */
+static unsigned long long live_children_ticks(const char *pid, int depth) {
+    char path[128];
+    snprintf(path, sizeof path, "/proc/%s/task", pid);
+    DIR *tasks = depth < MOST_GENERATIONS ? opendir(path) : NULL;
+    if (!tasks) return 0;
+    unsigned long long total = 0;
+    struct dirent *task;
+    while ((task = readdir(tasks)) != NULL) {
+        if (task->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "/proc/%s/task/%.32s/children", pid, task->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        char child[32];
+        while (fscanf(f, "%31s", child) == 1) {
+            char stat[128];
+            unsigned long long ticks;
+            snprintf(stat, sizeof stat, "/proc/%s/stat", child);
+            if (read_stat_ticks(stat, &ticks) == 0) total += ticks + live_children_ticks(child, depth + 1);
+        }
+        fclose(f);
+    }
+    closedir(tasks);
+    return total;
+}
+
+/* This process's ticks, with its children's, waited for or not. Its own file is read first: a
+ * child waited for in between is then missed once (and counted at the next sample), never
+ * counted twice. */
+static int read_process(unsigned long long *ticks) {
+    if (read_stat_ticks("/proc/self/stat", ticks) != 0) return -1;
+    *ticks += live_children_ticks("self", 0);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* cpu_sampler.h — CPU use over time (tl_cpu, timeline_model.h), sampled from /proc/stat (per
- * core) and /proc/self/stat (the process and the children it waited for) by a thread of its own.
+ * core) and /proc/self/stat (the process and the children it waited for) plus the stat files of
+ * the children still running, by a thread of its own.
  *
  * The thread is a plain pthread, not a cl_thread: the hook does not see it (it would show up
  * as a lane of its own in every timeline) and the emulated GIL does not concern it (gil.c only
