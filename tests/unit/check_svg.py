@@ -221,7 +221,8 @@ def main():
     if run.returncode != 0:
         problems.append("%s failed (exit %d)" % (program, run.returncode))
     wants = {}
-    for line in open(os.path.join(out_dir, "manifest.jsonl")):
+    # names that are not UTF-8 read as the pictures write them: a U+FFFD per bad byte
+    for line in open(os.path.join(out_dir, "manifest.jsonl"), encoding="utf-8", errors="replace"):
         want = json.loads(line)
         wants[want["file"]] = want
         check_text(want["file"], open(os.path.join(out_dir, want["file"]), "rb").read(), want)

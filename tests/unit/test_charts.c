@@ -203,6 +203,10 @@ static void test_numbers(void) {
     cl__svg_escape(&t, "a<b & \"c\" 'd'>\x01");
     CHECK_STR(t.data, "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt; ");
     free(t.data);
+    cl_text u = {0}; /* Latin-1, a cut character, a surrogate: U+FFFD each; good UTF-8 stays */
+    cl__svg_escape(&u, "M\xfcller \xE2\x80 \xED\xA0\x80 \xC2\xB5s \xF0\x9F\x8D\x9D");
+    CHECK_STR(u.data, "M\xEF\xBF\xBDller \xEF\xBF\xBD\xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD \xC2\xB5s \xF0\x9F\x8D\x9D");
+    free(u.data);
 }
 
 static void check_axis(double span, double want_step, const char *want_unit) {
@@ -312,6 +316,8 @@ static void test_odd_models(void) {
     free(m->lanes[1].name);
     m->lanes[1].name = strdup("<b>&\"quoted\" name that is much too long to fit the label column");
     m->lanes[2].kind = TL_LANE_PROCESS;
+    free(m->lanes[0].name);
+    m->lanes[0].name = strdup("M\xfcller's thread"); /* Latin-1: not UTF-8 */
     free(m->lanes[0].spans[1].what);
     m->lanes[0].spans[1].what = strdup("lock \"a<b>\" & 'c'");
     m->lanes[0].spans[1].state = TL_LOCK;

@@ -45,25 +45,53 @@ char *cl__svg_sig(char *out, size_t size, double v, int digits) {
     return cl__svg_fixed(out, size, v, digits - 1 - magnitude);
 }
 
+/* How many bytes the well-formed UTF-8 character at s takes, or 0 when it is not one (a Latin-1
+ * "M\xfcller" from a thread's name, a name cut in the middle of a character). */
+static size_t utf8_length(const unsigned char *s) {
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF; /* the second byte's range */
+    if (s[0] < 0x80) return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) n = 2;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) n = 3;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) n = 4;
+    else return 0;
+    if (s[0] == 0xE0) lo = 0xA0;      /* overlong */
+    if (s[0] == 0xED) hi = 0x9F;      /* UTF-16 surrogates */
+    if (s[0] == 0xF0) lo = 0x90;      /* overlong */
+    if (s[0] == 0xF4) hi = 0x8F;      /* past U+10FFFF */
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+/* XML 1.0 forbids most control characters even as entities, and an XML parser stops at the
+ * first byte that is not UTF-8: a space and U+FFFD stand in for them. */
 void cl__svg_escape(cl_text *t, const char *s) {
     if (!s) return;
+    const unsigned char *u = (const unsigned char *)s;
     size_t run = 0, i = 0;
-    for (; s[i]; i++) {
+    while (u[i]) {
         const char *entity = NULL;
-        switch (s[i]) {
+        size_t length = utf8_length(u + i);
+        switch (u[i]) {
         case '&': entity = "&amp;"; break;
         case '<': entity = "&lt;"; break;
         case '>': entity = "&gt;"; break;
         case '"': entity = "&quot;"; break;
         case '\'': entity = "&apos;"; break;
         default:
-            /* XML 1.0 forbids most control characters even as entities: a space stands in. */
-            if ((unsigned char)s[i] < 0x20 && s[i] != '\n' && s[i] != '\t') entity = " ";
+            if (u[i] < 0x20 && u[i] != '\n' && u[i] != '\t') entity = " ";
+            else if (length == 0) entity = "\xEF\xBF\xBD";
         }
-        if (!entity) continue;
+        if (!entity) {
+            i += length;
+            continue;
+        }
         cl__text_add(t, s + run, i - run);
         cl__text_add(t, entity, strlen(entity));
-        run = i + 1;
+        i += length ? length : 1;
+        run = i;
     }
     cl__text_add(t, s + run, i - run);
 }
