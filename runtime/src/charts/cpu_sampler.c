@@ -3,7 +3,6 @@
 #include "cpu_sampler.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -191,9 +190,14 @@ static void *sample_loop(void *arg) {
     clock_gettime(CLOCK_MONOTONIC, &next);
     pthread_mutex_lock(&s->lock);
     while (!s->stopping && now.busy && now.all) {
-        /* Deadlines on a fixed grid, so the interval does not drift by the time a sample takes. */
+        /* Deadlines on a fixed grid, so the interval does not drift by the time a sample takes;
+         * after a stall (a suspended VM) the grid starts anew rather than sampling in a burst. */
         next = deadline_after(next, s->interval);
-        while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &next) != ETIMEDOUT) {}
+        struct timespec now_ts;
+        clock_gettime(CLOCK_MONOTONIC, &now_ts);
+        if (now_ts.tv_sec > next.tv_sec || (now_ts.tv_sec == next.tv_sec && now_ts.tv_nsec > next.tv_nsec))
+            next = deadline_after(now_ts, s->interval);
+        while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &next) == 0) {}
         if (s->stopping) break;
         pthread_mutex_unlock(&s->lock);
         if (take_reading(&now, cores) == 0) add_sample(s, &now);
