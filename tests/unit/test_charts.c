@@ -606,11 +606,11 @@ static void test_bars(void) {
     free(svg);
 
     static const double odd[] = {0.5, NAN, 0.7, -0.1};
-    cl_bar plain[] = {{"with a NaN & a <negative>", odd, 4, NULL}, {"none", NULL, 0, NULL}, {NULL, odd, 1, NULL}};
+    cl_bar plain[] = {{"with a NaN & a <negative>", odd, 4, NULL}, {"none, and a label far too long to fit the column that the chart keeps for labels", NULL, 0, NULL}, {NULL, odd, 1, NULL}};
     svg = cl_chart_bars_svg(NULL, "ms", plain, 3);
     CHECK(svg && strstr(svg, "1 value that is not a number left out"));
     write_text("bars-odd.svg", svg);
-    describe("bars-odd.svg", "bars", "\"labels\": [\"with a NaN & a <negative>\", \"none\", \"?\"], \"bars\": 3, "
+    describe("bars-odd.svg", "bars", "\"labels\": [\"with a NaN & a <negative>\", \"none, and a label far too long to fit the column that the chart keeps for labels\", \"?\"], \"bars\": 3, "
              "\"trials\": 4, \"series\": []");
     free(svg);
     CHECK(cl_chart_bars_svg("t", "s", NULL, 3) == NULL);

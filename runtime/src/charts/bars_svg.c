@@ -172,13 +172,24 @@ static double draw_group(cl_text *t, const chart *c, int first, double y) {
         if (strcmp(label_of(&c->bars[i]), label) == 0) members++;
     double height = members * BAR_HEIGHT + (members - 1) * BAR_GAP;
     char shown[256];
-    snprintf(shown, sizeof shown, "%s", label);
+    snprintf(shown, sizeof shown - 4, "%s", label);
+    cl__svg_fit_text(shown, c->label_width, 13);
     cl__svg_begin(t, "g");
     cl__svg_attr(t, "class", "bar-group");
     cl__svg_attr(t, "data-label", label);
     cl__svg_end_open(t);
     cl__text_add(t, "\n", 1);
-    cl__svg_label(t, "bar-label", c->x.p0 - 10, y + height / 2 + 4.5, "end", 13, NULL, CL_SVG_INK, shown);
+    cl__svg_begin(t, "text");
+    cl__svg_attr(t, "class", "bar-label");
+    cl__svg_attr_num(t, "x", c->x.p0 - 10);
+    cl__svg_attr_num(t, "y", y + height / 2 + 4.5);
+    cl__svg_attr(t, "text-anchor", "end");
+    cl__svg_attr_num(t, "font-size", 13);
+    cl__svg_attr(t, "fill", CL_SVG_INK);
+    cl__svg_end_open(t);
+    cl__svg_title(t, label);
+    cl__svg_escape(t, shown);
+    cl__svg_close(t, "text");
     for (int i = first; i < c->count; i++) {
         if (strcmp(label_of(&c->bars[i]), label) != 0) continue;
         draw_bar(t, c, i, y);

@@ -189,3 +189,17 @@ double cl__svg_text_width(const char *text, double size) {
         if ((*p & 0xC0) != 0x80) characters++; /* count UTF-8 characters, not bytes */
     return (double)characters * size * 0.58;
 }
+
+void cl__svg_fit_text(char *text, double max_px, double size) {
+    if (cl__svg_text_width(text, size) <= max_px) return;
+    size_t keep = strlen(text);
+    while (keep > 0) {
+        do keep--; while (keep > 0 && ((unsigned char)text[keep] & 0xC0) == 0x80);
+        char saved = text[keep];
+        text[keep] = '\0';
+        double w = cl__svg_text_width(text, size) + size * 0.6;
+        text[keep] = saved;
+        if (w <= max_px) break;
+    }
+    memcpy(text + keep, "\xE2\x80\xA6", 4); /* "…" and the NUL */
+}

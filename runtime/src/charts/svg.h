@@ -71,4 +71,8 @@ CL_SVG_INTERNAL void cl__svg_title(cl_text *t, const char *text);
 /* About how wide `text` is at `size` px in a sans-serif font: enough to lay out a legend. */
 CL_SVG_INTERNAL double cl__svg_text_width(const char *text, double size);
 
+/* Cuts text to about max_px at font `size`, at a character boundary, ending it with "…"; the
+ * buffer must have 3 bytes to spare past the text's NUL. */
+CL_SVG_INTERNAL void cl__svg_fit_text(char *text, double max_px, double size);
+
 #endif

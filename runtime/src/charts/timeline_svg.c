@@ -87,21 +87,6 @@ static void span_times(char *out, size_t size, const layout *L, double start, do
              cl__svg_fixed(b, sizeof b, (end - L->m->start) / L->unit.seconds, decimals), L->unit.name);
 }
 
-/* Cuts text to about max_px at font `size`, at a character boundary, ending it with "…". */
-static void fit_text(char *text, double max_px, double size) {
-    if (cl__svg_text_width(text, size) <= max_px) return;
-    size_t keep = strlen(text);
-    while (keep > 0) {
-        do keep--; while (keep > 0 && ((unsigned char)text[keep] & 0xC0) == 0x80);
-        char saved = text[keep];
-        text[keep] = '\0';
-        double w = cl__svg_text_width(text, size) + size * 0.6;
-        text[keep] = saved;
-        if (w <= max_px) break;
-    }
-    memcpy(text + keep, "\xE2\x80\xA6", 4); /* "…" and the NUL; the caller's buffer has room */
-}
-
 static char *lane_label(char *out, size_t size, const tl_lane *lane) {
     const char *name = lane->name ? lane->name : "?";
     char pid[32];
@@ -345,7 +330,7 @@ static void draw_lane(cl_text *t, layout *L, const tl_lane *lane, double y) {
     double size = L->lane_height - 3 < 12 ? L->lane_height - 3 : 12;
     char full[256];
     snprintf(full, sizeof full, "%s", label);
-    fit_text(label, PLOT_LEFT - LABEL_X - 8, size);
+    cl__svg_fit_text(label, PLOT_LEFT - LABEL_X - 8, size);
     cl__svg_begin(t, "text");
     cl__svg_attr(t, "class", "lane-label");
     cl__svg_attr_num(t, "x", LABEL_X);
