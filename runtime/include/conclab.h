@@ -37,6 +37,7 @@
 #include <conclab/clock.h>
 #include <conclab/output.h>
 #include <conclab/display.h>
+#include <conclab/chart.h>
 #include <conclab/timeline.h>
 #include <conclab/hook.h>
 #include <conclab/gil.h>
