@@ -39,5 +39,6 @@
 #include <conclab/display.h>
 #include <conclab/hook.h>
 #include <conclab/gil.h>
+#include <conclab/trace.h>
 
 #endif
