@@ -13,6 +13,7 @@
 #include "lock_internal.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "thread_internal.h"
 #include "wait.h"
 
@@ -155,6 +156,7 @@ int cl_lock_free(cl_lock *l) {
         return 0;
     }
     l->magic = 0;
+    cl__name_forget(l); /* its address may come back as another object */
     free(l);
     return 1;
 }

@@ -151,6 +151,7 @@ const char *trace_labels_label(trace_labels *t, trace_object *o) {
     const char *primitive = o->primitive ? o->primitive : "object";
     const char *fixed = fixed_label(primitive);
     if (fixed) return fixed;
+    if (!o->object) return primitive; /* a wait on no object in particular */
     char *text = NULL;
     int made = o->name ? asprintf(&text, "%s \"%s\"", primitive, o->name)
                        : asprintf(&text, "%s %d", primitive, next_number(t, primitive));

@@ -34,6 +34,7 @@ typedef struct actor {
     trace_object *wait_on;
     double wait_start;
     int gil_waiting;
+    int gil_released;         /* let the GIL go in a blocking call the trace does not name */
     int suspended;            /* tasks: between their steps */
     const char *activity;     /* the label of its RUNNING spans, or NULL */
     size_t task;              /* threads: the task they step now, or NONE */
@@ -148,6 +149,9 @@ static void refresh(builder *b, size_t who, double t) {
     } else if (a->waiting) {
         state = a->wait_state;
         what = trace_labels_label(b->labels, a->wait_on);
+    } else if (a->gil_released) {
+        state = TL_WAIT;
+        what = "a blocking call";
     } else if (a->suspended) {
         state = TL_WAIT;
         what = "its turn";
@@ -183,6 +187,8 @@ static void begin_wait(builder *b, size_t who, trace_object *o, const char *prim
         a->gil_waiting = 1;
         return;
     }
+    a->gil_released = 0; /* the wait names what it blocks in */
+    if (a->waiting) return; /* a wait inside a wait (a condition retaking its lock): the outer one says what it is */
     a->waiting = 1;
     a->wait_state = state_of_wait(primitive);
     a->wait_on = o;
@@ -196,8 +202,10 @@ static void end_wait(builder *b, size_t who, trace_object *o, const char *primit
     actor *a = &b->actors[who];
     if (is(primitive, "gil")) {
         a->gil_waiting = 0;
+        a->gil_released = 0;
         return;
     }
+    a->gil_released = 0; /* back from its wait: holding the GIL again, or the GIL is off */
     int was_waiting = a->waiting && a->wait_on == o;
     if (was_waiting) a->waiting = 0;
     if (acquired && was_waiting && o && o->has_release && o->release_time >= a->wait_start) {
@@ -301,6 +309,7 @@ static void replay(builder *b, size_t thread, const cl__trace_event *e) {
         if (who != thread && !is(e->primitive, "gil")) end_wait(b, thread, o, e->primitive, t, 0);
         break;
     case CL_EVENT_RELEASE:
+        if (is(e->primitive, "gil") && !th->waiting) th->gil_released = 1;
         note_release(b, who, o, e->primitive, t);
         break;
     case CL__TR_NAME:
