@@ -211,6 +211,7 @@ int cl_async_gather(cl_future **futs, int n, int fail_fast) {
     int cancelled = 0;
     cl__waiter *w = attach_pending(t, futs, n, 0, fail_fast ? 1 : INT_MAX, call);
     if (!w) return -1;
+    cl__trace_probe(CL_EVENT_WAIT, "gather", NULL, 0); /* for the tracer: the hook never had it */
     for (;;) {
         int all_done = 1, any_bad = 0;
         for (int i = 0; i < n; i++) {
@@ -223,6 +224,7 @@ int cl_async_gather(cl_future **futs, int n, int fail_fast) {
             break;
         }
     }
+    cl__trace_probe(cancelled ? CL_EVENT_TIMEOUT : CL_EVENT_ACQUIRE, "gather", NULL, 0);
     cl__waiter_release(w);
     if (cancelled) { /* Python: cancelling gather cancels its children */
         for (int i = 0; i < n; i++) cl_future_cancel(futs[i]);

@@ -91,7 +91,7 @@ static int grow(trace_labels *t) {
 
 trace_object *trace_labels_find(trace_labels *t, const void *object, const char *primitive) {
     if (!object) {
-        if (!t->none.primitive) t->none.primitive = primitive;
+        (void)primitive; /* no kind kept: different waits share this record */
         return &t->none;
     }
     if (t->used * 2 >= t->cap && !grow(t)) return NULL;
@@ -146,12 +146,15 @@ static const char *fixed_label(const char *primitive) {
     return NULL;
 }
 
-const char *trace_labels_label(trace_labels *t, trace_object *o) {
+const char *trace_labels_label(trace_labels *t, trace_object *o, const char *event_primitive) {
+    if (!o->object) { /* a wait on no object in particular: a sleep, an HTTP request */
+        const char *fixed = fixed_label(event_primitive ? event_primitive : "object");
+        return fixed ? fixed : event_primitive ? event_primitive : "object";
+    }
     if (o->label) return o->label;
-    const char *primitive = o->primitive ? o->primitive : "object";
+    const char *primitive = o->primitive ? o->primitive : event_primitive ? event_primitive : "object";
     const char *fixed = fixed_label(primitive);
     if (fixed) return fixed;
-    if (!o->object) return primitive; /* a wait on no object in particular */
     char *text = NULL;
     int made = o->name ? asprintf(&text, "%s \"%s\"", primitive, o->name)
                        : asprintf(&text, "%s %d", primitive, next_number(t, primitive));

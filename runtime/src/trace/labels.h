@@ -42,8 +42,9 @@ CL_INTERNAL void trace_labels_name(trace_labels *t, trace_object *o, const char 
 /* The object was freed: a later object at its address is a new one, with a new number. */
 CL_INTERNAL void trace_labels_forget(trace_labels *t, trace_object *o);
 
-/* The label of o (lock "forks[2]", lock 1, GIL, sleep); valid until trace_labels_free. */
-CL_INTERNAL const char *trace_labels_label(trace_labels *t, trace_object *o);
+/* The label of o (lock "forks[2]", lock 1, GIL, sleep), seen in an event about primitive; valid
+ * until trace_labels_free. */
+CL_INTERNAL const char *trace_labels_label(trace_labels *t, trace_object *o, const char *primitive);
 
 /* A label not tied to an object ("running a task of pool 1"): kept until trace_labels_free. */
 CL_INTERNAL const char *trace_labels_keep(trace_labels *t, char *owned);

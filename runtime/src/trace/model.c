@@ -32,6 +32,7 @@ typedef struct actor {
     int waiting;
     tl_state wait_state;
     trace_object *wait_on;
+    const char *wait_what;    /* its label, fixed when the wait began */
     double wait_start;
     int gil_waiting;
     int gil_released;         /* let the GIL go in a blocking call the trace does not name */
@@ -120,9 +121,19 @@ static size_t new_actor(builder *b) {
     return b->n_actors++;
 }
 
-/* A thread's lane, opened at its first event: at its start if that is what the event says, else
- * at the trace's start (the thread was running already) or, in a forked child, at the event. */
-static void open_thread_lane(builder *b, size_t thread, const cl__trace_event *e, double t) {
+/* 1 if the thread started while recording: its start is among its first events (a thread
+ * takes the GIL before it says it started). */
+static int started_while_recording(const trace_thread *tt) {
+    for (size_t i = 0; i < tt->n && i < 8; i++)
+        if (tt->events[i].kind == CL_EVENT_THREAD_START ||
+            tt->events[i].kind == CL__TR_PROCESS_START)
+            return 1;
+    return 0;
+}
+
+/* A thread's lane, opened at its first event, or at the trace's start for a thread of the traced
+ * process that was running already. */
+static void open_thread_lane(builder *b, size_t thread, double t) {
     const trace_thread *tt = &b->snap->threads[thread];
     int child_main = tt->pid != b->snap->root_pid && tt->tid == tt->pid;
     char name[64];
@@ -131,8 +142,8 @@ static void open_thread_lane(builder *b, size_t thread, const cl__trace_event *e
     size_t lane = new_lane(b, child_main ? TL_LANE_PROCESS : TL_LANE_THREAD, tt->pid, tt->tid, name);
     if (lane == NONE) return;
     double start = t;
-    int starts_here = e->kind == CL_EVENT_THREAD_START || e->kind == CL__TR_PROCESS_START;
-    if (!starts_here && tt->pid == b->snap->root_pid) start = seconds(b->snap->start_ns);
+    if (!started_while_recording(tt) && tt->pid == b->snap->root_pid)
+        start = seconds(b->snap->start_ns);
     lane_begin(&b->lanes[lane], start, TL_RUNNING, NULL);
     b->actors[thread].lane = lane;
 }
@@ -148,7 +159,7 @@ static void refresh(builder *b, size_t who, double t) {
         what = "GIL";
     } else if (a->waiting) {
         state = a->wait_state;
-        what = trace_labels_label(b->labels, a->wait_on);
+        what = a->wait_what;
     } else if (a->gil_released) {
         state = TL_WAIT;
         what = "a blocking call";
@@ -192,6 +203,7 @@ static void begin_wait(builder *b, size_t who, trace_object *o, const char *prim
     a->waiting = 1;
     a->wait_state = state_of_wait(primitive);
     a->wait_on = o;
+    a->wait_what = trace_labels_label(b->labels, o, primitive);
     a->wait_start = t;
 }
 
@@ -239,7 +251,7 @@ static void run_pool_task(builder *b, size_t who, trace_object *o, const char *p
         add_flow(b, q.lane, q.time, a->lane, t);
     }
     char *text = NULL;
-    const char *pool = o ? trace_labels_label(b->labels, o) : "pool";
+    const char *pool = o ? trace_labels_label(b->labels, o, primitive) : "pool";
     if (asprintf(&text, "a task of %s", pool) < 0) text = NULL;
     a->activity = trace_labels_keep(b->labels, text);
 }
@@ -268,6 +280,30 @@ static void end_lane_of(builder *b, size_t who, double t) {
     if (lane != NONE && !lane_end(&b->lanes[lane], t)) b->failed = 1;
 }
 
+static void rename_lane(builder *b, size_t thread, const char *name) {
+    size_t lane = b->actors[thread].lane;
+    char *copy = name ? strdup(name) : NULL;
+    if (lane == NONE || !copy) {
+        free(copy);
+        return;
+    }
+    free(b->lanes[lane].lane.name);
+    b->lanes[lane].lane.name = copy;
+}
+
+/* A runtime thread's lane is called by the name its creator gave it; a pool's workers by the
+ * pool's label. */
+static void name_thread_lane(builder *b, size_t thread, trace_object *o, const char *primitive) {
+    if (is(primitive, "thread") && o->name) {
+        rename_lane(b, thread, o->name);
+    } else if (is(primitive, "pool")) {
+        char *text = NULL;
+        if (asprintf(&text, "worker of %s", trace_labels_label(b->labels, o, primitive)) < 0) return;
+        rename_lane(b, thread, text);
+        free(text);
+    }
+}
+
 static void rename_process_lane(builder *b, size_t thread, const char *name) {
     size_t lane = b->actors[thread].lane;
     if (lane == NONE || !name) return;
@@ -282,7 +318,7 @@ static void rename_process_lane(builder *b, size_t thread, const char *name) {
 static void replay(builder *b, size_t thread, const cl__trace_event *e) {
     double t = seconds(e->ns);
     actor *th = &b->actors[thread];
-    if (th->lane == NONE) open_thread_lane(b, thread, e, t);
+    if (th->lane == NONE) open_thread_lane(b, thread, t);
     if (th->lane == NONE) return;
     size_t who = th->task != NONE ? th->task : thread; /* the task it steps owns the waits */
     const char *text = cl__trace_string_at(b->region, e->arg);
@@ -293,7 +329,7 @@ static void replay(builder *b, size_t thread, const cl__trace_event *e) {
     }
     switch (e->kind) {
     case CL_EVENT_THREAD_START:
-        if (is(e->primitive, "thread")) trace_labels_name(b->labels, o, b->lanes[th->lane].lane.name);
+        name_thread_lane(b, thread, o, e->primitive);
         break;
     case CL_EVENT_THREAD_END:
         if (is(e->primitive, "thread")) note_release(b, thread, o, e->primitive, t); /* for joins */

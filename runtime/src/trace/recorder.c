@@ -6,8 +6,10 @@
  * count. Everything else (taking a chunk, running out) is the slow path.
  *
  * Signals: the emulated GIL's handler records its forced switches, and may interrupt a record()
- * on the same thread. A thread-local "inside" flag makes such a nested event count as dropped
- * rather than tear the one it interrupted: rare, and never wrong. */
+ * on the same thread. Writing then would tear the event being written; dropping it would show a
+ * thread running without the GIL. So a handler that finds the thread inside record() leaves its
+ * event (timestamped) in a thread-local slot, which the interrupted record() writes before it
+ * returns. The model orders events by time, so the order they sit in a chunk does not matter. */
 #define _GNU_SOURCE
 #include "conclab.h"
 #include "region.h"
@@ -33,6 +35,8 @@ static __thread cl__trace_chunk *mine __attribute__((tls_model("initial-exec")))
 static __thread uint32_t my_generation __attribute__((tls_model("initial-exec")));
 static __thread uint32_t my_seq __attribute__((tls_model("initial-exec")));
 static __thread volatile int inside __attribute__((tls_model("initial-exec")));
+static __thread volatile int pending __attribute__((tls_model("initial-exec")));
+static __thread cl__trace_event pending_event __attribute__((tls_model("initial-exec")));
 
 void cl__trace_lock(void) { pthread_mutex_lock(&admin); }
 void cl__trace_unlock(void) { pthread_mutex_unlock(&admin); }
@@ -76,35 +80,60 @@ static void count_dropped(cl__trace_region *r) {
 
 /* ---- the hot path ---------------------------------------------------------------------------- */
 
+/* The calling thread's chunk with room for one more event, or NULL when the trace is full. */
+static cl__trace_chunk *chunk_with_room(cl__trace_region *r) {
+    uint32_t generation = __atomic_load_n(&r->generation, __ATOMIC_RELAXED);
+    cl__trace_chunk *c = mine;
+    if (c && my_generation == generation && c->count < CL__TRACE_CHUNK_EVENTS) return c;
+    /* a thread that found the region full does not try again for every event */
+    if (!c && my_generation == generation && my_seq) return NULL;
+    return take_chunk(r, generation);
+}
+
+static void append(cl__trace_region *r, const cl__trace_event *e) {
+    cl__trace_chunk *c = chunk_with_room(r);
+    if (!c) {
+        count_dropped(r);
+        return;
+    }
+    uint32_t n = c->count;
+    c->events[n] = *e;
+    __atomic_store_n(&c->count, n + 1, __ATOMIC_RELEASE);
+}
+
+/* Writes the event a signal handler left while this thread was inside record(). */
+static void append_pending(cl__trace_region *r) {
+    cl__trace_event e = pending_event;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    pending = 0;
+    append(r, &e);
+}
+
 void cl__trace_record(unsigned kind, const char *primitive, const void *object, uint32_t arg) {
     cl__trace_region *r = __atomic_load_n(&cl__trace_current, __ATOMIC_ACQUIRE);
     if (!r || !__atomic_load_n(&r->recording, __ATOMIC_RELAXED)) return;
+    cl__trace_event e = {cl__trace_now_ns(), primitive, object, kind, arg};
     if (inside) { /* a signal handler interrupted a record() on this thread */
-        count_dropped(r);
+        if (pending) count_dropped(r);
+        else {
+            pending_event = e;
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
+            pending = 1;
+        }
         return;
     }
     inside = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    uint32_t generation = __atomic_load_n(&r->generation, __ATOMIC_RELAXED);
-    cl__trace_chunk *c = mine;
-    if (!c || my_generation != generation || c->count >= CL__TRACE_CHUNK_EVENTS) {
-        /* a thread that found the region full does not retry for every event */
-        if (c || my_generation != generation || !my_seq) c = take_chunk(r, generation);
+    append(r, &e);
+    for (;;) {
+        while (pending) append_pending(r);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        inside = 0;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (!pending) return;
+        inside = 1; /* one came between the last look and leaving */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
     }
-    if (c) {
-        uint32_t n = c->count;
-        cl__trace_event *e = &c->events[n];
-        e->ns = cl__trace_now_ns();
-        e->primitive = primitive;
-        e->object = object;
-        e->kind = kind;
-        e->arg = arg;
-        __atomic_store_n(&c->count, n + 1, __ATOMIC_RELEASE);
-    } else {
-        count_dropped(r);
-    }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    inside = 0;
 }
 
 uint32_t cl__trace_string(const char *s) {
