@@ -83,7 +83,6 @@ void cl__name_forget(const void *object) {
     pthread_mutex_unlock(&guard);
 }
 
-CL_INTERNAL void cl__names_replay(void);
 void cl__names_replay(void) {
     pthread_mutex_lock(&guard);
     for (size_t i = 0; i < count; i++)

@@ -192,9 +192,6 @@ static cl__trace_region *region_for_new_recording(void) {
     return r;
 }
 
-/* Names the user gave before this recording began (names.c). */
-CL_INTERNAL void cl__names_replay(void);
-
 int cl_trace_start(void) {
     cl__trace_lock();
     cl__observers_set(CL__OBSERVED_BY_TRACE, 0);

@@ -1,4 +1,6 @@
-/* trace_internal.h — the tracer's probes, for the runtime's primitives (src/trace/ records them).
+/* trace_internal.h — the tracer's probes, for the runtime's primitives. Declared here in the core,
+ * beside the hook, so the core's own probes (the GIL's) need not know the tracer; src/trace/
+ * implements them.
  *
  * Most events reach the tracer through cl__observe (observe.h), the same call that reports to the
  * user's observer. Events the observer never saw (a task stepping, a pool task running, a
@@ -56,5 +58,8 @@ CL_INTERNAL void cl__trace_named(unsigned kind, const char *primitive, const voi
  * started later still knows them: set, and forget when the object is freed. */
 CL_INTERNAL void cl__name_set(const char *primitive, const void *object, const char *name);
 CL_INTERNAL void cl__name_forget(const void *object);
+
+/* Writes every name the table holds into the trace (cl_trace_start: names given before it). */
+CL_INTERNAL void cl__names_replay(void);
 
 #endif
