@@ -263,6 +263,42 @@ static void test_pool(void) {
     done_with(&f);
 }
 
+/* ---- a process pool: its workers' tasks reach the parent's trace ------------------------------ */
+
+static void remote_task(const void *arg, size_t size) {
+    (void)arg;
+    (void)size;
+    cl_sleep(0.02);
+    cl_task_return_long(1);
+}
+
+static void test_process_pool(void) {
+    CHECK(cl_trace_start() == 0);
+    cl_process_pool *p = cl_process_pool_new(2); /* its workers fork while recording */
+    long args[4] = {0}, results[4];
+    CHECK(cl_process_pool_map(p, remote_task, args, sizeof *args, 4, results, sizeof *results,
+                              CL_FOREVER) == 0);
+    cl_process_pool_shutdown(p, 1, 0);
+    cl_process_pool_free(p);
+    cl_trace_stop();
+    tf_file f;
+    save_and_read("process_pool", &f);
+    int worker_names = 0, remote_runs = 0, remote_sleeps = 0;
+    for (int i = 0; i < f.n; i++) {
+        const tf_event *e = &f.events[i];
+        int remote = e->pid != (int)getpid();
+        if (e->ph == 'M' && remote && strcmp(e->name, "process_name") == 0 &&
+            strcmp(e->what, "process pool worker") == 0)
+            worker_names++;
+        if (e->ph == 'X' && remote && strcmp(e->what, "a task of process_pool") == 0) remote_runs++;
+        if (e->ph == 'X' && remote && strcmp(e->name, "sleep") == 0) remote_sleeps++;
+    }
+    CHECK(worker_names >= 1 && worker_names <= 2);
+    CHECK(remote_runs >= 4); /* a task's running is cut in two by its sleep */
+    CHECK(remote_sleeps == 4);
+    done_with(&f);
+}
+
 /* ---- event-loop tasks ------------------------------------------------------------------------- */
 
 static void *nap(void *arg) {
@@ -365,6 +401,7 @@ int main(void) {
     test_gil();
     test_process();
     test_pool();
+    test_process_pool();
     test_tasks();
     test_flood();
     test_live();
