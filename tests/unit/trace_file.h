@@ -25,7 +25,7 @@ typedef struct tf_file {
 } tf_file;
 
 /* Copies the JSON string that starts right after `key` in line (unescaping \" and \\). */
-static void tf_string_after(const char *line, const char *key, char *out, size_t cap) {
+static inline void tf_string_after(const char *line, const char *key, char *out, size_t cap) {
     const char *p = strstr(line, key);
     size_t n = 0;
     out[0] = '\0';
@@ -37,13 +37,13 @@ static void tf_string_after(const char *line, const char *key, char *out, size_t
     out[n] = '\0';
 }
 
-static double tf_number_after(const char *line, const char *key) {
+static inline double tf_number_after(const char *line, const char *key) {
     const char *p = strstr(line, key);
     return p ? atof(p + strlen(key)) : 0;
 }
 
 /* Reads path; returns 0 (and an empty file) when it cannot. */
-static int tf_read(const char *path, tf_file *f) {
+static inline int tf_read(const char *path, tf_file *f) {
     FILE *in = fopen(path, "r");
     char line[1024];
     int cap = 0;
@@ -74,14 +74,14 @@ static int tf_read(const char *path, tf_file *f) {
     return 1;
 }
 
-static void tf_free(tf_file *f) {
+static inline void tf_free(tf_file *f) {
     free(f->events);
     f->events = NULL;
     f->n = 0;
 }
 
 /* The tid of the thread lane named name (from its thread_name metadata), or -1. */
-static long tf_tid_named(const tf_file *f, const char *name) {
+static inline long tf_tid_named(const tf_file *f, const char *name) {
     for (int i = 0; i < f->n; i++)
         if (f->events[i].ph == 'M' && strcmp(f->events[i].name, "thread_name") == 0 &&
             strcmp(f->events[i].what, name) == 0)
@@ -90,7 +90,7 @@ static long tf_tid_named(const tf_file *f, const char *name) {
 }
 
 /* How many events have phase ph and (when not NULL) name and what containing `what`. */
-static int tf_count(const tf_file *f, char ph, const char *name, const char *what) {
+static inline int tf_count(const tf_file *f, char ph, const char *name, const char *what) {
     int n = 0;
     for (int i = 0; i < f->n; i++) {
         const tf_event *e = &f->events[i];
@@ -103,7 +103,7 @@ static int tf_count(const tf_file *f, char ph, const char *name, const char *wha
 }
 
 /* The most "X" spans named state that are open at any one moment. */
-static int tf_most_at_once(const tf_file *f, const char *state) {
+static inline int tf_most_at_once(const tf_file *f, const char *state) {
     int most = 0;
     for (int i = 0; i < f->n; i++) {
         const tf_event *a = &f->events[i];

@@ -1,5 +1,5 @@
 /* chrome.c — a timeline model as Chrome Trace Event JSON (the "JSON Object Format" that Perfetto
- * and chrome://tracing open), and cl_trace_save.
+ * and chrome://tracing open).
  *
  * How the model maps onto the format:
  *   each process          pid; "M" process_name and process_sort_index
@@ -13,8 +13,6 @@
  *   CPU samples           "C" counters: one per core, and the traced process's
  * Timestamps are microseconds of the monotonic clock. */
 #define _GNU_SOURCE
-#include "conclab.h"
-#include "report.h"
 #include "trace_model.h"
 
 #include <stdio.h>
@@ -198,28 +196,4 @@ int cl__trace_write_chrome(FILE *out, const tl_model *m) {
     write_cpu(&w, m);
     fputs("\n]}\n", out);
     return !ferror(out);
-}
-
-int cl_trace_save(const char *path) {
-    const char *call = "cl_trace_save";
-    if (!path) {
-        cl_report(call, "path is NULL");
-        return 0;
-    }
-    tl_model *m = cl__trace_model(NULL);
-    if (!m) {
-        cl_report(call, "nothing recorded (call cl_trace_start first)");
-        return 0;
-    }
-    FILE *out = fopen(path, "w");
-    if (!out) {
-        cl_report(call, "cannot write %s", path);
-        tl_model_free(m);
-        return 0;
-    }
-    int ok = cl__trace_write_chrome(out, m);
-    ok = fclose(out) == 0 && ok;
-    tl_model_free(m);
-    if (!ok) cl_report(call, "writing %s failed", path);
-    return ok;
 }
