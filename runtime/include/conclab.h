@@ -41,5 +41,6 @@
 #include <conclab/timeline.h>
 #include <conclab/hook.h>
 #include <conclab/gil.h>
+#include <conclab/trace.h>
 
 #endif

@@ -12,6 +12,7 @@
 #include "async_waiters.h"
 #include "conclab/clock.h"
 #include "report.h"
+#include "trace_internal.h"
 
 /* Retaking the lock is retried across cancellations; more than this many in a row means a
  * task that is being cancelled in a loop, which we report instead of spinning. */
@@ -149,6 +150,7 @@ int cl_async_condition_free(cl_async_condition *c) {
         return 0;
     }
     if (c->owns_lock && !cl_async_lock_free(c->lock)) return 0;
+    cl__name_forget(c); /* its address may come back as another object */
     free(c);
     return 1;
 }

@@ -8,6 +8,7 @@
 
 #include "async_waiters.h"
 #include "report.h"
+#include "trace_internal.h"
 
 struct cl_async_event {
     int flag;
@@ -76,6 +77,7 @@ int cl_async_event_free(cl_async_event *e) {
         cl_report("cl_async_event_free", "tasks wait on the event; not freed");
         return 0;
     }
+    cl__name_forget(e); /* its address may come back as another object */
     free(e);
     return 1;
 }

@@ -10,6 +10,7 @@
 
 #include "async_waiters.h"
 #include "report.h"
+#include "trace_internal.h"
 
 struct cl_async_lock {
     int locked;
@@ -88,6 +89,7 @@ int cl_async_lock_free(cl_async_lock *l) {
                   l->waiters.count ? "waited on by tasks" : "held");
         return 0;
     }
+    cl__name_forget(l); /* its address may come back as another object */
     free(l);
     return 1;
 }

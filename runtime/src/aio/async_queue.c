@@ -13,6 +13,7 @@
 
 #include "async_waiters.h"
 #include "report.h"
+#include "trace_internal.h"
 
 #define CL__ASYNC_QUEUE_MIN_CAPACITY 8
 
@@ -234,6 +235,7 @@ int cl_async_queue_free(cl_async_queue *q) {
         return 0;
     }
     free(q->items);
+    cl__name_forget(q); /* its address may come back as another object */
     free(q);
     return 1;
 }

@@ -9,6 +9,7 @@
 
 #include "async_waiters.h"
 #include "report.h"
+#include "trace_internal.h"
 
 struct cl_async_semaphore {
     int value;
@@ -117,6 +118,7 @@ int cl_async_semaphore_free(cl_async_semaphore *s) {
         cl_report("cl_async_semaphore_free", "%d permit(s) still held; not freed", s->initial - s->value);
         return 0;
     }
+    cl__name_forget(s); /* its address may come back as another object */
     free(s);
     return 1;
 }

@@ -10,6 +10,7 @@
 #include "future_internal.h"
 #include "loop_internal.h"
 #include "report.h"
+#include "trace_internal.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -93,17 +94,10 @@ cl_future_status cl_await(cl_future *f, void **value) {
     return cl_future_result(f, 0, value);
 }
 
-int cl_async_sleep(double seconds) {
-    const char *call = "cl_async_sleep";
-    cl__task *t = cl__task_running(call);
-    if (!t) return -1;
-    if (!(seconds >= 0)) {
-        cl_report(call, "seconds must be >= 0, got %g", seconds);
-        return -1;
-    }
+/* Suspends t for `seconds` (FOREVER_FROM or more: until cancelled); -1 if cancelled, else 0. */
+static int sleep_until_cancelled_or(cl__task *t, double seconds) {
     if (seconds >= FOREVER_FROM) /* until cancelled */
         return cl__task_suspend(t, NULL, -1) == CL_WAKE_CANCELLED ? -1 : 0;
-    if (seconds == 0) return cl__task_suspend(t, NULL, 0) == CL_WAKE_CANCELLED ? -1 : 0;
     double deadline = cl_now() + seconds;
     for (;;) {
         double left = deadline - cl_now();
@@ -112,6 +106,22 @@ int cl_async_sleep(double seconds) {
         if (why == CL_WAKE_CANCELLED) return -1;
         if (why == CL_WAKE_TIMEOUT) return 0; /* libuv's millisecond clock may be a hair early */
     }
+}
+
+int cl_async_sleep(double seconds) {
+    const char *call = "cl_async_sleep";
+    cl__task *t = cl__task_running(call);
+    if (!t) return -1;
+    if (!(seconds >= 0)) {
+        cl_report(call, "seconds must be >= 0, got %g", seconds);
+        return -1;
+    }
+    if (seconds == 0) return cl__task_suspend(t, NULL, 0) == CL_WAKE_CANCELLED ? -1 : 0;
+    /* The tracer sees the sleep (the hook never did: its observers knew only blocking sleeps). */
+    cl__trace_probe(CL_EVENT_WAIT, "sleep", NULL, 0);
+    int outcome = sleep_until_cancelled_or(t, seconds);
+    cl__trace_probe(CL_EVENT_TIMEOUT, "sleep", NULL, 0);
+    return outcome;
 }
 
 cl_future_status cl_async_wait_for(cl_future *f, double timeout, void **value) {
@@ -201,6 +211,7 @@ int cl_async_gather(cl_future **futs, int n, int fail_fast) {
     int cancelled = 0;
     cl__waiter *w = attach_pending(t, futs, n, 0, fail_fast ? 1 : INT_MAX, call);
     if (!w) return -1;
+    cl__trace_probe(CL_EVENT_WAIT, "gather", NULL, 0); /* for the tracer: the hook never had it */
     for (;;) {
         int all_done = 1, any_bad = 0;
         for (int i = 0; i < n; i++) {
@@ -213,6 +224,7 @@ int cl_async_gather(cl_future **futs, int n, int fail_fast) {
             break;
         }
     }
+    cl__trace_probe(cancelled ? CL_EVENT_TIMEOUT : CL_EVENT_ACQUIRE, "gather", NULL, 0);
     cl__waiter_release(w);
     if (cancelled) { /* Python: cancelling gather cancels its children */
         for (int i = 0; i < n; i++) cl_future_cancel(futs[i]);

@@ -11,6 +11,7 @@
 #include "future_internal.h"
 #include "loop_internal.h"
 #include "report.h"
+#include "trace_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -84,6 +85,7 @@ static void finish(cl__task *t, int abandoned) {
     t->coro = NULL;
     if (t->timer_ready) uv_close((uv_handle_t *)&t->timer, timer_closed);
     cl_future *f = t->future;
+    cl__trace_probe(CL__TR_TASK_END, "task", f, 0);
     if (l->deadlock && f == l->until) cl_future_set_error(f, l->deadlock);
     else if (t->failure && !abandoned) cl_future_set_error(f, t->failure);
     else if (t->cancelling > 0 || abandoned || !t->started) cl__future_cancel_now(f);
@@ -103,9 +105,11 @@ static void resume(cl__task *t) {
     }
     cl__task *outer = current_task;
     current_task = t;
+    cl__trace_probe(CL__TR_TASK_RESUME, "task", t->future, 0);
     cl__coro_resume(t->coro);
     current_task = outer;
     if (cl__coro_done(t->coro)) finish(t, 0);
+    else cl__trace_probe(CL__TR_TASK_SUSPEND, "task", t->future, 0);
 }
 
 void cl__task_step(void *arg) {
@@ -226,6 +230,7 @@ cl_future *cl_async_create_task_ex(const char *name, size_t stack_size, void *(*
     if (l->tasks) l->tasks->prev = t;
     l->tasks = t;
     l->live_tasks++;
+    cl__trace_named(CL__TR_TASK_START, "task", f, t->name);
     t->scheduled = 1;
     cl_future_ref(f);
     if (cl__loop_ready(l, cl__task_step, t) != 0) {

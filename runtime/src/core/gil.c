@@ -34,6 +34,7 @@
 #include "conclab.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -205,7 +206,14 @@ static int release(gil_thread *t) {
  * case the asker left), then queue behind it. */
 static void yield_to_waiter(gil_thread *t) {
     int before = LOAD(gil.switches);
-    if (!release(t)) return;
+    if (LOAD(gil.owner) != t->tid) return;
+    /* Recorded before the GIL goes, so a timeline never shows two holders at once. The hook's
+     * observer is not told: it need not be async-signal-safe. */
+    cl__trace_probe(CL_EVENT_WAIT, "gil", &gil, 0);
+    if (!release(t)) {
+        cl__trace_probe(CL_EVENT_ACQUIRE, "gil", &gil, 0);
+        return;
+    }
     ADD(gil.switch_waiters, 1);
     long deadline = now_ns() + LOAD(gil.interval_ns);
     while (LOAD(gil.on) && LOAD(gil.switches) == before) {
@@ -215,7 +223,7 @@ static void yield_to_waiter(gil_thread *t) {
         futex_wait(&gil.switches, before, left);
     }
     ADD(gil.switch_waiters, -1);
-    take(t);
+    if (take(t)) cl__trace_probe(CL_EVENT_ACQUIRE, "gil", &gil, 0);
 }
 
 /* Restores the invariant for a thread outside blocking regions: hold the GIL while it is on, and
@@ -223,7 +231,10 @@ static void yield_to_waiter(gil_thread *t) {
 static void settle(gil_thread *t) {
     if (LOAD(t->depth) > 0 || !LOAD(gil.on)) return;
     note_stopped(t);
-    if (LOAD(gil.owner) != t->tid) take(t); /* switched on while we ran, or lost in a fork */
+    if (LOAD(gil.owner) != t->tid) { /* switched on while we ran, or lost in a fork */
+        cl__trace_probe(CL_EVENT_WAIT, "gil", &gil, 0);
+        cl__trace_probe(take(t) ? CL_EVENT_ACQUIRE : CL_EVENT_TIMEOUT, "gil", &gil, 0);
+    }
     else if (LOAD(gil.drop_request) == t->tid) yield_to_waiter(t);
 }
 

@@ -3,15 +3,18 @@
  * The function and its context must be seen as a pair: an observer called with another
  * observer's context would misread it. So cl_hook_set writes the pair inside a version count
  * (odd while writing), and a report reads the pair again if the count moved meanwhile — a
- * seqlock. Nobody listening costs a report one load. */
+ * seqlock. Nobody listening costs a report one load: the word of listeners (hook_internal.h),
+ * which the tracer shares, so its probes are the same ones. */
 #include <pthread.h>
 #include <stddef.h>
 
 #include "conclab/clock.h"
 #include "hook_internal.h"
 #include "thread_internal.h"
+#include "trace_internal.h"
 
-cl_hook_fn cl__hook_current;   /* NULL: nobody listens; atomics only */
+unsigned cl__observers;        /* CL__OBSERVED_BY_* bits; atomics only */
+static cl_hook_fn current_fn;  /* NULL: no observer; atomics only */
 static void *current_ctx;      /* atomics only */
 static unsigned long version;  /* odd while cl_hook_set changes the pair */
 static pthread_mutex_t setting = PTHREAD_MUTEX_INITIALIZER; /* one cl_hook_set at a time */
@@ -19,23 +22,30 @@ static pthread_mutex_t setting = PTHREAD_MUTEX_INITIALIZER; /* one cl_hook_set a
 void cl_hook_set(cl_hook_fn fn, void *ctx) {
     pthread_mutex_lock(&setting);
     __atomic_add_fetch(&version, 1, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&cl__hook_current, fn, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&current_fn, fn, __ATOMIC_SEQ_CST);
     __atomic_store_n(&current_ctx, ctx, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&version, 1, __ATOMIC_SEQ_CST);
+    cl__observers_set(CL__OBSERVED_BY_HOOK, fn != NULL);
     pthread_mutex_unlock(&setting);
 }
 
-void cl__observe(cl_event_kind kind, const char *primitive, const void *object) {
-    if (!cl__hook_active()) return;
+static void report_to_observer(cl_event_kind kind, const char *primitive, const void *object) {
     cl_hook_fn fn;
     void *ctx;
     unsigned long before;
     do {
         before = __atomic_load_n(&version, __ATOMIC_SEQ_CST);
-        fn = __atomic_load_n(&cl__hook_current, __ATOMIC_SEQ_CST);
+        fn = __atomic_load_n(&current_fn, __ATOMIC_SEQ_CST);
         ctx = __atomic_load_n(&current_ctx, __ATOMIC_SEQ_CST);
     } while ((before & 1) || before != __atomic_load_n(&version, __ATOMIC_SEQ_CST));
     if (!fn) return;
     cl_hook_event ev = {kind, primitive, object, cl__self_id(), cl_now()};
     fn(&ev, ctx);
+}
+
+void cl__observe(cl_event_kind kind, const char *primitive, const void *object) {
+    unsigned who = __atomic_load_n(&cl__observers, __ATOMIC_RELAXED);
+    if (!who) return;
+    if (who & CL__OBSERVED_BY_TRACE) cl__trace_record((unsigned)kind, primitive, object, 0);
+    if (who & CL__OBSERVED_BY_HOOK) report_to_observer(kind, primitive, object);
 }

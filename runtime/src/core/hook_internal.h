@@ -1,5 +1,9 @@
 /* hook_internal.h — whether anyone observes, for hot paths that can skip preparing a report
- * (a lock's release checks its state before reporting only when someone listens). */
+ * (a lock's release checks its state before reporting only when someone listens).
+ *
+ * Two listeners share the probes: the user's observer (conclab/hook.h) and the tracer
+ * (src/trace/). One word says which of them listen, so a probe costs one load and one
+ * predictable branch while neither does. */
 #ifndef CONCLAB_RUNTIME_HOOK_INTERNAL_H
 #define CONCLAB_RUNTIME_HOOK_INTERNAL_H
 
@@ -7,12 +11,21 @@
 
 #include "observe.h"
 
-/* The installed observer (hook.c); read it only through cl__hook_active. */
-CL_INTERNAL extern cl_hook_fn cl__hook_current;
+#define CL__OBSERVED_BY_HOOK 1u   /* cl_hook_set installed an observer */
+#define CL__OBSERVED_BY_TRACE 2u  /* cl_trace_start is recording in this process */
 
-/* 1 if an observer is installed: one load, no call. */
+/* Who listens: CL__OBSERVED_BY_* bits (hook.c owns the hook's bit, the tracer its own). */
+CL_INTERNAL extern unsigned cl__observers;
+
+/* Non-zero if anyone listens: one load, no call. */
 static inline int cl__hook_active(void) {
-    return __atomic_load_n(&cl__hook_current, __ATOMIC_ACQUIRE) != NULL;
+    return __atomic_load_n(&cl__observers, __ATOMIC_RELAXED) != 0;
+}
+
+/* Sets or clears one listener's bit. */
+static inline void cl__observers_set(unsigned bit, int on) {
+    if (on) __atomic_or_fetch(&cl__observers, bit, __ATOMIC_SEQ_CST);
+    else __atomic_and_fetch(&cl__observers, ~bit, __ATOMIC_SEQ_CST);
 }
 
 #endif

@@ -17,6 +17,7 @@
 #include "conclab/http.h"
 #include "http_internal.h"
 #include "report.h"
+#include "trace_internal.h"
 
 #define DEFAULT_REDIRECTS 10
 
@@ -207,11 +208,19 @@ static cl_http_response *request(const char *call, const char *url, const cl_htt
     }
     cl__http_transfer *t = cl__http_transfer_new(call, url, o, timeout);
     if (!t) return NULL;
-    if (cl__http_in_task()) return cl__http_await(t);
-    cl__blocking_begin();
-    CURLcode rc = cl__curl.easy_perform(t->easy);
-    cl__blocking_end();
-    return cl__http_transfer_finish(t, rc);
+    /* The tracer sees the request as an I/O wait (the hook never reported HTTP). */
+    cl__trace_probe(CL_EVENT_WAIT, "http", NULL, 0);
+    cl_http_response *r;
+    if (cl__http_in_task()) {
+        r = cl__http_await(t);
+    } else {
+        cl__blocking_begin();
+        CURLcode rc = cl__curl.easy_perform(t->easy);
+        cl__blocking_end();
+        r = cl__http_transfer_finish(t, rc);
+    }
+    cl__trace_probe(r ? CL_EVENT_ACQUIRE : CL_EVENT_TIMEOUT, "http", NULL, 0);
+    return r;
 }
 
 cl_http_response *cl_http_fetch(const char *url, const cl_http_options *options, double timeout) {

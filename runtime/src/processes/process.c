@@ -15,6 +15,7 @@
 #include "conclab.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "wait.h"
 
 #include <errno.h>
@@ -139,8 +140,10 @@ __attribute__((noreturn)) static void child_main(long number, const char *name,
     memcpy(identity, mine, IDENTITY_CAP);
     processes_named = 0;
     memcpy(current_name, name, NAME_CAP);
+    cl__trace_named(CL__TR_PROCESS_START, "process", NULL, name);
     int code = fn(arg);
     fflush(NULL);
+    cl__trace_probe(CL__TR_PROCESS_END, "process", NULL, 0);
     _exit(code);
 }
 
@@ -188,6 +191,7 @@ static cl_process *start(const char *call, const char *name, int (*fn)(void *), 
     }
     p->pid = pid;
     p->creator = getpid();
+    cl__trace_named(CL__TR_NAME, "process", p, p->name); /* for joins: process "Process-1" */
     p->pidfd = open_pidfd(pid);
     registry_add(p);
     cl__guard_unlock(&registry_guard);

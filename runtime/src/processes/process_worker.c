@@ -8,6 +8,7 @@
 #include "conclab.h"
 #include "process_pool_internal.h"
 #include "report.h"
+#include "trace_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -171,7 +172,9 @@ static int append_answer(reply_buffer *b) {
 
 static void run_one(cl_process_task fn, const void *arg, size_t size) {
     current.in_task = 1;
+    cl__trace_probe(CL__TR_POOL_RUN, "process_pool", NULL, 0);
     fn(arg, size);
+    cl__trace_probe(CL__TR_POOL_DONE, "process_pool", NULL, 0);
     current.in_task = 0;
     fflush(NULL); /* the task's output shows now, not when the worker ends */
 }
@@ -237,6 +240,7 @@ static int serve(int fd, const wire_task *t, const char *payload) {
 
 __attribute__((noreturn)) static void worker_exit(int code) {
     fflush(NULL);
+    cl__trace_probe(CL__TR_PROCESS_END, "process", NULL, 0);
     _exit(code); /* never exit(): the parent program's atexit handlers are not ours to run */
 }
 
@@ -246,9 +250,13 @@ void cl__process_worker_main(int fd, pid_t parent, const sigset_t *mask) {
      * died before the request was made. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) worker_exit(1);
+    cl__trace_named(CL__TR_PROCESS_START, "process", NULL, "process pool worker");
     for (;;) {
         wire_task t;
-        if (!cl__wire_recv(fd, &t, sizeof t, NULL, NULL) || t.kind != WIRE_RUN) break;
+        cl__trace_probe(CL_EVENT_WAIT, "process_pool", NULL, 0); /* idle, until the next task */
+        int got = cl__wire_recv(fd, &t, sizeof t, NULL, NULL);
+        cl__trace_probe(CL_EVENT_ACQUIRE, "process_pool", NULL, 0);
+        if (!got || t.kind != WIRE_RUN) break;
         char *payload = malloc(t.payload_size ? (size_t)t.payload_size : 1);
         if (!payload) {
             /* Drain the arguments we cannot hold, so the stream stays in step. */

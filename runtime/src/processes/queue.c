@@ -18,6 +18,7 @@
 #include "observe.h"
 #include "message.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "shared_memory.h"
 #include "wait.h"
 
@@ -131,6 +132,7 @@ int cl_queue_free(cl_queue *q) {
      * other processes keep their own mapping of the real header. */
     if (mmap(q, header, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
         munmap(q, header);
+    cl__name_forget(q); /* its address may come back as another object */
     return 1;
 }
 

@@ -6,6 +6,7 @@
  * lives in a shared mapping and waiters park on it across processes. */
 #include "conclab.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "shared_memory.h"
 #include "shared_object.h"
 
@@ -92,5 +93,6 @@ int cl_shared_event_free(cl_shared_event *e) {
     if (!e) return 1; /* like free(NULL) */
     if (!valid(e, "cl_shared_event_free")) return 0;
     cl__shared_object_retire(e);
+    cl__name_forget(e); /* its address may come back as another object */
     return 1;
 }

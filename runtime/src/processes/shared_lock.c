@@ -6,6 +6,7 @@
  * Ownership is the price: unlike Python's, only the acquiring thread may release it. */
 #include "conclab.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "shared_object.h"
 
 #define SHARED_LOCK_MAGIC 0x534c434bu /* "SLCK" */
@@ -74,5 +75,6 @@ int cl_shared_lock_free(cl_shared_lock *l) {
         return 0;
     }
     cl__shared_object_retire(l);
+    cl__name_forget(l); /* its address may come back as another object */
     return 1;
 }

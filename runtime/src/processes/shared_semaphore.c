@@ -6,6 +6,7 @@
  * that dies holding a permit does not give it back (nor does Python's). */
 #include "conclab.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "shared_memory.h"
 #include "shared_object.h"
 
@@ -122,5 +123,6 @@ int cl_shared_semaphore_free(cl_shared_semaphore *s) {
     if (!s) return 1; /* like free(NULL) */
     if (!valid(s, "cl_shared_semaphore_free")) return 0;
     cl__shared_object_retire(s);
+    cl__name_forget(s); /* its address may come back as another object */
     return 1;
 }

@@ -12,6 +12,7 @@
 #include "conclab.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "thread_internal.h"
 #include "wait.h"
 
@@ -205,6 +206,7 @@ int cl_barrier_free(cl_barrier *b) {
         return 0;
     }
     b->magic = 0;
+    cl__name_forget(b); /* its address may come back as another object */
     free(b);
     return 1;
 }

@@ -10,6 +10,7 @@
 #include "lock_internal.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "wait.h"
 
 #include <limits.h>
@@ -203,6 +204,7 @@ int cl_condition_free(cl_condition *c) {
     }
     if (c->owns_lock) cl_lock_free(c->lock);
     c->magic = 0;
+    cl__name_forget(c); /* its address may come back as another object */
     free(c);
     return 1;
 }

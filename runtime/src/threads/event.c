@@ -6,6 +6,7 @@
 #include "conclab.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "wait.h"
 
 #include <limits.h>
@@ -110,6 +111,7 @@ int cl_event_free(cl_event *e) {
         return 0;
     }
     e->magic = 0;
+    cl__name_forget(e); /* its address may come back as another object */
     free(e);
     return 1;
 }

@@ -15,6 +15,7 @@
 #include "observe.h"
 #include "process_pool_internal.h"
 #include "report.h"
+#include "trace_internal.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -182,7 +183,11 @@ static void *worker_main(void *opaque) {
     cl__gil_thread_begin();
     cl__observe(CL_EVENT_THREAD_START, "pool", p);
     cl_future *f;
-    while ((f = next_task(p))) run_task(f);
+    while ((f = next_task(p))) {
+        cl__trace_probe(CL__TR_POOL_RUN, "pool", p, 0);
+        run_task(f);
+        cl__trace_probe(CL__TR_POOL_DONE, "pool", p, 0);
+    }
     cl__observe(CL_EVENT_THREAD_END, "pool", p);
     cl__gil_thread_end();
     return NULL;
@@ -327,6 +332,7 @@ cl_future *cl_pool_submit(cl_pool *p, void *(*fn)(void *), void *arg) {
     int refused = p->shut_down;
     if (!refused) {
         push(p, f);
+        cl__trace_probe(CL__TR_POOL_QUEUED, "pool", p, 0);
         if (p->idle > 0 && !p->spinning) pthread_cond_signal(&p->work);
     }
     pthread_mutex_unlock(&p->mutex);

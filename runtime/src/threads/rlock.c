@@ -4,6 +4,7 @@
 #include "conclab.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "thread_internal.h"
 #include "wait.h"
 
@@ -118,6 +119,7 @@ int cl_rlock_free(cl_rlock *r) {
         return 0;
     }
     r->magic = 0;
+    cl__name_forget(r); /* its address may come back as another object */
     free(r);
     return 1;
 }

@@ -7,6 +7,7 @@
 #include "conclab.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "wait.h"
 
 #include <limits.h>
@@ -165,6 +166,7 @@ int cl_semaphore_free(cl_semaphore *s) {
         return 0;
     }
     s->magic = 0;
+    cl__name_forget(s); /* its address may come back as another object */
     free(s);
     return 1;
 }

@@ -10,6 +10,7 @@
 #include "host_internal.h"
 #include "observe.h"
 #include "report.h"
+#include "trace_internal.h"
 #include "thread_internal.h"
 #include "wait.h"
 
@@ -148,6 +149,7 @@ static cl_thread *start(const char *call, const char *name, void *(*fn)(void *),
     cl__guard_unlock(&registry_guard);
     /* Counted before it exists, so a caller asking right after the start never misses it. */
     __atomic_add_fetch(&running_threads, 1, __ATOMIC_SEQ_CST);
+    cl__trace_named(CL__TR_NAME, "thread", t, t->name); /* its lane's name, before it starts */
     int err = pthread_create(&t->pthread, NULL, thread_main, t);
     if (err) {
         __atomic_sub_fetch(&running_threads, 1, __ATOMIC_SEQ_CST);
