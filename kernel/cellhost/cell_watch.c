@@ -34,4 +34,5 @@ void cell_watch_end(const cell_watch *w) {
         cl_cpu_record_show(cpu, "CPU use per core while the cell ran");
         cpu = NULL;
     }
+    fflush(NULL);  /* what they printed goes before the cell's end is reported */
 }

@@ -138,6 +138,7 @@ static void save_trace(tl_cpu *cpu) {
     m->cpu = NULL;
     if (fclose(f) != 0 || !ok) cl_report("cl_timeline_end", "cannot write the trace to %s", current.save);
     else printf("Trace saved to %s (open it in https://ui.perfetto.dev or chrome://tracing)\n", current.save);
+    fflush(stdout);
     tl_model_free(m);
 }
 
