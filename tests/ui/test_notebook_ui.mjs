@@ -428,7 +428,8 @@ async function main() {
   const shotRunAll = path.join(ARTIFACTS, 'ui_notebook_run_all.png');
   const shotEnd = path.join(ARTIFACTS, 'ui_notebook_end.png');
   const shotFailure = path.join(ARTIFACTS, 'ui_notebook_failure.png');
-  for (const f of [shotRunAll, shotEnd, shotFailure]) fs.rmSync(f, { force: true });
+  const shotTimeline = path.join(ARTIFACTS, 'ui_notebook_timeline.png');
+  for (const f of [shotRunAll, shotEnd, shotFailure, shotTimeline]) fs.rmSync(f, { force: true });
 
   const dirs = makeJupyterHome(conclab);
   let server = null;
@@ -618,6 +619,34 @@ async function main() {
       const cell = await waitCellDone(page, i);
       assert(cell.result && cell.result.text === '42', `got ${JSON.stringify(cell)}`);
       await waitKernelIdle(page);
+    });
+
+    await check('%%timeline draws the run in the page: an SVG with a lane per thread, coloured by state', async () => {
+      const code = '%%timeline\n' +
+        'cl_lock *ui_lock = cl_lock_new();\n' +
+        'cl_lock_set_name(ui_lock, "shared-counter");\n' +
+        'void *ui_work(void *arg) { for (int k = 0; k < 10; k++) { cl_lock_acquire(ui_lock); cl_sleep(0.01); cl_lock_release(ui_lock); } return arg; }\n' +
+        'cl_thread *ui_a = cl_thread_start_named("alpha", ui_work, NULL);\n' +
+        'cl_thread *ui_b = cl_thread_start_named("beta", ui_work, NULL);\n' +
+        'cl_thread_join(ui_a);\n' +
+        'cl_thread_join(ui_b);';
+      const i = await runNewCell(page, code);
+      const cell = await waitCellDone(page, i);
+      assert(cell.error === '' && cell.stderr === '', `the cell failed: ${JSON.stringify(cell)}`);
+      const svg = page.locator(cellSel(i) + ' .output_area svg.conclab-timeline');
+      await svg.waitFor({ timeout: WAIT_MS });
+      const lanes = await svg.locator('g.lane').evaluateAll((gs) => gs.map((g) => g.getAttribute('data-lane')));
+      for (const name of ['main', 'alpha', 'beta'])
+        assert(lanes.includes(name), `no lane "${name}" among ${JSON.stringify(lanes)}`);
+      const waits = await svg.locator('rect.state-lock').count();
+      assert(waits > 0, 'no span shows a thread waiting for the lock');
+      const hover = await svg.locator('title').allTextContents();
+      assert(hover.some((t) => t.startsWith('lock "shared-counter"')), 'no hover text names the lock');
+      const box = await svg.boundingBox();
+      assert(box && box.width >= 400 && box.height >= 100, `the picture is ${JSON.stringify(box)} on the page`);
+      await page.locator(cellSel(i)).screenshot({ path: shotTimeline });
+      await waitKernelIdle(page);
+      return `lanes ${lanes.join(', ')}; ${waits} lock waits; screenshot ${shotTimeline}`;
     });
 
     await check('Kernel > Restart (confirmed) gives a fresh kernel: `counter` is undeclared', async () => {
