@@ -126,9 +126,11 @@ static void test_threads_and_names(void) {
 /* ---- Semaphore(3), 10 threads ------------------------------------------------------------------ */
 
 static cl_semaphore *three;
+static cl_event *gate; /* all ten start together, so seven of them must wait */
 
 static void *visitor(void *arg) {
     (void)arg;
+    cl_event_wait(gate);
     cl_semaphore_acquire(three);
     cl_sleep(0.02); /* the only sleeps: a sleep span is a thread inside */
     cl_semaphore_release(three);
@@ -137,20 +139,24 @@ static void *visitor(void *arg) {
 
 static void test_semaphore(void) {
     three = cl_semaphore_new(3);
+    gate = cl_event_new();
     CHECK(cl_trace_start() == 0);
     cl_thread *t[10];
     for (int i = 0; i < 10; i++) t[i] = cl_thread_start(visitor, NULL);
+    cl_sleep(0.05);
+    cl_event_set(gate);
     for (int i = 0; i < 10; i++) cl_thread_join(t[i]);
     cl_trace_stop();
     tf_file f;
     save_and_read("semaphore", &f);
-    CHECK(tf_count(&f, 'X', "sleep", NULL) == 10);
+    CHECK(tf_count(&f, 'X', "sleep", NULL) == 11); /* the visitors', and main's before the gate */
     CHECK(tf_most_at_once(&f, "sleep") <= 3);
     CHECK(tf_most_at_once(&f, "sleep") >= 2);
     CHECK(tf_count(&f, 'X', "lock", "semaphore 1") >= 1); /* unnamed: numbered */
     CHECK(tf_count(&f, 's', "release", NULL) >= 1);
     done_with(&f);
     cl_semaphore_free(three);
+    cl_event_free(gate);
 }
 
 /* ---- the emulated GIL: never two runners ------------------------------------------------------- */
