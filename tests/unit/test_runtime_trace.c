@@ -6,6 +6,7 @@
  * call the runtime. Files go to $CONCLAB_TRACE_DIR (default /tmp) and are removed unless
  * $CONCLAB_TRACE_KEEP is set: check_trace_json.py keeps them to load them as JSON. */
 #include <conclab.h>
+#include <conclab_host.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,30 @@ static void test_threads_and_names(void) {
     CHECK(tf_count(&f, 'i', "begin", NULL) == 1);
     CHECK(tf_count(&f, 'M', "process_name", NULL) == 1);
     CHECK(f.dropped == 0);
+    done_with(&f);
+}
+
+/* ---- the libc calls cells make (the kernel binds them to the runtime's versions) --------------- */
+
+static void *host_call(const char *name) {
+    for (const cl_host_blocking_call *c = cl_host_blocking_calls(); c->name; c++)
+        if (strcmp(c->name, name) == 0) return c->function;
+    return NULL;
+}
+
+static void test_libc_calls(void) {
+    int (*cell_usleep)(unsigned int) = (int (*)(unsigned int))host_call("usleep");
+    int (*cell_poll)(void *, unsigned long, int) = (int (*)(void *, unsigned long, int))host_call("poll");
+    CHECK(cell_usleep != NULL && cell_poll != NULL);
+    if (!cell_usleep || !cell_poll) return;
+    CHECK(cl_trace_start() == 0);
+    cell_usleep(20000);
+    cell_poll(NULL, 0, 20);
+    cl_trace_stop();
+    tf_file f;
+    save_and_read("libc", &f);
+    CHECK(tf_count(&f, 'X', "sleep", "sleep") == 1);
+    CHECK(tf_count(&f, 'X', "io", "poll") == 1);
     done_with(&f);
 }
 
@@ -403,6 +428,7 @@ static void test_live(void) {
 int main(void) {
     test_off_and_hook();
     test_threads_and_names();
+    test_libc_calls();
     test_semaphore();
     test_gil();
     test_process();
