@@ -6,6 +6,7 @@
  * call the runtime. Files go to $CONCLAB_TRACE_DIR (default /tmp) and are removed unless
  * $CONCLAB_TRACE_KEEP is set: check_trace_json.py keeps them to load them as JSON. */
 #include <conclab.h>
+#include <conclab_host.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,12 +124,38 @@ static void test_threads_and_names(void) {
     done_with(&f);
 }
 
+/* ---- the libc calls cells make (the kernel binds them to the runtime's versions) --------------- */
+
+static void *host_call(const char *name) {
+    for (const cl_host_blocking_call *c = cl_host_blocking_calls(); c->name; c++)
+        if (strcmp(c->name, name) == 0) return c->function;
+    return NULL;
+}
+
+static void test_libc_calls(void) {
+    int (*cell_usleep)(unsigned int) = (int (*)(unsigned int))host_call("usleep");
+    int (*cell_poll)(void *, unsigned long, int) = (int (*)(void *, unsigned long, int))host_call("poll");
+    CHECK(cell_usleep != NULL && cell_poll != NULL);
+    if (!cell_usleep || !cell_poll) return;
+    CHECK(cl_trace_start() == 0);
+    cell_usleep(20000);
+    cell_poll(NULL, 0, 20);
+    cl_trace_stop();
+    tf_file f;
+    save_and_read("libc", &f);
+    CHECK(tf_count(&f, 'X', "sleep", "sleep") == 1);
+    CHECK(tf_count(&f, 'X', "io", "poll") == 1);
+    done_with(&f);
+}
+
 /* ---- Semaphore(3), 10 threads ------------------------------------------------------------------ */
 
 static cl_semaphore *three;
+static cl_event *gate; /* all ten start together, so seven of them must wait */
 
 static void *visitor(void *arg) {
     (void)arg;
+    cl_event_wait(gate);
     cl_semaphore_acquire(three);
     cl_sleep(0.02); /* the only sleeps: a sleep span is a thread inside */
     cl_semaphore_release(three);
@@ -137,20 +164,24 @@ static void *visitor(void *arg) {
 
 static void test_semaphore(void) {
     three = cl_semaphore_new(3);
+    gate = cl_event_new();
     CHECK(cl_trace_start() == 0);
     cl_thread *t[10];
     for (int i = 0; i < 10; i++) t[i] = cl_thread_start(visitor, NULL);
+    cl_sleep(0.05);
+    cl_event_set(gate);
     for (int i = 0; i < 10; i++) cl_thread_join(t[i]);
     cl_trace_stop();
     tf_file f;
     save_and_read("semaphore", &f);
-    CHECK(tf_count(&f, 'X', "sleep", NULL) == 10);
+    CHECK(tf_count(&f, 'X', "sleep", NULL) == 11); /* the visitors', and main's before the gate */
     CHECK(tf_most_at_once(&f, "sleep") <= 3);
     CHECK(tf_most_at_once(&f, "sleep") >= 2);
     CHECK(tf_count(&f, 'X', "lock", "semaphore 1") >= 1); /* unnamed: numbered */
     CHECK(tf_count(&f, 's', "release", NULL) >= 1);
     done_with(&f);
     cl_semaphore_free(three);
+    cl_event_free(gate);
 }
 
 /* ---- the emulated GIL: never two runners ------------------------------------------------------- */
@@ -397,6 +428,7 @@ static void test_live(void) {
 int main(void) {
     test_off_and_hook();
     test_threads_and_names();
+    test_libc_calls();
     test_semaphore();
     test_gil();
     test_process();

@@ -7,6 +7,9 @@
  * while recording write into the same trace, so their events appear beside their parent's.
  * Recording costs well under a microsecond per event; while it is off, nothing.
  *
+ * Start and stop recording from one thread while the threads being traced are idle (a cell's
+ * start and end): a recording started while other threads record may hold a stray event.
+ *
  * Primitives may be given names that the trace shows ("lock \"forks[2]\""); unnamed ones are
  * numbered per kind in the order a trace first sees them ("lock 1", "semaphore 2").
  * Part of <conclab.h>; see there for the conventions every runtime header keeps. */

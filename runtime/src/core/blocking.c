@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "conclab_host.h"
 #include "observe.h"
+#include "trace_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -55,47 +56,63 @@ static void end_wait(waiting *w) {
         return call_result;                     \
     } while (0)
 
-static unsigned int gil_sleep(unsigned int seconds) { WAITING(unsigned int, sleep(seconds)); }
-static int gil_usleep(useconds_t usec) { WAITING(int, usleep(usec)); }
-static int gil_nanosleep(const struct timespec *req, struct timespec *rem) { WAITING(int, nanosleep(req, rem)); }
+/* The same, seen by the tracer as a wait named `what` (a libc call has no object: its name is
+ * what a timeline shows). Writes and sends are left out: they seldom wait, and every printf
+ * would draw one. */
+#define TRACED_WAITING(what, type, call)                          \
+    do {                                                          \
+        cl__trace_probe(CL_EVENT_WAIT, what, NULL, 0);            \
+        waiting waiting_state;                                    \
+        begin_wait(&waiting_state);                               \
+        type call_result = call;                                  \
+        int call_errno = errno;                                   \
+        end_wait(&waiting_state);                                 \
+        cl__trace_probe(CL_EVENT_ACQUIRE, what, NULL, 0);         \
+        errno = call_errno;                                       \
+        return call_result;                                       \
+    } while (0)
+
+static unsigned int gil_sleep(unsigned int seconds) { TRACED_WAITING("sleep", unsigned int, sleep(seconds)); }
+static int gil_usleep(useconds_t usec) { TRACED_WAITING("sleep", int, usleep(usec)); }
+static int gil_nanosleep(const struct timespec *req, struct timespec *rem) { TRACED_WAITING("sleep", int, nanosleep(req, rem)); }
 static int gil_clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem) {
-    WAITING(int, clock_nanosleep(clock, flags, req, rem));
+    TRACED_WAITING("sleep", int, clock_nanosleep(clock, flags, req, rem));
 }
-static ssize_t gil_read(int fd, void *buf, size_t n) { WAITING(ssize_t, read(fd, buf, n)); }
+static ssize_t gil_read(int fd, void *buf, size_t n) { TRACED_WAITING("read", ssize_t, read(fd, buf, n)); }
 static ssize_t gil_write(int fd, const void *buf, size_t n) { WAITING(ssize_t, write(fd, buf, n)); }
-static ssize_t gil_recv(int fd, void *buf, size_t n, int flags) { WAITING(ssize_t, recv(fd, buf, n, flags)); }
+static ssize_t gil_recv(int fd, void *buf, size_t n, int flags) { TRACED_WAITING("recv", ssize_t, recv(fd, buf, n, flags)); }
 static ssize_t gil_send(int fd, const void *buf, size_t n, int flags) { WAITING(ssize_t, send(fd, buf, n, flags)); }
 static ssize_t gil_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *from, socklen_t *len) {
-    WAITING(ssize_t, recvfrom(fd, buf, n, flags, from, len));
+    TRACED_WAITING("recv", ssize_t, recvfrom(fd, buf, n, flags, from, len));
 }
 static ssize_t gil_sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t len) {
     WAITING(ssize_t, sendto(fd, buf, n, flags, to, len));
 }
-static int gil_accept(int fd, struct sockaddr *addr, socklen_t *len) { WAITING(int, accept(fd, addr, len)); }
+static int gil_accept(int fd, struct sockaddr *addr, socklen_t *len) { TRACED_WAITING("accept", int, accept(fd, addr, len)); }
 static int gil_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
-    WAITING(int, accept4(fd, addr, len, flags));
+    TRACED_WAITING("accept", int, accept4(fd, addr, len, flags));
 }
-static int gil_connect(int fd, const struct sockaddr *addr, socklen_t len) { WAITING(int, connect(fd, addr, len)); }
-static int gil_poll(struct pollfd *fds, nfds_t n, int timeout) { WAITING(int, poll(fds, n, timeout)); }
+static int gil_connect(int fd, const struct sockaddr *addr, socklen_t len) { TRACED_WAITING("connect", int, connect(fd, addr, len)); }
+static int gil_poll(struct pollfd *fds, nfds_t n, int timeout) { TRACED_WAITING("poll", int, poll(fds, n, timeout)); }
 static int gil_select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *timeout) {
-    WAITING(int, select(n, r, w, e, timeout));
+    TRACED_WAITING("select", int, select(n, r, w, e, timeout));
 }
-static pid_t gil_waitpid(pid_t pid, int *status, int options) { WAITING(pid_t, waitpid(pid, status, options)); }
-static pid_t gil_wait(int *status) { WAITING(pid_t, wait(status)); }
-static int gil_system(const char *command) { WAITING(int, system(command)); }
-static int gil_pthread_join(pthread_t t, void **result) { WAITING(int, pthread_join(t, result)); }
-static int gil_sem_wait(sem_t *s) { WAITING(int, sem_wait(s)); }
-static int gil_sem_timedwait(sem_t *s, const struct timespec *at) { WAITING(int, sem_timedwait(s, at)); }
-static int gil_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) { WAITING(int, pthread_cond_wait(c, m)); }
+static pid_t gil_waitpid(pid_t pid, int *status, int options) { TRACED_WAITING("waitpid", pid_t, waitpid(pid, status, options)); }
+static pid_t gil_wait(int *status) { TRACED_WAITING("waitpid", pid_t, wait(status)); }
+static int gil_system(const char *command) { TRACED_WAITING("system", int, system(command)); }
+static int gil_pthread_join(pthread_t t, void **result) { TRACED_WAITING("pthread_join", int, pthread_join(t, result)); }
+static int gil_sem_wait(sem_t *s) { TRACED_WAITING("sem_wait", int, sem_wait(s)); }
+static int gil_sem_timedwait(sem_t *s, const struct timespec *at) { TRACED_WAITING("sem_wait", int, sem_timedwait(s, at)); }
+static int gil_pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) { TRACED_WAITING("pthread_cond_wait", int, pthread_cond_wait(c, m)); }
 static int gil_pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *at) {
-    WAITING(int, pthread_cond_timedwait(c, m, at));
+    TRACED_WAITING("pthread_cond_wait", int, pthread_cond_timedwait(c, m, at));
 }
 
 /* A free mutex is taken at once, as CPython takes an uncontended lock without letting go. */
 static int gil_pthread_mutex_lock(pthread_mutex_t *m) {
     int rc = pthread_mutex_trylock(m);
     if (rc != EBUSY) return rc;
-    WAITING(int, pthread_mutex_lock(m));
+    TRACED_WAITING("pthread_mutex_lock", int, pthread_mutex_lock(m));
 }
 
 static const cl_host_blocking_call calls[] = {

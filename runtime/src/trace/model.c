@@ -72,18 +72,29 @@ static double seconds(uint64_t ns) { return (double)ns * 1e-9; }
 
 /* ---- what a primitive's wait looks like ------------------------------------------------------ */
 
+/* The runtime's primitives, and the libc calls cells make (core/blocking.c), by state. */
+static const char *const lock_waits[] = {"lock", "rlock", "semaphore", "async_lock",
+                                         "async_semaphore", "shared_lock", "shared_semaphore",
+                                         "sem_wait", "pthread_mutex_lock"};
+static const char *const io_waits[] = {"stream", "loop", "connection", "http", "pipe", "read",
+                                       "recv", "accept", "connect", "poll", "select"};
+static const char *const join_waits[] = {"thread", "process", "waitpid", "pthread_join", "system"};
+
+static int among(const char *primitive, const char *const *kinds, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(primitive, kinds[i]) == 0) return 1;
+    return 0;
+}
+
+#define AMONG(primitive, kinds) among(primitive, kinds, sizeof kinds / sizeof *kinds)
+
 static tl_state state_of_wait(const char *primitive) {
-    static const char *const locks[] = {"lock", "rlock", "semaphore", "async_lock",
-                                        "async_semaphore", "shared_lock", "shared_semaphore"};
-    static const char *const io[] = {"stream", "loop", "connection", "http", "pipe"};
     if (!primitive) return TL_WAIT;
-    for (size_t i = 0; i < sizeof locks / sizeof *locks; i++)
-        if (strcmp(primitive, locks[i]) == 0) return TL_LOCK;
-    for (size_t i = 0; i < sizeof io / sizeof *io; i++)
-        if (strcmp(primitive, io[i]) == 0) return TL_IO;
+    if (AMONG(primitive, lock_waits)) return TL_LOCK;
+    if (AMONG(primitive, io_waits)) return TL_IO;
+    if (AMONG(primitive, join_waits)) return TL_JOIN;
     if (strcmp(primitive, "sleep") == 0) return TL_SLEEP;
     if (strcmp(primitive, "gil") == 0) return TL_GIL;
-    if (strcmp(primitive, "thread") == 0 || strcmp(primitive, "process") == 0) return TL_JOIN;
     return TL_WAIT;
 }
 

@@ -201,11 +201,15 @@ int cl_trace_start(void) {
         cl_report("cl_trace_start", "cannot map the trace buffers");
         return -1;
     }
+    /* The allocators are reset before the generation moves on: a thread that sees the new
+     * generation takes its chunk from the reset count. (A thread still writing into a chunk of
+     * the last recording while this runs may spoil one event of the new one: starting a
+     * recording while other threads record is the one unguarded case, see trace.h.) */
     __atomic_store_n(&r->recording, 0, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&r->generation, 1, __ATOMIC_SEQ_CST);
     __atomic_store_n(&r->next_chunk, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&r->strings_used, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&r->dropped, 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&r->generation, 1, __ATOMIC_SEQ_CST);
     r->root_pid = (int32_t)getpid();
     r->stop_ns = 0;
     r->start_ns = cl__trace_now_ns();

@@ -46,14 +46,24 @@ static int same_thread(const cl__trace_chunk *a, const cl__trace_chunk *b) {
     return a->pid == b->pid && a->tid == b->tid;
 }
 
-/* Appends one chunk's events to t; 0 when out of memory. */
-static int append(trace_thread *t, const chunk_ref *ref) {
-    size_t need = t->n + ref->count;
-    cl__trace_event *grown = realloc(t->events, need * sizeof *grown);
-    if (!grown) return 0;
-    t->events = grown;
-    memcpy(t->events + t->n, ref->chunk->events, ref->count * sizeof *grown);
-    t->n = need;
+/* Appends one chunk's events to t, whose array was sized for all of its chunks. */
+static void append(trace_thread *t, const chunk_ref *ref) {
+    memcpy(t->events + t->n, ref->chunk->events, ref->count * sizeof *t->events);
+    t->n += ref->count;
+}
+
+/* Gives each thread room for all its events: one allocation each, not one per chunk. */
+static int size_threads(trace_snapshot *s, const chunk_ref *refs, size_t n_refs) {
+    size_t thread = 0, count = 0;
+    for (size_t i = 0; i <= n_refs; i++) {
+        if (i > 0 && (i == n_refs || !same_thread(refs[i].chunk, refs[i - 1].chunk))) {
+            s->threads[thread].events = malloc(count * sizeof *s->threads[thread].events);
+            if (!s->threads[thread].events) return 0;
+            thread++;
+            count = 0;
+        }
+        if (i < n_refs) count += refs[i].count;
+    }
     return 1;
 }
 
@@ -67,6 +77,12 @@ int trace_snapshot_take(const cl__trace_region *r, trace_snapshot *s) {
         free(refs);
         return 0;
     }
+    if (!size_threads(s, refs, n_refs)) {
+        s->n_threads = n_refs; /* the arrays made so far are freed; calloc zeroed the rest */
+        free(refs);
+        trace_snapshot_free(s);
+        return 0;
+    }
     for (size_t i = 0; i < n_refs; i++) {
         const cl__trace_chunk *c = refs[i].chunk;
         if (i == 0 || !same_thread(c, refs[i - 1].chunk)) {
@@ -76,11 +92,7 @@ int trace_snapshot_take(const cl__trace_region *r, trace_snapshot *s) {
             memcpy(t->name, c->thread_name, CL__TRACE_NAME_CAP);
             t->name[CL__TRACE_NAME_CAP - 1] = '\0';
         }
-        if (!append(&s->threads[s->n_threads - 1], &refs[i])) {
-            free(refs);
-            trace_snapshot_free(s);
-            return 0;
-        }
+        append(&s->threads[s->n_threads - 1], &refs[i]);
     }
     free(refs);
     s->root_pid = r->root_pid;
