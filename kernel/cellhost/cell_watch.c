@@ -3,6 +3,7 @@
 #include "cell_watch.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cell_times.h"
 #include "conclab.h"
@@ -10,8 +11,11 @@
 
 static cell_times started;
 static cl_cpu_recording *cpu;
+static pid_t watcher;  /* the cell's process: a child that returns from the cell (a fork without
+                          exit) reaches cell_watch_end too, and must leave the reports to it */
 
 void cell_watch_begin(const cell_watch *w, int cell_number) {
+    watcher = getpid();
     if (w->watch & WATCH_TIMELINE) {
         char title[64];
         snprintf(title, sizeof title, "cell[%d]", cell_number);
@@ -25,6 +29,7 @@ void cell_watch_begin(const cell_watch *w, int cell_number) {
 }
 
 void cell_watch_end(const cell_watch *w) {
+    if (getpid() != watcher) return;
     if (w->time) cell_times_report(&started);
     if (w->watch & WATCH_TIMELINE) {
         fflush(NULL);

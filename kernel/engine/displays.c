@@ -47,9 +47,13 @@ static json_t *parse_bundle(const display_request *req, char *why, size_t why_si
     return bundle;
 }
 
-/* A new display past the output limit stops the cell, as text past it does. */
-static bool within_limit(engine *eng, const engine_callbacks *cb, size_t size, bool counted) {
-    if (!counted) return true;
+/* A new display past the output limit stops the cell, as text past it does. An update replaces
+ * what is shown rather than adding to it, so it is not counted, but none may be bigger than
+ * the whole limit. Both are decided before the bundle is parsed, which costs memory. */
+static bool within_limit(engine *eng, const engine_callbacks *cb, const display_request *req, bool counted) {
+    size_t size = req->size;
+    if (req->kind == DISPLAY_UPDATE) return size <= eng->opts.output_limit;
+    if (!counted) return size <= eng->opts.output_limit;
     if (eng->cell_output > eng->opts.output_limit) return false;
     if (eng->cell_output + size <= eng->opts.output_limit) {
         eng->cell_output += size;
@@ -60,17 +64,28 @@ static bool within_limit(engine *eng, const engine_callbacks *cb, size_t size, b
     return false;
 }
 
+/* The ids of every display shown: an update must name one of them (Jupyter would drop it
+ * silently, and the cell would believe it was shown). */
+static bool known_id(engine *eng, const char *id) { return json_object_get(eng->display_ids, id) != NULL; }
+
 static void show(engine *eng, const engine_callbacks *cb, display_request *req, bool counted) {
+    bool update = req->kind == DISPLAY_UPDATE;
+    if (update && !known_id(eng, req->id)) {
+        display_request_answer(req, "no display with that id was shown");
+        return;
+    }
+    if (!within_limit(eng, cb, req, counted)) {
+        display_request_answer(req, "the cell's output limit was reached");
+        return;
+    }
     char why[200] = "";
     json_t *bundle = parse_bundle(req, why, sizeof why);
     const char *wrong = bundle ? check_bundle(bundle) : why;
-    bool update = req->kind == DISPLAY_UPDATE;
     if (wrong) {
         display_request_answer(req, wrong);
-    } else if (!update && !within_limit(eng, cb, req->size, counted)) {
-        display_request_answer(req, "the cell's output limit was reached");
     } else {
-        if (cb && cb->on_display) cb->on_display(cb->ctx, bundle, NULL, req->id, update);
+        if (!update && req->id[0]) json_object_set_new(eng->display_ids, req->id, json_true());
+        if (cb && cb->on_display) cb->on_display(cb->ctx, bundle, NULL, req->id[0] ? req->id : NULL, update);
         display_request_answer(req, NULL);
     }
     json_decref(bundle);
@@ -89,6 +104,8 @@ static void serve(engine *eng, const engine_callbacks *cb, display_request *req,
     }
     show(eng, cb, req, counted);
 }
+
+void engine_serve_while_waiting(engine *eng, const engine_callbacks *cb) { engine_serve_displays(eng, cb, true); }
 
 void engine_serve_displays(engine *eng, const engine_callbacks *cb, bool counted) {
     for (int i = 0; i < REQUESTS_PER_ROUND && eng->displays >= 0; i++) {

@@ -239,6 +239,7 @@ engine *engine_start(const engine_options *opts, char **err) {
     eng->channel = eng->displays = eng->out.fd = eng->err.fd = eng->holder_pidfd = -1;
     share_progress_page(eng);
     eng->symbols = json_object();
+    eng->display_ids = json_object();
     eng->includes = json_array();
     pthread_mutex_init(&eng->lock, NULL);
     /* cells hand the state to forked children whose parents exit: adopt them so they are reaped */
@@ -269,6 +270,7 @@ void engine_free(engine *eng) {
     if (eng->progress_fd >= 0) close(eng->progress_fd);
     engine_forget_definitions(eng);
     json_decref(eng->symbols);
+    json_decref(eng->display_ids);
     json_decref(eng->includes);
     free(eng->groups);
     free(eng->thread_notice);

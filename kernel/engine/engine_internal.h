@@ -38,6 +38,7 @@ struct engine {
     int channel;              /* the socketpair to the executor (messages.h) */
     int executor_channel_fd;  /* its number in the executor and its cells */
     int displays;             /* where cells' displays and clears arrive (display_socket.h) */
+    json_t *display_ids;      /* every display id shown this session: the ones updates may name */
     uint64_t nonce;           /* stamped on the executor's events (messages.h) */
     output_stream out, err;
     json_t *symbols, *includes;

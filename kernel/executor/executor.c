@@ -262,14 +262,15 @@ static int wait_for_child(pid_t child, int commit_fd, int *status) {
     return 0;
 }
 
-/* The first of the kernel's descriptors in this process (the channel, the commit pipe) that the
- * cell closed or replaced with something else, or -1 when they are all as they were. */
+/* The first of the kernel's descriptors in this process (the channel, the commit pipe, the
+ * display socket) that the cell closed or replaced with something else, or -1 when they are
+ * all as they were. */
 static int lost_descriptor(int commit_fd) {
     struct stat now;
     if (fstat(channel, &now) != 0 || now.st_ino != channel_identity.st_ino || now.st_dev != channel_identity.st_dev)
         return channel;
     if (fstat(commit_fd, &now) != 0 || !S_ISFIFO(now.st_mode)) return commit_fd;
-    return -1;
+    return display_bridge_lost();
 }
 
 /* In the cell's fork: runs it; when it finishes, this process is the holder from now on. */

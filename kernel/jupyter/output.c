@@ -60,8 +60,12 @@ static char *prompt_user(void *ctx, const char *prompt, bool password) {
     json_t *content = json_pack("{s:s, s:b}", "prompt", prompt ? prompt : "", "password", password);
     if (server_send(k->srv, CHANNEL_STDIN, r->parent, "input_request", content, NULL) != 0) return NULL;
 
-    /* Wait in slices: an interrupt or a shutdown must be able to end the wait. */
+    /* Wait in slices: an interrupt or a shutdown must be able to end the wait, and what the
+     * cell's other threads show meanwhile must not wait for the answer. */
+    engine_callbacks meanwhile = output_callbacks(r);
+    meanwhile.on_input = NULL;
     while (atomic_load(&k->interrupts) == interrupts && !atomic_load(&k->stopping)) {
+        engine_serve_while_waiting(k->eng, &meanwhile);
         wire_msg reply = {0};
         int got = server_recv_stdin(k->srv, INPUT_POLL_MS, &reply);
         if (got < 0) return NULL;

@@ -2,7 +2,10 @@
 #define _GNU_SOURCE /* memfd_create, MSG_CMSG_CLOEXEC */
 #include "display_socket.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -71,7 +74,7 @@ static int wait_for_answer(int fd, double timeout_s, char *why, size_t why_size)
     for (;;) {
         double left = deadline - monotonic_seconds();
         struct pollfd p = {fd, POLLIN, 0};
-        int ready = left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
+        int ready = timeout_s <= 0 ? poll(&p, 1, -1) : left > 0 ? poll(&p, 1, (int)(left * 1000) + 1) : 0;
         if (ready < 0 && errno == EINTR) continue;
         if (ready <= 0) {
             snprintf(why, why_size, "the notebook did not take the display within %.0f s", timeout_s);
@@ -97,7 +100,7 @@ int display_request_send(int sock, display_kind kind, const char *id, const char
                          double timeout_s, char *why, size_t why_size) {
     size_t id_length = id ? strlen(id) : 0;
     if (id_length > DISPLAY_MAX_ID || size > DISPLAY_MAX_BUNDLE) {
-        snprintf(why, why_size, "%s", id_length > DISPLAY_MAX_ID ? "display id too long" : "too big to show");
+        snprintf(why, why_size, "%s", id_length > DISPLAY_MAX_ID ? "display id too long" : "too big to show (a display may have 64 MB at most)");
         return -1;
     }
     int answer[2];
@@ -118,7 +121,7 @@ int display_request_send(int sock, display_kind kind, const char *id, const char
         rc = send_with_descriptors(sock, datagram, length, fds, in_memfd ? 2 : 1);
         if (rc != 0) snprintf(why, why_size, "cannot reach the notebook: %s", strerror(errno));
     } else {
-        snprintf(why, why_size, "out of memory");
+        snprintf(why, why_size, "%s", datagram ? "cannot pass the picture to the notebook (memfd)" : "out of memory");
     }
     free(datagram);
     close(answer[1]);
@@ -145,9 +148,28 @@ static int received_descriptors(struct msghdr *msg, int *fds, int most) {
     return n;
 }
 
+/* SEQPACKET reads 0 for an empty datagram and at end of stream alike. */
+static bool peer_gone(int sock) {
+    struct pollfd p = {sock, POLLIN | POLLRDHUP, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP));
+}
+
+/* The answer goes back on a Unix socket and nothing else: closing that never blocks, whatever
+ * a cell set on what it passed. The descriptor, or -1 (closed) when it is something else. */
+static int answer_socket(int fd) {
+    int domain = 0;
+    socklen_t length = sizeof domain;
+    if (fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 && domain == AF_UNIX) return fd;
+    if (fd >= 0) close(fd);
+    return -1;
+}
+
+/* A big bundle is read from a memfd only: a file a cell serves itself (FUSE, a FIFO) could
+ * block the kernel's read, but a memfd takes seals, which nothing else does. */
 static char *read_memfd(int fd, size_t size) {
     struct stat st;
-    if (fstat(fd, &st) != 0 || (size_t)st.st_size != size) return NULL;
+    if (fcntl(fd, F_GET_SEALS) < 0) return NULL;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != size) return NULL;
     char *bundle = malloc(size + 1);
     if (!bundle) return NULL;
     if (pread(fd, bundle, size, 0) != (ssize_t)size) {
@@ -158,6 +180,13 @@ static char *read_memfd(int fd, size_t size) {
     return bundle;
 }
 
+/* Ids are the runtime's "cl-PID-N": plain ASCII, so they go into JSON as they are. */
+static bool id_is_plain(const char *id, size_t length) {
+    for (size_t i = 0; i < length; i++)
+        if (!isalnum((unsigned char)id[i]) && !strchr("-_.:", id[i])) return false;
+    return true;
+}
+
 static const char *parse_request(const char *data, size_t length, const int *fds, int n_fds, display_request *req) {
     request_header h;
     if (length < sizeof h) return "a display request cut short";
@@ -165,6 +194,7 @@ static const char *parse_request(const char *data, size_t length, const int *fds
     if (memcmp(h.magic, MAGIC, sizeof MAGIC) != 0) return "bytes that were not a display request";
     if (h.kind < DISPLAY_SHOW || h.kind > DISPLAY_CLEAR_WAIT) return "a display request of an unknown kind";
     if (h.id_length > DISPLAY_MAX_ID || h.bundle_size > DISPLAY_MAX_BUNDLE) return "a display request too big";
+    if (!id_is_plain(data + sizeof h, h.id_length)) return "a display id of other than letters, digits and -_.:";
     size_t inline_size = h.in_memfd ? 0 : h.bundle_size;
     if (length != sizeof h + h.id_length + inline_size) return "a display request of the wrong length";
     if (h.in_memfd && n_fds < 2) return "a display request without its bundle";
@@ -195,11 +225,13 @@ int display_request_receive(int sock, display_request *req) {
     do n = recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     while (n < 0 && errno == EINTR);
     if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-    if (n == 0) return -1;  /* SEQPACKET: the other end is closed */
+    /* descriptors first, whatever came with them: an empty datagram may carry some too */
     int fds[2] = {-1, -1};
     int n_fds = received_descriptors(&msg, fds, 2);
-    req->answer_fd = fds[0];
+    if (n == 0 && n_fds == 0 && peer_gone(sock)) return -1;
+    req->answer_fd = answer_socket(fds[0]);
     if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) req->malformed = "a display request too long for a datagram";
+    else if (fds[0] >= 0 && req->answer_fd < 0) req->malformed = "a display request whose answer is not a local socket";
     else req->malformed = parse_request(data, (size_t)n, fds, n_fds, req);
     if (fds[1] >= 0) close(fds[1]);
     if (req->malformed) req->kind = 0;

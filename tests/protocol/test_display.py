@@ -12,7 +12,7 @@ import re
 import struct
 import zlib
 
-from kernel_session import describe_failure, of_type, outputs, start_session, stop_session, stream_text
+from kernel_session import _kernel_pid, describe_failure, of_type, outputs, start_session, stop_session, stream_text
 
 
 def shown(msgs):
@@ -191,17 +191,17 @@ cl_display_json("{not json");
 cl_display_png("not a png", 9);
 cl_mime weird = {"no-slash", "x", 0};
 cl_display(&weird, 1);
-cl_update_text(12345, "to a display nobody made");
-printf("still here\n");
+int upd_rc = cl_update_text(12345, "to a display nobody made");
+printf("still here %d\n", upd_rc);
 ''')
     assert content["status"] == "ok", describe_failure("", content, msgs)
     err = stream_text(msgs, "stderr")
     assert "cl_display_json: not valid JSON" in err
     assert "cl_display_png: not a PNG image" in err
     assert "cl_display: a representation without a MIME type" in err
-    assert stream_text(msgs) == "still here\n"
-    # an update of an id nobody showed is passed on (Jupyter ignores it), never a crash
-    assert [kind for kind, _, _ in shown(msgs)] == ["update_display_data"]
+    assert "cl_update_text: no display with that id was shown" in err
+    assert stream_text(msgs) == "still here -1\n"
+    assert shown(msgs) == []  # nothing false reached the notebook
 
 
 def test_a_flood_of_displays_meets_the_output_limit():
@@ -233,3 +233,78 @@ cl_thread_start(late_worker, NULL);
     assert late["parent_header"]["msg_id"] == msg_id  # it belongs to the cell that started it
     content, msgs = k.run('printf("after\\n");')
     assert content["status"] == "ok" and stream_text(msgs) == "after\n"
+
+
+def test_threads_show_while_the_cell_waits_for_input(k):
+    code = r"""
+void *in_worker(void *arg) { (void)arg; cl_sleep(0.2); cl_display_text("shown while input waits"); return NULL; }
+cl_thread *in_t = cl_thread_start(in_worker, NULL);
+char in_line[32];
+if (fgets(in_line, sizeof in_line, stdin)) printf("read %s", in_line);
+cl_thread_join(in_t);
+"""
+    content, msgs = k.run(code, stdin_lines=["typed"], answer_delay=1.5, timeout=30)
+    assert content["status"] == "ok", describe_failure(code, content, msgs)
+    display = next(m for m in msgs if m["msg_type"] == "display_data")
+    asked = k.input_requests[0]["_t"]
+    assert display["_t"] - asked < 1.0  # not held until the answer came, 1.5 s later
+    assert stream_text(msgs) == "read typed\n"
+
+
+def test_a_cell_that_closes_the_display_socket_is_told_and_later_cells_still_show():
+    session = start_session()
+    try:
+        code = r"""#include <sys/socket.h>
+for (int fd = 3; fd < 4096; fd++) {
+    int type = 0; socklen_t len = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_SEQPACKET) close(fd);
+}
+"""
+        content, msgs = session.run(code)
+        assert content["status"] == "error" and content["ename"] == "DescriptorClosed", describe_failure(code, content, msgs)
+        content, msgs = session.run('cl_display_text("after");')
+        assert content["status"] == "ok", describe_failure("", content, msgs)
+        assert [d for _, _, d in shown(msgs)] == [{"text/plain": "after"}]
+    finally:
+        stop_session(session)
+
+
+def test_a_display_too_big_for_the_limit_is_refused_before_it_costs_the_kernel():
+    session = start_session(env={"CONCLAB_OUTPUT_LIMIT": "1000000"})
+    try:
+        code = r"""#include <stdlib.h>
+#include <string.h>
+size_t big_n = 20u << 20;
+char *big = malloc(big_n + 3);
+big[0] = '[';
+for (size_t i = 1; i < big_n; i += 2) { big[i] = '0'; big[i + 1] = ','; }
+big[big_n - 1] = '0'; big[big_n] = ']'; big[big_n + 1] = 0;
+double big_t0 = cl_now();
+cl_display_id big_id = cl_display_json(big);
+printf("id %lld after %.2f s\n", big_id, cl_now() - big_t0);
+"""
+        kernel = _kernel_pid(session.km)
+        content, msgs = session.run(code, timeout=60)
+        assert content["status"] == "error" and content["ename"] == "OutputLimitExceeded", describe_failure(code, content, msgs)
+        assert "output limit reached" in stream_text(msgs, "stderr")
+        assert shown(msgs) == []
+        # refused by its size, not after parsing 40 MB of JSON (which costs the kernel ~0.5 GB)
+        peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/%d/status" % kernel).read()).group(1))
+        assert peak_kb < 100 * 1024, peak_kb
+        content, msgs = session.run('printf("next\\n");')
+        assert content["status"] == "ok" and stream_text(msgs) == "next\n"
+    finally:
+        stop_session(session)
+
+
+def test_progress_bar_keeps_its_last_state_when_a_child_advances_after_done(k):
+    msgs = run_ok(k, r"""
+cl_progress *late_bar = cl_progress_new("late", 10);
+pid_t late_child = fork();
+if (late_child == 0) { cl_sleep(0.3); for (int i = 0; i < 50; i++) { cl_progress_advance(late_bar, 1); cl_sleep(0.01); } _exit(0); }
+cl_progress_advance(late_bar, 10);
+cl_progress_done(late_bar);
+waitpid(late_child, NULL, 0);
+""")
+    got = shown(msgs)
+    assert "10/10" in got[-1][2]["text/plain"] and "100%" in got[-1][2]["text/plain"], got[-1]

@@ -236,3 +236,13 @@ def test_bad_options_are_refused(k, magic, complaint):
     assert content["status"] == "error" and content["ename"] == "MagicError"
     assert complaint in content["evalue"]
     assert "never" not in stream_text(msgs)
+
+
+def test_a_child_that_returns_from_a_live_timeline_cell_does_not_hang_it(k):
+    code = r"""%%timeline --live
+pid_t ret_child = fork();
+if (ret_child > 0) { waitpid(ret_child, NULL, 0); printf("parent done\n"); }
+"""
+    content, msgs = k.run(code, timeout=20)
+    assert content["status"] in ("ok", "error"), describe_failure(code, content, msgs)
+    k.run_ok('printf("alive\\n");')

@@ -122,6 +122,7 @@ static void *advance_ten(void *arg) {
 static void test_progress_counts_threads_and_children(void) {
     host_on();
     int before_shown = shown, before_updates = updates;
+    double started = cl_now();
     bar = cl_progress_new("work", 50);
     CHECK(bar != NULL && shown == before_shown + 1);
     cl_thread *t[4];
@@ -137,7 +138,9 @@ static void test_progress_counts_threads_and_children(void) {
     CHECK(strstr(last_bundle, "50/50") != NULL);      /* the child's steps counted */
     CHECK(strstr(last_bundle, "100%") != NULL);
     int redraws = updates - before_updates;
-    CHECK(redraws >= 2 && redraws <= 8);              /* ~0.2 s at most 10 a second, and the final one */
+    double took = cl_now() - started;                 /* ~0.2 s, longer on a loaded machine */
+    CHECK(redraws >= 2);                              /* it redrew while they ran, and at the end */
+    CHECK(redraws <= (int)(took / 0.1) + 2);          /* at most 10 a second, and the final one */
     cl_host_set_hooks(NULL);
 }
 

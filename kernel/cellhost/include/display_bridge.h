@@ -8,6 +8,10 @@
  * cell's way; without one, displays are refused with a reason. */
 void display_bridge_open(void);
 
+/* The display socket's number if the cell closed it or put something else there (later cells
+ * could show nothing), or -1 when it is as it was (or there never was one). */
+int display_bridge_lost(void);
+
 /* The hooks to install with cl_host_set_hooks. */
 int display_bridge_show(void *ctx, const char *bundle, unsigned long size, const char *id, int update, char *why,
                         unsigned long why_size);

@@ -64,6 +64,10 @@ void engine_interrupt(engine *eng);
 /* Forwards output written by threads or processes left running after their cell ended. */
 void engine_pump(engine *eng, const engine_callbacks *cb);
 
+/* While the front end waits for something else during a cell (an input reply): takes the
+ * displays its threads and processes send meanwhile, so they are not held up. */
+void engine_serve_while_waiting(engine *eng, const engine_callbacks *cb);
+
 /* The process that holds the notebook's state now (it changes as cells run), for benchmarks and
  * tests that look at its memory. */
 int engine_executor_pid(const engine *eng);

@@ -39,8 +39,9 @@ typedef struct display_request {
     const char *malformed;  /* set (and kind 0) when the datagram was not a request */
 } display_request;
 
-/* The cell's side: sends a request and waits up to timeout_s for the kernel's answer. 0 when the
- * kernel took it; -1 with a reason in why (the kernel's refusal, or what went wrong) if not. */
+/* The cell's side: sends a request and waits up to timeout_s (<= 0: as long as the kernel lives)
+ * for the kernel's answer. 0 when the kernel took it; -1 with a reason in why (the kernel's
+ * refusal, or what went wrong) if not. */
 int display_request_send(int sock, display_kind kind, const char *id, const char *bundle, size_t size,
                          double timeout_s, char *why, size_t why_size);
 

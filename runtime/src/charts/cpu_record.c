@@ -2,6 +2,7 @@
 #include "conclab/chart.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "cpu_chart.h"
 #include "cpu_sampler.h"
@@ -9,6 +10,7 @@
 
 struct cl_cpu_recording {
     cl__cpu_sampler *sampler;
+    pid_t owner;  /* the process whose thread samples: a forked copy cannot stop it */
 };
 
 cl_cpu_recording *cl_cpu_record_start(void) {
@@ -17,6 +19,7 @@ cl_cpu_recording *cl_cpu_record_start(void) {
         cl_report("cl_cpu_record_start", "out of memory");
         return NULL;
     }
+    r->owner = getpid();
     r->sampler = cl__cpu_sampler_start(CL_CPU_DEFAULT_INTERVAL);
     if (!r->sampler) {
         cl_report("cl_cpu_record_start", "cannot read /proc/stat or start the sampling thread");
@@ -30,6 +33,10 @@ cl_cpu_recording *cl_cpu_record_start(void) {
 static char *stop_and_draw(const char *call, cl_cpu_recording *r, const char *title) {
     if (!r) {
         cl_report(call, "no recording (cl_cpu_record_start returned NULL?)");
+        return NULL;
+    }
+    if (r->owner != getpid()) {
+        cl_report(call, "the recording belongs to process %d, which started it", (int)r->owner);
         return NULL;
     }
     tl_cpu *samples = cl__cpu_sampler_stop(r->sampler);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conclab/trace.h"
 #include "cpu_sampler.h"
@@ -23,6 +24,7 @@
 
 typedef struct recording {
     int on;
+    pid_t owner;            /* the process that began it: its threads draw, it ends it */
     char title[128];
     char *save;
     int width;
@@ -116,6 +118,7 @@ int cl_timeline_begin(const cl_timeline_options *options) {
         return -1;
     }
     current.on = 1;
+    current.owner = getpid();
     if (o.live) {
         char *svg = draw(NULL);
         current.display = svg ? cl_display_svg(svg) : 0;
@@ -141,6 +144,15 @@ static void save_trace(tl_cpu *cpu) {
     fflush(stdout);
     tl_model_free(m);
 }
+
+/* A process forked while a timeline records has none of its own (the redraw and sampling threads
+ * stayed with the parent); it records into its parent's, which the parent ends. */
+static void forget_in_child(void) {
+    if (current.on && current.owner != getpid())
+        current = (recording){.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+}
+
+__attribute__((constructor)) static void watch_forks(void) { pthread_atfork(NULL, NULL, forget_in_child); }
 
 cl_display_id cl_timeline_end(void) {
     if (!current.on) {

@@ -8,18 +8,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
+
+#include "conclab/clock.h"
 
 #include "bundle.h"
 #include "host_internal.h"
 #include "report.h"
 
-static unsigned display_counter; /* atomics only; a forked child counts on from its parent's */
+/* The last id made here: the pid that made it and a count, as one word (atomics only). */
+static unsigned long long last_id;
 
-/* Unique across the processes of a session: the pid that made it and a count. */
+/* Where a process's count starts: at random, so that a process given the pid of one from an
+ * earlier notebook session does not make its ids again (an update would change an old output). */
+static unsigned first_count(void) {
+    unsigned start = 0;
+    if (getrandom(&start, sizeof start, GRND_NONBLOCK) != sizeof start)
+        start = (unsigned)(cl_now() * 1e9) ^ (unsigned)getpid() * 2654435761u;
+    return (start & 0x7fffffffu) | 1;
+}
+
+/* Unique across the processes of a session: the pid that made it and a count; a forked child,
+ * which inherits its parent's count, starts a count of its own. */
 static cl_display_id new_id(void) {
-    unsigned n = __atomic_add_fetch(&display_counter, 1, __ATOMIC_RELAXED);
-    return ((cl_display_id)getpid() << 32) | n;
+    unsigned long long me = (unsigned long long)getpid(), seen, next;
+    do {
+        seen = __atomic_load_n(&last_id, __ATOMIC_RELAXED);
+        unsigned count = (seen >> 32) == me ? (unsigned)seen + 1 : first_count();
+        next = me << 32 | (count ? count : 1);
+    } while (!__atomic_compare_exchange_n(&last_id, &seen, next, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return (cl_display_id)next;
 }
 
 static void id_text(cl_display_id id, char *out, size_t size) {

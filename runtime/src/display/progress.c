@@ -24,7 +24,9 @@ struct cl_progress {
     long done;               /* atomics only */
     long long next_draw_ns;  /* atomics only: the earliest time of the next redraw */
     double started;
-    cl_display_id display;   /* in a notebook */
+    cl_display_id display;   /* in a notebook; atomics only */
+    int finished;            /* atomics only: cl_progress_done drew the last state; a process
+                                forked earlier, which still has the page, draws no more */
     int terminal;            /* drawing on a terminal with \r */
     char label[96];
 };
@@ -85,6 +87,19 @@ static char *svg_bar(const cl_progress *p, long done, double elapsed, int finish
     return t.failed ? NULL : t.data;
 }
 
+/* The first drawer shows the bar; the others update it (a display made twice by racing drawers
+ * would leave a stale bar behind: the loser's becomes an update instead). */
+static void show(cl_progress *p, const cl_mime *items, int count) {
+    cl_display_id id = __atomic_load_n(&p->display, __ATOMIC_ACQUIRE);
+    if (id) {
+        cl_display_update(id, items, count);
+        return;
+    }
+    cl_display_id made = cl_display(items, count), none = 0;
+    if (made && !__atomic_compare_exchange_n(&p->display, &none, made, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        cl_display_update(none, items, count);
+}
+
 static void draw(cl_progress *p, int finished) {
     long done = __atomic_load_n(&p->done, __ATOMIC_RELAXED);
     double elapsed = cl_now() - p->started;
@@ -94,8 +109,7 @@ static void draw(cl_progress *p, int finished) {
         char *svg = svg_bar(p, done, elapsed, finished);
         if (!svg) return;
         cl_mime items[2] = {{"image/svg+xml", svg, 0}, {"text/plain", line, 0}};
-        if (p->display) cl_display_update(p->display, items, 2);
-        else p->display = cl_display(items, 2);
+        show(p, items, 2);
         free(svg);
     } else if (p->terminal) {
         fprintf(stderr, "\r%s%s", line, finished ? "\n" : "");
@@ -125,6 +139,7 @@ cl_progress *cl_progress_new(const char *label, long total) {
 void cl_progress_advance(cl_progress *p, long steps) {
     if (!p) return;
     __atomic_add_fetch(&p->done, steps, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE)) return;
     long long now = now_ns(), due = __atomic_load_n(&p->next_draw_ns, __ATOMIC_RELAXED);
     if (now < due) return;
     /* one redraw per slot: the advance that moves the slot on draws */
@@ -134,6 +149,7 @@ void cl_progress_advance(cl_progress *p, long steps) {
 
 void cl_progress_done(cl_progress *p) {
     if (!p) return;
+    __atomic_store_n(&p->finished, 1, __ATOMIC_RELEASE);
     draw(p, 1);
     munmap(p, sizeof *p);
 }

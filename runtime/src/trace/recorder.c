@@ -154,14 +154,17 @@ void cl__trace_named(unsigned kind, const char *primitive, const void *object, c
 
 /* ---- forks ----------------------------------------------------------------------------------- */
 
-/* The child's only thread must not go on filling its parent's chunk. */
+/* The child's only thread must not go on filling its parent's chunk. A fork waits for a model
+ * being built (a live timeline's thread holds `admin` meanwhile): the child would find it
+ * locked for good. */
 static void after_fork_in_child(void) {
     mine = NULL;
     my_seq = 0;
+    cl__trace_unlock();
 }
 
 __attribute__((constructor)) static void watch_forks(void) {
-    pthread_atfork(NULL, NULL, after_fork_in_child);
+    pthread_atfork(cl__trace_lock, cl__trace_unlock, after_fork_in_child);
 }
 
 /* ---- starting and stopping ------------------------------------------------------------------- */
