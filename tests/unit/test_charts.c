@@ -560,7 +560,7 @@ static void *spinner(void *seconds) {
     return NULL;
 }
 
-/* The docs' pictures (docs/pictures/): a timeline, a CPU recording and the bar chart. */
+/* Sample pictures in the output folder: a timeline, a CPU recording and the bar chart. */
 static void test_sample_pictures(void) {
     if (!out_dir) return;
     tl_model *m = philosophers();

@@ -51,7 +51,7 @@ static const struct state_style {
     const char *verb;    /* "lock \"forks[2]\" — waited 12.3 ms" */
 } states[TL_STATE_COUNT] = {
     [TL_RUNNING] = {"running", CL_SVG_GREEN, "running", "ran"},
-    [TL_LOCK] = {"lock", CL_SVG_RED, "waiting for a lock", "waited"},
+    [TL_LOCK] = {"lock", CL_SVG_RED, "waiting for a lock or semaphore", "waited"},
     [TL_WAIT] = {"wait", CL_SVG_YELLOW, "waiting on a condition, event or queue", "waited"},
     [TL_SLEEP] = {"sleep", CL_SVG_GREY, "sleeping", "slept"},
     [TL_IO] = {"io", CL_SVG_CYAN, "waiting for I/O", "waited"},
