@@ -8,6 +8,7 @@
 #include <conclab.h>
 
 #include "bench_stats.h"
+#include "lock_pairs.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -124,24 +125,6 @@ static void calibrate(void) {
 static void *nothing(void *arg) { return arg; }
 
 /* ---- 1. uncontended lock/unlock ------------------------------------------------------------ */
-
-static double cl_lock_pairs_ns(cl_lock *l, long pairs) {
-    double start = cl_now();
-    for (long i = 0; i < pairs; i++) {
-        cl_lock_acquire(l);
-        cl_lock_release(l);
-    }
-    return (cl_now() - start) / (double)pairs * 1e9;
-}
-
-static double mutex_pairs_ns(pthread_mutex_t *m, long pairs) {
-    double start = cl_now();
-    for (long i = 0; i < pairs; i++) {
-        pthread_mutex_lock(m);
-        pthread_mutex_unlock(m);
-    }
-    return (cl_now() - start) / (double)pairs * 1e9;
-}
 
 static void bench_uncontended(void) {
     progress("uncontended lock/unlock");

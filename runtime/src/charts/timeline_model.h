@@ -76,6 +76,9 @@ typedef struct tl_model {
     tl_cpu *cpu;                       /* or NULL when CPU use was not sampled */
 } tl_model;
 
+/* Frees what a lane owns (its name, its spans and their texts), not the lane itself. */
+void tl_lane_free(tl_lane *l) __attribute__((visibility("hidden")));
+
 /* Frees a model and everything it owns. */
 void tl_model_free(tl_model *m) __attribute__((visibility("hidden")));
 

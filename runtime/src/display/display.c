@@ -186,16 +186,20 @@ cl_display_id cl_display_png_file(const char *path) {
     return id;
 }
 
-cl_display_id cl_display_printf(const char *mime, const char *format, ...) {
+/* The text a printf-like call formats (malloc'd), or NULL with the failure reported. */
+static char *format_text(const char *call, const char *format, va_list ap) {
     char *text = NULL;
+    if (vasprintf(&text, format, ap) >= 0) return text;
+    cl_report(call, "out of memory");
+    return NULL;
+}
+
+cl_display_id cl_display_printf(const char *mime, const char *format, ...) {
     va_list ap;
     va_start(ap, format);
-    int n = vasprintf(&text, format, ap);
+    char *text = format_text("cl_display_printf", format, ap);
     va_end(ap);
-    if (n < 0) {
-        cl_report("cl_display_printf", "out of memory");
-        return 0;
-    }
+    if (!text) return 0;
     cl_display_id id = show_one("cl_display_printf", mime, text, 0);
     free(text);
     return id;
@@ -207,15 +211,11 @@ int cl_update_markdown(cl_display_id id, const char *md) { return update_one("cl
 int cl_update_text(cl_display_id id, const char *text) { return update_one("cl_update_text", id, "text/plain", text); }
 
 int cl_update_printf(cl_display_id id, const char *mime, const char *format, ...) {
-    char *text = NULL;
     va_list ap;
     va_start(ap, format);
-    int n = vasprintf(&text, format, ap);
+    char *text = format_text("cl_update_printf", format, ap);
     va_end(ap);
-    if (n < 0) {
-        cl_report("cl_update_printf", "out of memory");
-        return -1;
-    }
+    if (!text) return -1;
     int rc = update_one("cl_update_printf", id, mime, text);
     free(text);
     return rc;

@@ -494,12 +494,7 @@ static int hand_over_lanes(builder *b, tl_model *m) {
 }
 
 static void builder_free(builder *b) {
-    for (size_t i = 0; i < b->n_lanes; i++) {
-        tl_lane *l = &b->lanes[i].lane;
-        for (size_t j = 0; j < l->n_spans; j++) free(l->spans[j].what);
-        free(l->spans);
-        free(l->name);
-    }
+    for (size_t i = 0; i < b->n_lanes; i++) tl_lane_free(&b->lanes[i].lane);
     free(b->lanes);
     free(b->actors);
     free(b->flows);

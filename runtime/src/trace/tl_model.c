@@ -3,14 +3,15 @@
 
 #include <stdlib.h>
 
+void tl_lane_free(tl_lane *l) {
+    for (size_t j = 0; j < l->n_spans; j++) free(l->spans[j].what);
+    free(l->spans);
+    free(l->name);
+}
+
 void tl_model_free(tl_model *m) {
     if (!m) return;
-    for (size_t i = 0; i < m->n_lanes; i++) {
-        tl_lane *l = &m->lanes[i];
-        for (size_t j = 0; j < l->n_spans; j++) free(l->spans[j].what);
-        free(l->spans);
-        free(l->name);
-    }
+    for (size_t i = 0; i < m->n_lanes; i++) tl_lane_free(&m->lanes[i]);
     free(m->lanes);
     free(m->flows);
     for (size_t i = 0; i < m->n_instants; i++) free(m->instants[i].name);
