@@ -410,9 +410,14 @@ void cl__blocking_begin(void) {
     enter(t);
     int depth = LOAD(t->depth);
     STORE(t->depth, depth + 1);
+    /* The trace hears of it before the GIL goes, as in yield_to_waiter: recorded after, a thread
+     * descheduled in between would still show running while the next holder does. */
+    int holding = depth == 0 && LOAD(gil.owner) == t->tid;
+    if (holding) cl__trace_probe(CL_EVENT_RELEASE, "gil", &gil, 0);
     int released = depth == 0 && release(t);
+    if (holding && !released) cl__trace_probe(CL_EVENT_ACQUIRE, "gil", &gil, 0);  /* it stayed */
     leave(t);
-    if (released) cl__observe(CL_EVENT_RELEASE, "gil", &gil);
+    if (released) cl__observe_hook(CL_EVENT_RELEASE, "gil", &gil);
 }
 
 void cl__blocking_end(void) {

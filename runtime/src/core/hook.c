@@ -43,6 +43,11 @@ static void report_to_observer(cl_event_kind kind, const char *primitive, const 
     fn(&ev, ctx);
 }
 
+void cl__observe_hook(cl_event_kind kind, const char *primitive, const void *object) {
+    if (__atomic_load_n(&cl__observers, __ATOMIC_RELAXED) & CL__OBSERVED_BY_HOOK)
+        report_to_observer(kind, primitive, object);
+}
+
 void cl__observe(cl_event_kind kind, const char *primitive, const void *object) {
     unsigned who = __atomic_load_n(&cl__observers, __ATOMIC_RELAXED);
     if (!who) return;

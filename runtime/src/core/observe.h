@@ -17,6 +17,10 @@
 /* Reports one event to the observer, if there is one (a cheap test when there is none). */
 CL_INTERNAL void cl__observe(cl_event_kind kind, const char *primitive, const void *object);
 
+/* Reports to the user's observer alone, for an event the tracer recorded already (at the moment
+ * it happens, where the observer may not be called: inside the GIL's busy sections). */
+CL_INTERNAL void cl__observe_hook(cl_event_kind kind, const char *primitive, const void *object);
+
 /* Around every wait that may block: release the emulated GIL if this thread holds it, and take
  * it back afterwards. No-ops while the GIL is off. */
 CL_INTERNAL void cl__blocking_begin(void);
