@@ -160,6 +160,9 @@ static void test_fallback_prints_text_and_writes_pictures(void) {
     cl_progress *p = cl_progress_new("steps", 3);
     for (int i = 0; i < 3; i++) cl_progress_advance(p, 1);
     cl_progress_done(p);
+    cl_trace_begin("a region of a program");  /* %%timeline's picture, outside a notebook */
+    cl_sleep(0.01);
+    cl_display_id region = cl_trace_end();
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
@@ -181,6 +184,19 @@ static void test_fallback_prints_text_and_writes_pictures(void) {
         unlink(path);
     }
     CHECK_STR(content, "<svg>2</svg>");                /* the update rewrote it */
+    char timeline[256];
+    snprintf(timeline, sizeof timeline, "%s/conclab-display-%d-%u.svg", dir, (int)getpid(), (unsigned)(region & 0xffffffff));
+    CHECK(region != 0 && strstr(text, timeline) != NULL);
+    f = fopen(timeline, "r");
+    char head[256] = "";
+    CHECK(f != NULL);
+    if (f) {
+        size_t n_head = fread(head, 1, sizeof head - 1, f);
+        head[n_head] = '\0';
+        fclose(f);
+        unlink(timeline);
+    }
+    CHECK(strstr(head, "<svg") != NULL && strstr(head, "conclab-timeline") != NULL);
     rmdir(dir);
     unsetenv("CONCLAB_DISPLAY_DIR");
 }
