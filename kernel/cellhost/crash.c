@@ -16,11 +16,12 @@
 
 #include "codemap.h"
 
-enum { PAGE_SIZE = 8192, NOTE_OFFSET = 64, NOTE_SIZE = PAGE_SIZE - NOTE_OFFSET, MAX_FRAMES = 256,
-       STACK_SPAN = 64 << 20 };
+enum { PAGE_SIZE = 8192, NOTE_OFFSET = 64, CHECK_SIZE = 512, NOTE_SIZE = PAGE_SIZE - NOTE_OFFSET - CHECK_SIZE,
+       CHECK_OFFSET = PAGE_SIZE - CHECK_SIZE, MAX_FRAMES = 256, STACK_SPAN = 64 << 20 };
 
 static char *page;            /* shared with the holder: [size_t failed allocation][int lost descriptor]
-                                 [int descriptors left open][int their limit][...][note] */
+                                 [int descriptors left open][int their limit][...][note]
+                                 [the failed check's text] */
 static char *note;
 static int armed_cell;
 static pid_t armed_pid;             /* the cell's process: processes it forks are not the cell */
@@ -163,6 +164,7 @@ void crash_prepare(void) {
         note = page + NOTE_OFFSET;
     }
     note[0] = '\0';
+    page[CHECK_OFFSET] = '\0';
     *(volatile size_t *)(void *)page = 0;
     *lost_descriptor_slot() = -1;
     open_descriptors_slot()[0] = open_descriptors_slot()[1] = 0;
@@ -191,6 +193,15 @@ int crash_descriptors_left(int *limit) {
     *limit = page ? open_descriptors_slot()[1] : 0;
     return page ? open_descriptors_slot()[0] : 0;
 }
+
+void crash_note_check_failed(const char *message) {
+    if (!page) return;
+    size_t n = 0;
+    for (; message && message[n] && n < CHECK_SIZE - 1; n++) page[CHECK_OFFSET + n] = message[n];
+    page[CHECK_OFFSET + n] = '\0';
+}
+
+const char *crash_check_failed(void) { return page ? page + CHECK_OFFSET : ""; }
 
 /* exit() from a cell (or from bounds checking, which exits with 255): where it was called. */
 static void note_exit_location(void) {

@@ -266,7 +266,10 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
     engine_fill_outcome(eng, &rs, why, out);
     out->compile_seconds = (rs.running_seen ? rs.running_at : ended_at) - rs.sent_at;
     out->run_seconds = rs.running_seen ? ended_at - rs.running_at : 0;
-    if (!out->ok) end_what_the_cell_left(eng, req->cell_number, &before);
+    /* A cell that ran in place and reported its own failure (a failed check) is the holder
+     * itself, alive, in the cell's cgroup: what it leaves is the notebook's. */
+    bool holder_reported = rs.in_place && rs.has_done;
+    if (!out->ok && !holder_reported) end_what_the_cell_left(eng, req->cell_number, &before);
     process_limit_tidy(&eng->processes);
     process_list_free(&before);
     event_clear(&rs.done);

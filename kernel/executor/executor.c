@@ -111,6 +111,17 @@ static json_t *lines_array(const char *text) {
     return arr;
 }
 
+static bool running_in_place;  /* the running cell has no fork: ending it would end the notebook */
+
+/* cl_check's claim did not hold: the cell ends, and its holder names the claim (report_death).
+ * A cell running in place cannot end without the notebook: it goes on, and fails at its end. */
+static void check_failed_hook(void *ctx, const char *message) {
+    (void)ctx;
+    if (crash_check_failed()[0] == '\0') crash_note_check_failed(message);  /* the first one */
+    if (!running_in_place) exit(1);
+}
+
+
 /* The "done" event, with the cell's definitions (definition_records.h) as its payload. */
 static void send_done(const event_done *done, const jit_cell *c) {
     event ev = {.kind = EV_DONE, .done = *done};
@@ -144,6 +155,18 @@ static void report_compile_error(const jit_cell *c) {
     send_event(&(event){.kind = EV_DONE, .done = done});
 }
 
+/* A cell that ran in place to its end after a failed check: the error, its state kept. */
+static void report_check_failed_in_place(const jit_cell *c) {
+    char evalue[600];
+    snprintf(evalue, sizeof evalue, "%s (the cell ran on to its end: threads of earlier cells were running, "
+             "so it ran in place)", crash_check_failed());
+    json_t *tb = json_array();
+    json_array_append_new(tb, json_sprintf("CheckFailed: %s", evalue));
+    event_done done = {.ename = "CheckFailed", .evalue = evalue, .traceback = tb};
+    send_done(&done, c);
+    json_decref(tb);
+}
+
 static void report_success(const jit_cell *c, int number) {
     char *value = c->has_value ? render_take() : NULL;
     thread_census_take(number);
@@ -173,6 +196,9 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
         snprintf(evalue, sizeof evalue, "the cell closed or replaced descriptor %d, conclab's own channel to "
                  "the kernel, so its process could not go on holding the notebook (close only what you opened)",
                  lost);
+    } else if (crash_check_failed()[0] && WIFEXITED(status)) {
+        ename = "CheckFailed";
+        snprintf(evalue, sizeof evalue, "%s", crash_check_failed());
     } else if (failed && !bounds_stop) {
         ename = "MemoryLimitExceeded";
         snprintf(evalue, sizeof evalue, "the cell reached its memory limit (an allocation of %zu bytes failed) "
@@ -226,6 +252,8 @@ static void join_cell_cgroup(int number) {
 }
 
 static void run_cell(const jit_cell *c, int number, int allow_stdin, bool in_place) {
+    running_in_place = in_place;
+    crash_note_check_failed("");  /* a claim only this cell may fail */
     join_cell_cgroup(number);
     crash_arm(number);  /* before "running": from then on the client may send a snapshot signal */
     send_event(&(event){.kind = EV_RUNNING, .running = {(int)getpid(), in_place}});
@@ -464,7 +492,8 @@ static void execute(jit *j, const op_execute *x, const char *code) {
         apply(&raw, &c);
         start_kernel_watchdog();
         run_cell(&c, number, allow_stdin, true);
-        report_success(&c, number);
+        if (crash_check_failed()[0]) report_check_failed_in_place(&c);
+        else report_success(&c, number);
     } else if (!run_in_spare(&raw, &c, number, allow_stdin, bounds, memory_limit)) {
         apply(&raw, &c);
         run_forked(&c, number, allow_stdin, bounds, memory_limit);
@@ -548,7 +577,7 @@ int executor_main(int fd) {
     stdin_bridge_install(channel);
     display_bridge_open();
     cl_host_hooks hooks = {.clear_output = display_bridge_clear, .display = display_bridge_show,
-                           .thread_started = crash_thread_started};
+                           .thread_started = crash_thread_started, .check_failed = check_failed_hook};
     cl_host_set_hooks(&hooks);
     compiler_pid = compiler_start(&compiler_fd, kernel_pidfd);
     compiler_fd = descriptor_move_high(compiler_fd);

@@ -39,6 +39,7 @@
 #include <conclab/display.h>
 #include <conclab/chart.h>
 #include <conclab/timeline.h>
+#include <conclab/check.h>
 #include <conclab/hook.h>
 #include <conclab/gil.h>
 #include <conclab/trace.h>

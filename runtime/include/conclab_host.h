@@ -22,6 +22,9 @@ typedef struct cl_host_hooks {
      * display is on its way, so it keeps its place among the cell's output. Returns 0, or -1
      * with a reason for the student in `why`. */
     int (*display)(void *ctx, const char *bundle, unsigned long size, const char *id, int update, char *why, unsigned long why_size);
+    /* cl_check's claim did not hold (`message`: what it says, printed with ✗ already): the host
+     * ends the cell with it as the error. Does not return. */
+    void (*check_failed)(void *ctx, const char *message);
     /* A thread of the runtime's (cl_thread, a pool worker) starts: called on it, first thing.
      * The host gives it what every thread of a cell needs (an alternate signal stack). */
     void (*thread_started)(void *ctx);

@@ -1,7 +1,7 @@
 /* check.h — the smallest test harness that can fail: CHECK prints the failing expression with its
  * file and line and counts it; main returns check_summary(), non-zero when anything failed. */
-#ifndef CONCLAB_CHECK_H
-#define CONCLAB_CHECK_H
+#ifndef CONCLAB_TEST_CHECK_H
+#define CONCLAB_TEST_CHECK_H
 
 #include <stdio.h>
 #include <string.h>

@@ -44,4 +44,9 @@ int crash_lost_descriptor(void);
 void crash_note_descriptors_left(int count, int limit);
 int crash_descriptors_left(int *limit);
 
+/* In the cell: a check cell's claim did not hold (cl_check); the cell ends with it. The holder
+ * reads the claim back ("": none). */
+void crash_note_check_failed(const char *message);
+const char *crash_check_failed(void);
+
 #endif

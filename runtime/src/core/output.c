@@ -4,6 +4,7 @@
 #include "conclab_host.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "host_internal.h"
@@ -21,6 +22,11 @@ void cl__host_thread_started(void) {
 }
 
 int cl__host_can_display(void) { return host_hooks.display != NULL; }
+
+void cl__host_check_failed(const char *message) {
+    if (host_hooks.check_failed) host_hooks.check_failed(host_hooks.ctx, message);
+    else exit(1);
+}
 
 int cl__host_display(const char *bundle, unsigned long size, const char *id, int update, char *why, unsigned long why_size) {
     return host_hooks.display(host_hooks.ctx, bundle, size, id, update, why, why_size);
