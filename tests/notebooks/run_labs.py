@@ -1,0 +1,184 @@
+"""run_labs.py — every lab notebook run the two ways a student runs it, and held to LABS.md.
+
+For each notebook in notebooks/ (the student's copy) and notebooks/solutions/ (the exercises
+solved): it must be committed without outputs and with conclab's kernelspec and language_info;
+it is run through real Jupyter (nbclient, against a kernelspec for the conclab under test) and
+through `conclab run`; every run must end without an error output and without a ✗ from a check
+cell, within the time a lab may take. A student's copy runs up to its "## Exercises" heading
+(its exercise checks fail until the student answers); the solutions run whole.
+
+    run_labs.py --conclab BIN [NOTEBOOK ...]     (default: every notebook under notebooks/)
+    run_labs.py --conclab BIN --self-test        (the fixtures: one passes, the others must fail)
+"""
+import argparse
+import copy
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
+SECONDS_PER_LAB = 45.0
+CROSS = "\u2717"
+
+
+def problems_of_a_clean_copy(nb):
+    """What makes a committed notebook not clean: outputs, counts, the wrong kernel."""
+    problems = []
+    meta = nb.get("metadata", {})
+    if meta.get("kernelspec", {}).get("name") != "conclab":
+        problems.append('metadata.kernelspec.name is not "conclab"')
+    if meta.get("language_info", {}).get("name") != "c":
+        problems.append('metadata.language_info.name is not "c"')
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+            problems.append("cell %d was committed with outputs or an execution count" % i)
+    return problems
+
+
+def up_to_exercises(nb, path):
+    """A student's copy runs up to its exercises; the solutions run whole."""
+    if os.sep + "solutions" + os.sep in path:
+        return nb
+    cut = copy.deepcopy(nb)
+    for i, cell in enumerate(cut["cells"]):
+        if cell["cell_type"] == "markdown" and "".join(cell["source"]).lstrip().startswith("## Exercises"):
+            cut["cells"] = cut["cells"][:i]
+            break
+    return cut
+
+
+def failures_in(nb):
+    """Errors and failed checks among a run notebook's outputs."""
+    found = []
+    for i, cell in enumerate(nb["cells"]):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                found.append("cell %d: %s: %s" % (i, out.get("ename"), out.get("evalue")))
+            text = out.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            for line in text.splitlines():
+                if line.startswith(CROSS):
+                    found.append("cell %d: %s" % (i, line))
+    return found
+
+
+def kernelspec_home(conclab):
+    home = tempfile.mkdtemp(prefix="conclab-labs-")
+    spec = os.path.join(home, "kernels", "conclab-test")
+    os.makedirs(spec)
+    with open(os.path.join(spec, "kernel.json"), "w") as f:
+        json.dump({"argv": [conclab, "kernel", "-f", "{connection_file}"], "display_name": "C (conclab, under test)",
+                   "language": "c"}, f)
+    return home
+
+
+def run_with_nbclient(nb, home, workdir):
+    os.environ["JUPYTER_PATH"] = home
+    import nbclient  # after JUPYTER_PATH: it finds the kernelspec under test
+    import nbformat
+    node = nbformat.from_dict(copy.deepcopy(nb))
+    client = nbclient.NotebookClient(node, kernel_name="conclab-test", timeout=120, allow_errors=True,
+                                     resources={"metadata": {"path": workdir}})
+    client.execute()
+    return json.loads(nbformat.writes(node))
+
+
+def run_with_conclab(nb, conclab, workdir):
+    source = os.path.join(workdir, "lab.ipynb")
+    result = os.path.join(workdir, "lab.out.ipynb")
+    with open(source, "w") as f:
+        json.dump(nb, f)
+    done = subprocess.run([conclab, "run", source, "-o", result, "--quiet", "--allow-errors", "--timeout", "60"],
+                          cwd=workdir, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0 or not os.path.exists(result):
+        return None, "conclab run exited %d: %s" % (done.returncode, done.stderr.strip()[-400:])
+    with open(result) as f:
+        return json.load(f), None
+
+
+def check_notebook(path, conclab, home):
+    """Problems of one notebook (empty when it passes), with a line of what was run."""
+    with open(path) as f:
+        nb = json.load(f)
+    problems = problems_of_a_clean_copy(nb)
+    runnable = up_to_exercises(nb, path)
+    for way in ("jupyter", "conclab run"):
+        workdir = tempfile.mkdtemp(prefix="conclab-lab-run-")
+        started = time.monotonic()
+        try:
+            if way == "jupyter":
+                ran, error = run_with_nbclient(runnable, home, workdir), None
+            else:
+                ran, error = run_with_conclab(runnable, conclab, workdir)
+        except Exception as e:  # a kernel that died, a timeout: the lab failed
+            ran, error = None, "%s: %s" % (type(e).__name__, e)
+        took = time.monotonic() - started
+        shutil.rmtree(workdir, ignore_errors=True)
+        if error:
+            problems.append("%s: %s" % (way, error))
+            continue
+        problems += ["%s: %s" % (way, p) for p in failures_in(ran)]
+        if took > SECONDS_PER_LAB:
+            problems.append("%s: took %.1f s, more than a lab may (%.0f s)" % (way, took, SECONDS_PER_LAB))
+        print("  %s: %d cells in %.1f s" % (way, len(runnable["cells"]), took))
+    return problems
+
+
+def lab_notebooks():
+    return sorted(glob.glob(os.path.join(ROOT, "notebooks", "*.ipynb")) +
+                  glob.glob(os.path.join(ROOT, "notebooks", "solutions", "*.ipynb")))
+
+
+def self_test(conclab, home):
+    """The fixtures: good.ipynb must pass; every other one must be caught."""
+    wrong = []
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "*.ipynb"))):
+        name = os.path.basename(path)
+        print(name)
+        problems = check_notebook(path, conclab, home)
+        should_pass = name == "good.ipynb"
+        if should_pass and problems:
+            wrong.append("%s should pass but: %s" % (name, problems))
+        elif not should_pass and not problems:
+            wrong.append("%s should fail but passed" % name)
+        else:
+            print("  %s as it should: %s" % ("passes" if should_pass else "fails", problems or "no problems"))
+    return wrong
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conclab", required=True)
+    parser.add_argument("--self-test", action="store_true")
+    parser.add_argument("notebooks", nargs="*")
+    args = parser.parse_args()
+    conclab = os.path.abspath(args.conclab)
+    home = kernelspec_home(conclab)
+    try:
+        if args.self_test:
+            wrong = self_test(conclab, home)
+        else:
+            paths = args.notebooks or lab_notebooks()
+            if not paths:
+                print("no lab notebooks under notebooks/")
+                return 1
+            wrong = []
+            for path in paths:
+                print(os.path.relpath(path, ROOT))
+                wrong += ["%s: %s" % (os.path.relpath(path, ROOT), p) for p in check_notebook(path, conclab, home)]
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    for line in wrong:
+        print("FAIL " + line)
+    print("%s" % ("all good" if not wrong else "%d problems" % len(wrong)))
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
