@@ -41,16 +41,48 @@ def problems_of_a_clean_copy(nb):
     return problems
 
 
+def exercises_start(nb):
+    """The index of the "## Exercises" heading, or None."""
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "markdown" and "".join(cell["source"]).lstrip().startswith("## Exercises"):
+            return i
+    return None
+
+
+def is_solutions(path):
+    return os.sep + "solutions" + os.sep in path
+
+
 def up_to_exercises(nb, path):
     """A student's copy runs up to its exercises; the solutions run whole."""
-    if os.sep + "solutions" + os.sep in path:
+    start = exercises_start(nb)
+    if is_solutions(path) or start is None:
         return nb
     cut = copy.deepcopy(nb)
-    for i, cell in enumerate(cut["cells"]):
-        if cell["cell_type"] == "markdown" and "".join(cell["source"]).lstrip().startswith("## Exercises"):
-            cut["cells"] = cut["cells"][:i]
-            break
+    cut["cells"] = cut["cells"][:start]
     return cut
+
+
+def unanswered_checks_that_pass(nb, conclab):
+    """The exercise check cells of a student's copy that pass before the student answered:
+    a check that cannot fail teaches nothing."""
+    start = exercises_start(nb)
+    if start is None:
+        return []
+    workdir = tempfile.mkdtemp(prefix="conclab-lab-exercises-")
+    try:
+        ran, error = run_with_conclab(nb, conclab, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if error:
+        return ["exercises: " + error]
+    passing = []
+    for i, cell in enumerate(ran["cells"][start:], start):
+        if cell["cell_type"] != "code" or "cl_check(" not in "".join(cell["source"]):
+            continue
+        if not any(f.startswith("cell %d:" % i) for f in failures_in({"cells": [{}] * i + [cell]})):
+            passing.append("exercise check in cell %d passes on the unanswered exercise" % i)
+    return passing
 
 
 def failures_in(nb):
@@ -108,6 +140,8 @@ def check_notebook(path, conclab, home):
         nb = json.load(f)
     problems = problems_of_a_clean_copy(nb)
     runnable = up_to_exercises(nb, path)
+    if not is_solutions(path):
+        problems += unanswered_checks_that_pass(nb, conclab)
     for way in ("jupyter", "conclab run"):
         workdir = tempfile.mkdtemp(prefix="conclab-lab-run-")
         started = time.monotonic()
