@@ -114,7 +114,7 @@ def run_with_nbclient(nb, home, workdir):
     os.environ["JUPYTER_PATH"] = home
     import nbclient  # after JUPYTER_PATH: it finds the kernelspec under test
     import nbformat
-    node = nbformat.from_dict(copy.deepcopy(nb))
+    node = nbformat.reads(json.dumps(nb), as_version=4)  # as Jupyter reads a file: sources joined
     client = nbclient.NotebookClient(node, kernel_name="conclab-test", timeout=120, allow_errors=True,
                                      resources={"metadata": {"path": workdir}})
     client.execute()
