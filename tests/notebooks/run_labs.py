@@ -5,7 +5,9 @@ solved): it must be committed without outputs and with conclab's kernelspec and 
 it is run through real Jupyter (nbclient, against a kernelspec for the conclab under test) and
 through `conclab run`; every run must end without an error output and without a ✗ from a check
 cell, within the time a lab may take. A student's copy runs up to its "## Exercises" heading
-(its exercise checks fail until the student answers); the solutions run whole.
+(its exercise checks fail until the student answers); the solutions run whole. An exercise's
+check is a cl_check whose text begins with "exercise" ("exercise 2: 3 pages in %.2f s"): in the
+student's copy, run whole, each of them must fail (a clean-up check after them need not).
 
     run_labs.py --conclab BIN [NOTEBOOK ...]     (default: every notebook under notebooks/)
     run_labs.py --conclab BIN --self-test        (the fixtures: one passes, the others must fail)
@@ -15,6 +17,7 @@ import copy
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +28,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 SECONDS_PER_LAB = 45.0
 CROSS = "\u2717"
+EXERCISE_CHECK = re.compile(r'cl_check\([^;]*?"exercise', re.S | re.I)
 
 
 def problems_of_a_clean_copy(nb):
@@ -78,7 +82,7 @@ def unanswered_checks_that_pass(nb, conclab):
         return ["exercises: " + error]
     passing = []
     for i, cell in enumerate(ran["cells"][start:], start):
-        if cell["cell_type"] != "code" or "cl_check(" not in "".join(cell["source"]):
+        if cell["cell_type"] != "code" or not EXERCISE_CHECK.search("".join(cell["source"])):
             continue
         if not any(f.startswith("cell %d:" % i) for f in failures_in({"cells": [{}] * i + [cell]})):
             passing.append("exercise check in cell %d passes on the unanswered exercise" % i)
