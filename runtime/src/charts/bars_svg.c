@@ -299,7 +299,7 @@ static char *bars_svg(const char *call, const char *title, const char *unit, con
         cl_report(call, "out of memory");
         return NULL;
     }
-    cl_text body = {0}, doc = {0};
+    cl_text body = {0};
     double y = TITLE_HEIGHT;
     if (c.legend) {
         draw_legend(&body, &c, y - 6);
@@ -312,21 +312,10 @@ static char *bars_svg(const char *call, const char *title, const char *unit, con
     cl_text axis = {0};
     draw_value_axis(&axis, &c, top - 6, bottom);
     y = draw_note(&body, &c, bottom + AXIS_HEIGHT);
-    cl__svg_document_begin(&doc, WIDTH, y, "conclab-bars");
-    cl__svg_label(&doc, "title", LABEL_X, 26, "start", 16, "bold", CL_SVG_INK, title ? title : "");
-    cl__text_add(&doc, axis.data ? axis.data : "", axis.len);
-    cl__text_add(&doc, body.data ? body.data : "", body.len);
-    cl__svg_document_end(&doc);
-    int failed = body.failed || axis.failed || doc.failed;
-    free(body.data);
-    free(axis.data);
     free(c.stats);
-    if (failed) {
-        free(doc.data);
-        cl_report(call, "out of memory");
-        return NULL;
-    }
-    return doc.data;
+    char *svg = cl__svg_picture(WIDTH, y, "conclab-bars", LABEL_X, title ? title : "", &axis, &body);
+    if (!svg) cl_report(call, "out of memory");
+    return svg;
 }
 
 char *cl_chart_bars_svg(const char *title, const char *unit, const cl_bar *bars, int count) {

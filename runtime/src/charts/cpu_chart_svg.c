@@ -191,18 +191,5 @@ char *cl__cpu_chart_svg(const tl_cpu *c, const char *title, double width) {
     cl__svg_label(&rows, "note", 12, y + 4 + 44 + 27, "start", 11, NULL, "#555555", tick_note(ticks, sizeof ticks));
     y += 4 + 44 + 39;
 
-    cl_text doc = {0};
-    cl__svg_document_begin(&doc, width, y, "conclab-cpu");
-    cl__svg_label(&doc, "title", 12, 26, "start", 16, "bold", CL_SVG_INK, title ? title : "CPU use");
-    cl__text_add(&doc, out.data ? out.data : "", out.len);
-    cl__text_add(&doc, rows.data ? rows.data : "", rows.len);
-    cl__svg_document_end(&doc);
-    int failed = rows.failed || out.failed || doc.failed;
-    free(rows.data);
-    free(out.data);
-    if (failed) {
-        free(doc.data);
-        return NULL;
-    }
-    return doc.data;
+    return cl__svg_picture(width, y, "conclab-cpu", 12, title ? title : "CPU use", &out, &rows);
 }

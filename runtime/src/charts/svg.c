@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Beyond this the fixed formatter would overflow a long long; no picture needs such numbers. */
@@ -132,6 +133,22 @@ void cl__svg_document_begin(cl_text *t, double width, double height, const char 
 }
 
 void cl__svg_document_end(cl_text *t) { cl__svg_close(t, "svg"); }
+
+char *cl__svg_picture(double width, double height, const char *class_name, double title_x, const char *title,
+                      cl_text *first, cl_text *second) {
+    cl_text doc = {0};
+    cl__svg_document_begin(&doc, width, height, class_name);
+    cl__svg_label(&doc, "title", title_x, 26, "start", 16, "bold", CL_SVG_INK, title);
+    cl__text_add(&doc, first->data ? first->data : "", first->len);
+    cl__text_add(&doc, second->data ? second->data : "", second->len);
+    cl__svg_document_end(&doc);
+    int failed = first->failed || second->failed || doc.failed;
+    free(first->data);
+    free(second->data);
+    if (!failed) return doc.data;
+    free(doc.data);
+    return NULL;
+}
 
 void cl__svg_rect(cl_text *t, const char *class_name, double x, double y, double w, double h, const char *fill,
                   const char *title) {

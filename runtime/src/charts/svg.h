@@ -55,6 +55,10 @@ CL_SVG_INTERNAL void cl__svg_close(cl_text *t, const char *tag);
 CL_SVG_INTERNAL void cl__svg_document_begin(cl_text *t, double width, double height, const char *class_name);
 /* Closes the root. */
 CL_SVG_INTERNAL void cl__svg_document_end(cl_text *t);
+/* A whole picture: the document, its title at title_x, then `first` and `second` (drawn apart,
+ * taken and freed here). Its malloc'd text, or NULL when memory ran out anywhere. */
+CL_SVG_INTERNAL char *cl__svg_picture(double width, double height, const char *class_name, double title_x,
+                                      const char *title, cl_text *first, cl_text *second);
 
 /* A filled rectangle, without closing it when `title` is not NULL (then it carries a <title>). */
 CL_SVG_INTERNAL void cl__svg_rect(cl_text *t, const char *class_name, double x, double y, double w, double h,

@@ -543,7 +543,7 @@ static double draw_note(cl_text *t, const layout *L, double y) {
 
 static char *assemble(layout *L, const cl__timeline_options *o) {
     const tl_model *m = L->m;
-    cl_text lanes = {0}, below = {0}, out = {0};
+    cl_text lanes = {0}, below = {0};
     double y = TITLE_HEIGHT;
     if (m->n_lanes == 0)
         cl__svg_label(&lanes, "empty", PLOT_LEFT, y + 20, "start", 12, NULL, "#555555", "Nothing was traced.");
@@ -559,19 +559,7 @@ static char *assemble(layout *L, const cl__timeline_options *o) {
     y = draw_note(&lanes, L, y);
 
     const char *title = o && o->title ? o->title : m->title ? m->title : "Timeline";
-    cl__svg_document_begin(&out, L->width, y, "conclab-timeline");
-    cl__svg_label(&out, "title", LABEL_X, 26, "start", 16, "bold", CL_SVG_INK, title);
-    cl__text_add(&out, below.data ? below.data : "", below.len);
-    cl__text_add(&out, lanes.data ? lanes.data : "", lanes.len);
-    cl__svg_document_end(&out);
-    int failed = lanes.failed || below.failed || out.failed;
-    free(lanes.data);
-    free(below.data);
-    if (failed) {
-        free(out.data);
-        return NULL;
-    }
-    return out.data;
+    return cl__svg_picture(L->width, y, "conclab-timeline", LABEL_X, title, &below, &lanes);
 }
 
 char *cl__timeline_svg(const tl_model *m, const cl__timeline_options *o) {
