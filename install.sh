@@ -21,7 +21,10 @@ PACKAGES=(
   libzmq3-dev libjansson-dev libtcc-dev tcc libssl-dev libuv1-dev libcurl4-openssl-dev openssl
   jupyter-notebook jupyter-client jupyter-console jupyter-nbconvert python3-ipykernel
   python3-jupyter-kernel-test python3-nbclient python3-pytest
+  python3-jupyter-server python3-jupyterlab-server libjs-mathjax
   clang libclang-rt-14-dev
+  libtsan2  # %%tsan: gcc -fsanitize=thread (build-essential brings it on amd64; named for the others)
+  manpages-dev zlib1g-dev  # inspection and completion of the C library (kernel/engine/man_pages.c)
 )
 
 step() { printf '==> %s\n' "$*"; }
@@ -149,14 +152,19 @@ register_kernel() {
 started=$SECONDS
 if [[ $WITH_DEPS == 1 ]]; then install_packages; fi
 
-# ---- BEGIN UI test dependencies (tests/ui: ctest ui_notebook) ----
-# The notebook UI test drives Jupyter Notebook in headless Chromium with Playwright: Chromium and
-# Node come from Debian (any node >= 18 already on PATH will do), playwright-core from npm, pinned
-# by tests/ui/package-lock.json. npm ci runs only when node_modules is older than the lock file.
+# ---- BEGIN UI test dependencies (tests/ui: ctest ui_notebook, ui_services_*) ----
+# The notebook UI test drives Jupyter Notebook in headless Chromium with Playwright; the services
+# tests drive jupyter_server and Notebook from Node with JupyterLab's @jupyterlab/services. Chromium,
+# jupyter_server and Node come from Debian (any node >= 18 already on PATH will do); playwright-core,
+# @jupyterlab/services and ws from npm, pinned by tests/ui/package-lock.json. npm ci runs only when
+# node_modules is older than the lock file or lacks one of them; if it fails (no registry), the
+# install goes on and those tests say what is missing.
 install_ui_test_deps() {
-  local ui=$ROOT/tests/ui missing=()
+  local ui=$ROOT/tests/ui missing=() name
   if [[ $WITH_DEPS == 1 ]]; then
-    [[ $(dpkg-query -W -f='${db:Status-Status}' chromium 2>/dev/null) == installed ]] || missing+=(chromium)
+    for name in chromium python3-jupyter-server; do
+      [[ $(dpkg-query -W -f='${db:Status-Status}' "$name" 2>/dev/null) == installed ]] || missing+=("$name")
+    done
     command -v node >/dev/null 2>&1 || missing+=(nodejs)
     command -v npm >/dev/null 2>&1 || missing+=(npm)
     if ((${#missing[@]})); then
@@ -166,20 +174,99 @@ install_ui_test_deps() {
       as_root "${apt[@]}" install -y --no-install-recommends "${missing[@]}" </dev/null
     fi
   fi
-  if [[ -f $ui/node_modules/.package-lock.json && $ui/node_modules/.package-lock.json -nt $ui/package-lock.json &&
-        -f $ui/node_modules/playwright-core/package.json ]]; then
+  local current=1
+  [[ -f $ui/node_modules/.package-lock.json && $ui/node_modules/.package-lock.json -nt $ui/package-lock.json ]] || current=0
+  for name in playwright-core @jupyterlab/services ws; do
+    [[ -f $ui/node_modules/$name/package.json ]] || current=0
+  done
+  if ((current)); then
     step "UI test node modules: up to date"
   elif command -v npm >/dev/null 2>&1; then
     step "UI test node modules: npm ci in tests/ui"
-    (cd "$ui" && as_owner env PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund </dev/null)
+    if ! (cd "$ui" && as_owner env PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund </dev/null); then
+      echo "install.sh: note: npm ci failed in tests/ui (is the npm registry reachable?); ctest ui_notebook will fail and ui_services_* skip until it succeeds" >&2
+    fi
   else
-    echo "install.sh: note: npm not found; the UI test (ctest ui_notebook) will fail until it is" >&2
+    echo "install.sh: note: npm not found; ctest ui_notebook will fail and ui_services_* skip until it is" >&2
   fi
 }
 install_ui_test_deps
 # ---- END UI test dependencies ----
 
+# ---- BEGIN JupyterLab front-end (lab/: conclab lab) ----
+# `conclab lab` serves JupyterLab 3.6.8, built here from the npm packages pinned by
+# lab/package-lock.json into lab/dist (ignored by git; cmake --install copies it). npm ci runs only
+# when lab/node_modules is older than the lock file, webpack only when something it reads changed
+# since the last build. Without npm or the registry, install goes on: conclab lab then says what is
+# missing and to use `jupyter notebook` meanwhile.
+lab_note() {
+  echo "install.sh: note: $*; conclab lab will say so, and jupyter notebook works meanwhile" >&2
+}
+lab_is_built() {
+  local lab=$1 manifest=$1/dist/static/build.json
+  [[ -f $manifest && -z $(find "$lab/package-lock.json" "$lab/webpack.config.js" "$lab/src" \
+      "$lab/node_modules/.package-lock.json" -newer "$manifest" -print -quit 2>/dev/null) ]]
+}
+build_lab_frontend() {
+  local lab=$ROOT/lab log=$BUILD/lab-webpack.log
+  if [[ -f $lab/node_modules/.package-lock.json && $lab/node_modules/.package-lock.json -nt $lab/package-lock.json ]]; then
+    step "JupyterLab node modules: up to date"
+  elif ! command -v npm >/dev/null 2>&1; then
+    lab_note "npm not found, so JupyterLab's front-end was not built"; return 0
+  else
+    step "JupyterLab node modules: npm ci in lab/"
+    if ! (cd "$lab" && as_owner npm ci --no-audit --no-fund </dev/null); then
+      lab_note "npm ci in lab/ failed (is the npm registry reachable?)"; return 0
+    fi
+  fi
+  if lab_is_built "$lab"; then
+    step "JupyterLab front-end: up to date (lab/dist)"
+    return 0
+  fi
+  step "JupyterLab front-end: building lab/dist with webpack (a minute or two; log: build/lab-webpack.log)"
+  as_owner mkdir -p "$BUILD"
+  if ! (cd "$lab" && as_owner npx --no-install webpack --mode=production </dev/null >"$log" 2>&1); then
+    tail -n 20 "$log" >&2
+    lab_note "webpack failed to build JupyterLab's front-end (see $log)"
+  fi
+}
+build_lab_frontend
+# ---- END JupyterLab front-end ----
+
+# ---- BEGIN class on JupyterHub (hub/: conclab hub-config, ctest hub_class) ----
+# Optional: Debian's jupyterhub (3.0) and the proxy it puts in front, configurable-http-proxy from
+# npm, pinned by hub/package-lock.json (Debian's own node-configurable-http-proxy does not run on
+# a newer node). Runs before the build so CMake installs hub/node_modules with the config.
+install_hub_deps() {
+  local hub=$ROOT/hub p missing=()
+  for p in jupyterhub python3-websocket; do  # python3-websocket: the hub test's client
+    [[ $(dpkg-query -W -f='${db:Status-Status}' $p 2>/dev/null) == installed ]] || missing+=("$p")
+  done
+  if [[ $WITH_DEPS == 1 ]] && ((${#missing[@]})); then
+    step "JupyterHub: installing ${missing[*]}"
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
+    { as_root "${apt[@]}" update && as_root "${apt[@]}" install -y --no-install-recommends "${missing[@]}"; } </dev/null ||
+      echo "install.sh: note: ${missing[*]} could not be installed; conclab hub-config still writes a configuration" >&2
+  fi
+  if [[ -f $hub/node_modules/.package-lock.json && $hub/node_modules/.package-lock.json -nt $hub/package-lock.json &&
+        -f $hub/node_modules/configurable-http-proxy/package.json ]]; then
+    step "JupyterHub proxy: up to date"
+  elif command -v npm >/dev/null 2>&1; then
+    step "JupyterHub proxy: npm ci in hub/"
+    (cd "$hub" && as_owner npm ci --no-audit --no-fund </dev/null) ||
+      echo "install.sh: note: npm ci in hub/ failed; a class hub needs configurable-http-proxy (see README: For a class)" >&2
+  else
+    echo "install.sh: note: npm not found; a class hub needs configurable-http-proxy: install npm, then run ./install.sh again" >&2
+  fi
+}
+install_hub_deps
+# ---- END class on JupyterHub ----
+
 build
 install_files
 register_kernel
-step "done in $((SECONDS - started))s: try  jupyter notebook notebooks/"
+if [[ -f $ROOT/lab/dist/static/build.json ]]; then
+  step "done in $((SECONDS - started))s: try  conclab lab notebooks/"
+else
+  step "done in $((SECONDS - started))s: try  jupyter notebook notebooks/  (JupyterLab was not built)"
+fi

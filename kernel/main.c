@@ -14,6 +14,12 @@ static int usage(FILE *to) {
             "                                           register the kernelspec\n"
             "       conclab run NOTEBOOK.ipynb [-o OUT.ipynb]\n"
             "                                           execute a notebook headless\n"
+            "       conclab export NOTEBOOK.ipynb [-o OUT.c]\n"
+            "                                           the notebook as one C program, for gcc\n"
+            "       conclab lab [DIR] [--port=N] [--no-browser]\n"
+            "                                           JupyterLab on 127.0.0.1, opening DIR\n"
+            "       conclab hub-config [-o FILE] [options]\n"
+            "                                           a JupyterHub configuration for a class\n"
             "       conclab --version\n");
     return to == stderr ? 2 : 0;
 }
@@ -37,6 +43,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "kernel") == 0) return run_kernel(argc, argv);
     if (strcmp(cmd, "install") == 0) return cli_install(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0) return cli_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "lab") == 0) return cli_lab(argc - 1, argv + 1);
+    if (strcmp(cmd, "hub-config") == 0) return cli_hub_config(argc - 1, argv + 1);
     if (strcmp(cmd, "executor") == 0 && argc == 3) return executor_main(atoi(argv[2]));
     fprintf(stderr, "conclab: unknown command '%s'\n", cmd);
     return usage(stderr);

@@ -1,5 +1,6 @@
 #include "codemap.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,6 +59,18 @@ void codemap_add_function(uintptr_t start, const char *name, int cell) {
         strncpy(f->name, name, sizeof f->name - 1);
         f->name[sizeof f->name - 1] = '\0';
     }
+}
+
+int codemap_describe(void *ctx, const void *addr, char *out, unsigned long size) {
+    (void)ctx;
+    const char *name;
+    int cell;
+    /* a return address: the call is the instruction just before it */
+    if (!addr || !codemap_lookup((uintptr_t)addr - 1, &name, &cell)) return 0;
+    if (name[0]) snprintf(out, size, "in %s() of cell[%d]", name, cell);
+    else if (cell == progress->cell && progress->line > 0) snprintf(out, size, "at cell[%d], line %d", cell, progress->line);
+    else snprintf(out, size, "in cell[%d]", cell);
+    return 1;
 }
 
 int codemap_lookup(uintptr_t addr, const char **name, int *cell) {

@@ -8,4 +8,12 @@ int cli_install(int argc, char **argv);
 /* conclab run NOTEBOOK.ipynb [-o OUT.ipynb]: executes a notebook headless through the engine. */
 int cli_run(int argc, char **argv);
 
+/* conclab export NOTEBOOK.ipynb [-o OUT.c]: the notebook's C cells as one C program. */
+int cli_export(int argc, char **argv);
+
+/* conclab lab [DIR] [options]: JupyterLab on 127.0.0.1 with a token, opening DIR. */
+int cli_lab(int argc, char **argv);
+/* conclab hub-config [-o FILE] [options]: a jupyterhub_config.py for a class (hub/). */
+int cli_hub_config(int argc, char **argv);
+
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "notebook_text.h"
 #include "engine.h"
 #include "monotonic.h"
 #include "xalloc.h"
@@ -155,25 +156,6 @@ static bool is_code_cell(const json_t *cell) {
     return type && strcmp(type, "code") == 0;
 }
 
-/* nbformat keeps multi-line strings either whole or as a list of lines; returns the joined text
- * (malloc'd), or NULL when the value is neither. */
-static char *multiline_text(const json_t *value) {
-    if (json_is_string(value)) return xstrdup(json_string_value(value));
-    if (!json_is_array(value)) return NULL;
-    size_t len = 0, i;
-    json_t *line;
-    json_array_foreach(value, i, line) {
-        if (!json_is_string(line)) return NULL;
-        len += json_string_length(line);
-    }
-    char *text = xrealloc(NULL, len + 1), *at = text;
-    json_array_foreach(value, i, line) {
-        memcpy(at, json_string_value(line), json_string_length(line));
-        at += json_string_length(line);
-    }
-    *at = '\0';
-    return text;
-}
 
 /* Checks the shape the run relies on, before anything runs, so a damaged notebook fails fast. */
 static int check_notebook(const char *path, json_t *nb) {
@@ -198,7 +180,7 @@ static int check_notebook(const char *path, json_t *nb) {
             return -1;
         }
         if (!is_code_cell(cell)) continue;
-        char *source = multiline_text(json_object_get(cell, "source"));
+        char *source = notebook_multiline_text(json_object_get(cell, "source"));
         if (!source) {
             fprintf(stderr, "conclab run: %s: cell %zu: source is not text\n", path, i + 1);
             return -1;
@@ -471,6 +453,11 @@ static void on_display(void *ctx, json_t *data, json_t *metadata, const char *di
 /* Records the cell's end: its value as execute_result, or its failure as an error output. */
 static void cell_run_finish(cell_run *run, const engine_outcome *outcome) {
     cell_run_close_stream(run);
+    if (outcome->page) {  /* the answer to `name?` lines, kept as JupyterLab shows it: under the cell */
+        show_bundle(run->term, "", outcome->page);
+        json_array_append_new(run->outputs, json_pack("{s:s, s:o, s:{}}", "output_type", "display_data", "data",
+                                                      bundle_for_notebook(outcome->page), "metadata"));
+    }
     if (outcome->ok && outcome->result) {
         char prefix[32];
         snprintf(prefix, sizeof prefix, "Out[%d]: ", run->execution_count);
@@ -576,7 +563,7 @@ static bool run_cell(engine *eng, json_t *cell, const char *code, int count, ter
     engine_pump(eng, &cb);
     cell_run_finish(&run, &outcome);
     bool ok = outcome.ok;
-    if (!ok) {
+    if (!ok && !notebook_cell_raises_on_purpose(cell)) {
         const char *ename = outcome.ename ? outcome.ename : "Error", *evalue = outcome.evalue ? outcome.evalue : "";
         if (!report->stop_reason && asprintf(&report->stop_reason, "%s: %s", ename, evalue) < 0)
             report->stop_reason = NULL;
@@ -609,7 +596,7 @@ static void run_notebook(engine *eng, json_t *nb, const run_options *o, terminal
     json_t *cell;
     json_array_foreach(cells, i, cell) {
         if (!is_code_cell(cell)) continue;
-        char *code = multiline_text(json_object_get(cell, "source"));
+        char *code = notebook_multiline_text(json_object_get(cell, "source"));
         /* An empty cell sends nothing and takes no number, as in Jupyter. */
         if (code[strspn(code, " \t\r\n\f\v")] == '\0') {
             free(code);
@@ -619,7 +606,7 @@ static void run_notebook(engine *eng, json_t *nb, const run_options *o, terminal
         show_header(term, count, i + 1, n_cells);
         bool ok = run_cell(eng, cell, code, count, term, report, o);
         free(code);
-        if (ok && !interrupted) continue;
+        if ((ok || notebook_cell_raises_on_purpose(cell)) && !interrupted) continue;
         if (ok) return;  /* Ctrl-C between cells: the cell finished, the run ends here */
         report->cells_failed++;
         if (!report->stopped_at) {

@@ -17,7 +17,7 @@ static void reserve(strbuf *b, size_t extra) {
 
 void strbuf_addn(strbuf *b, const char *text, size_t n) {
     reserve(b, n);
-    memcpy(b->data + b->len, text, n);
+    if (n) memcpy(b->data + b->len, text, n); /* text may be NULL when n is 0 (an empty strbuf) */
     b->len += n;
     b->data[b->len] = '\0';
 }

@@ -354,9 +354,12 @@ static bool may_miss_a_header(const build *b, const TCCState *s) {
     return !s || (b->warnings.data && strstr(b->warnings.data, "implicit declaration"));
 }
 
-/* Compiles and links, adjusting the plans as tcc's refusals teach us; NULL on failure. */
+/* Compiles and links, adjusting the plans as tcc's refusals teach us; NULL on failure. tcc
+ * stops at its first error, so each refused initializer costs a round: a cell may have as many
+ * as it has items (`int a = f(); int b = f(); ...`), plus a few rounds for the other lessons. */
 static TCCState *compile_and_link(build *b) {
-    for (int round = 0; round < 8; round++) {
+    size_t rounds = b->c.n_items + 8;
+    for (size_t round = 0; round < rounds; round++) {
         TCCState *s = attempt(b);
         if (may_miss_a_header(b, s)) {
             if (s) {

@@ -6,6 +6,7 @@
  * #include lines (-dD keeps the #defines), and a light scan of the output picks the name out of
  * each top-level declaration. It runs once per distinct include list. */
 #include "complete.h"
+#include "engine_internal.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include "lexer.h"
+#include "library_docs.h"
+#include "man_pages.h"
 #include "runtime_paths.h"
 #include "strbuf.h"
 #include "monotonic.h"
@@ -136,8 +139,11 @@ static const char *const directives[] = {
 
 typedef struct match {
     char *text;
-    const char *type;  /* for JupyterLab's icons: "keyword", "function", "path", ... */
-    size_t order;      /* earlier sources win when two offer the same text */
+    const char *type;       /* for JupyterLab's icons: "keyword", "function", "path", ... */
+    const char *signature;  /* its declaration when known (borrowed), or NULL */
+    size_t order;           /* earlier sources win when two offer the same text */
+    int tier;               /* 0: the notebook, the runtime, its headers, C; 1: the prelude's
+                             * headers; 2: the manual's other names */
 } match;
 
 typedef struct match_list {
@@ -145,9 +151,10 @@ typedef struct match_list {
     size_t prefix_len;
     match *items;
     size_t n, cap;
+    int tier;               /* the tier of what is offered now */
 } match_list;
 
-static void offer(match_list *m, const char *text, const char *type) {
+static void offer_signed(match_list *m, const char *text, const char *type, const char *signature) {
     if (strncmp(text, m->prefix, m->prefix_len) != 0) return;
     if (m->n == m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 256;
@@ -156,8 +163,12 @@ static void offer(match_list *m, const char *text, const char *type) {
         m->items = grown;
         m->cap = cap;
     }
-    m->items[m->n] = (match){strdup(text), type, m->n};
+    m->items[m->n] = (match){strdup(text), type, signature, m->n, m->tier};
     m->n++;
+}
+
+static void offer(match_list *m, const char *text, const char *type) {
+    offer_signed(m, text, type, NULL);
 }
 
 static void offer_words(match_list *m, const char *const *words, const char *type) {
@@ -186,8 +197,27 @@ static void offer_header_names(match_list *m, const json_t *names) {
     json_t *info;
     json_object_foreach((json_t *)names, name, info) {
         const char *kind = json_string_value(json_object_get(info, "kind"));
-        offer(m, name, kind ? kind : "variable");
+        offer_signed(m, name, kind ? kind : "variable", json_string_value(json_object_get(info, "declaration")));
     }
+}
+
+/* The kinds of pages: section 3type documents types, 3const constants, 2 and 3 mostly
+ * functions (and a few macros and variables, which the prelude's names then tell apart). */
+static void offer_manual_name(void *ctx, const man_name *n) {
+    const char *type = strcmp(n->section, "3type") == 0 ? "type" : strcmp(n->section, "3const") == 0 ? "constant"
+                                                                                                     : "function";
+    offer(ctx, n->name, type);
+}
+
+/* The C library by prefix, what cells may use as they are (the prelude's names) before what
+ * needs an #include (the manual's other names). A bare Tab (no prefix) does not list it all. */
+static void offer_library(match_list *m, const complete_sources *src) {
+    if (m->prefix_len == 0) return;
+    m->tier = 1;
+    if (src->prelude_names) offer_header_names(m, src->prelude_names);
+    m->tier = 2;
+    if (src->manuals) man_pages_with_prefix(m->prefix, 4 * COMPLETE_LIBRARY_MAX, offer_manual_name, m);
+    m->tier = 0;
 }
 
 static bool is_directory(int dir_fd, const struct dirent *e) {
@@ -229,15 +259,41 @@ static int by_text_then_order(const void *a, const void *b) {
     return c ? c : (x->order > y->order) - (x->order < y->order);
 }
 
+static int by_tier_then_text(const void *a, const void *b) {
+    const match *x = a, *y = b;
+    return x->tier != y->tier ? x->tier - y->tier : strcmp(x->text, y->text);
+}
+
+/* One match per text (the earliest source's), then the notebook's tier before the library's,
+ * each sorted, the library's cut at COMPLETE_LIBRARY_MAX. */
+static void rank(match_list *m) {
+    if (!m->n) return;
+    qsort(m->items, m->n, sizeof(*m->items), by_text_then_order);
+    size_t kept = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (kept && strcmp(m->items[i].text, m->items[kept - 1].text) == 0) free(m->items[i].text);
+        else m->items[kept++] = m->items[i];
+    }
+    m->n = kept;
+    qsort(m->items, m->n, sizeof(*m->items), by_tier_then_text);
+    size_t library = 0;
+    kept = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->items[i].tier > 0 && library++ >= COMPLETE_LIBRARY_MAX) free(m->items[i].text);
+        else m->items[kept++] = m->items[i];
+    }
+    m->n = kept;
+}
+
 static json_t *reply_of(match_list *m, const complete_word *w) {
-    if (m->n) qsort(m->items, m->n, sizeof(*m->items), by_text_then_order);
+    rank(m);
     json_t *matches = json_array(), *types = json_array();
     for (size_t i = 0; i < m->n; i++) {
-        if (i > 0 && strcmp(m->items[i].text, m->items[i - 1].text) == 0) continue;
         json_array_append_new(matches, json_string(m->items[i].text));
-        json_array_append_new(types, json_pack("{s:i, s:i, s:s, s:s}", "start", w->cursor_start,
-                                               "end", w->cursor_end, "text", m->items[i].text,
-                                               "type", m->items[i].type));
+        json_t *type = json_pack("{s:i, s:i, s:s, s:s}", "start", w->cursor_start, "end", w->cursor_end, "text",
+                                 m->items[i].text, "type", m->items[i].type);
+        if (m->items[i].signature) json_object_set_new(type, "signature", json_string(m->items[i].signature));
+        json_array_append_new(types, type);
     }
     for (size_t i = 0; i < m->n; i++) free(m->items[i].text);
     free(m->items);
@@ -255,6 +311,7 @@ json_t *complete_matches(const char *code, int cursor, const complete_sources *s
         offer_runtime(&m, src->runtime);
         offer_header_names(&m, src->header_names);
         offer_words(&m, c_keywords, "keyword");
+        offer_library(&m, src);
         break;
     case COMPLETE_DIRECTIVE:
         offer_words(&m, directives, "directive");
@@ -704,11 +761,33 @@ static const char *const *header_dirs(void) {
     return dirs;
 }
 
+static json_t *prelude_names;
+static pthread_once_t prelude_once = PTHREAD_ONCE_INIT;
+
+static void read_prelude_names(void) {
+    json_t *lines = json_array();
+    for (size_t i = 0; library_prelude_headers[i]; i++) {
+        if (strcmp(library_prelude_headers[i], "<conclab.h>") == 0) continue;  /* api_docs.c's */
+        json_array_append_new(lines, json_sprintf("#include %s", library_prelude_headers[i]));
+    }
+    prelude_names = complete_header_names(lines, runtime_include_dir());
+    json_decref(lines);
+}
+
+const json_t *complete_prelude_names(void) {
+    pthread_once(&prelude_once, read_prelude_names);
+    return prelude_names;
+}
+
 void complete_sources_of(engine *eng, complete_sources *src) {
     src->symbols = engine_symbols(eng);
     src->runtime = api_docs_runtime();
     src->header_names = header_names_of(engine_includes(eng));
     src->header_dirs = header_dirs();
+    src->prelude_names = complete_prelude_names();
+    src->includes = engine_includes(eng);
+    src->no_prelude = engine_prelude_off(eng);
+    src->manuals = true;
 }
 
 void complete_sources_release(complete_sources *src) {

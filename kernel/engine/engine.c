@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cell.h"
+#include "conclab_host.h"
 #include "cell_cgroup.h"
 #include "descriptors.h"
 #include "error_text.h"
@@ -258,6 +259,7 @@ int engine_restart(engine *eng) {
     free(eng->thread_notice);
     eng->thread_notice = NULL;
     engine_forget_definitions(eng);
+    engine_history_clear(eng);
     return spawn_executor(eng, NULL);
 }
 
@@ -270,10 +272,12 @@ void engine_free(engine *eng) {
     if (eng->progress_fd >= 0) close(eng->progress_fd);
     engine_forget_definitions(eng);
     json_decref(eng->symbols);
+    json_decref(eng->history);
     json_decref(eng->display_ids);
     json_decref(eng->includes);
     free(eng->groups);
     free(eng->thread_notice);
+    free(eng->waits_report);
     pthread_mutex_destroy(&eng->lock);
     free(eng);
 }
@@ -326,12 +330,24 @@ void engine_limit_memory(engine *eng) {
 
 /* ---------------------------------------------------------------- stopping a cell */
 
+/* Before a hung cell is killed: what its threads wait for, from the board of waits the runtime
+ * keeps in the progress page (conclab_host.h). Only for the stops where a cell may be stuck. */
+static void read_waits(engine *eng, stop_reason why, pid_t group) {
+    if (!eng->progress || group <= 0 || (why != STOP_INTERRUPT && why != STOP_TIMEOUT)) return;
+    char text[8192];
+    int deadlock = 0;
+    if (!cl_host_waits_report(eng->progress->waits, (int)group, text, sizeof text, &deadlock)) return;
+    eng->waits_report = strdup(text);
+    eng->waits_deadlock = deadlock != 0;
+}
+
 void engine_stop_cell(engine *eng, stop_reason why) {
     pthread_mutex_lock(&eng->lock);
     pid_t group = 0;
     if (eng->executing && eng->stop == STOP_NONE) {
         eng->stop = why;
         group = eng->running_group;
+        read_waits(eng, why, group);
     }
     pthread_mutex_unlock(&eng->lock);
     if (group > 0) kill(-group, SIGKILL);  /* the cell, its threads and every process it forked */

@@ -42,6 +42,7 @@ struct engine {
     uint64_t nonce;           /* stamped on the executor's events (messages.h) */
     output_stream out, err;
     json_t *symbols, *includes;
+    json_t *history;          /* the cells run this session, for %export (session_export.c) */
     strbuf unmerged;          /* definition records not yet in symbols: merged when asked */
     pid_t *groups;            /* process groups cells ran in, to clean up on restart */
     size_t n_groups;
@@ -57,6 +58,8 @@ struct engine {
     bool executing;
     pid_t running_group;
     stop_reason stop;
+    char *waits_report;       /* what the cell's threads were doing when it was stopped, or NULL */
+    bool waits_deadlock;      /* ... and they were in a wait-for cycle */
 };
 
 /* One cell on its way (execute.c), and what outcome.c reads of it. */
@@ -100,5 +103,19 @@ void engine_say(const engine_callbacks *cb, const char *text);  /* a line on the
 /* symbols.c */
 void engine_keep_definitions(engine *eng, const char *records, size_t length);
 void engine_forget_definitions(engine *eng);
+
+/* session_export.c */
+void engine_history_add(engine *eng, const char *code, int number, const engine_outcome *out);
+void engine_history_clear(engine *eng);
+void engine_export_session(engine *eng, const char *path, const engine_callbacks *cb, engine_outcome *out);
+bool engine_prelude_off(const engine *eng);
+
+/* tsan_cell.c: a %%tsan cell, built with ThreadSanitizer and run outside the notebook */
+void engine_tsan_cell(engine *eng, const engine_request *req, const cell_magics *magics, const engine_callbacks *cb,
+                      engine_outcome *out);  /* `%prelude off` is in force: inspection's include notes */
+
+/* inspect.c: the page answering a cell's `name?` lines (help_lines.h) */
+struct help_query;
+json_t *engine_help_page(engine *eng, const struct help_query *queries, size_t n);
 
 #endif

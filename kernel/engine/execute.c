@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "help_lines.h"
 #include "monotonic.h"
 #include "process_tree.h"
+
+enum { CHAOS_TIMEOUT_SLACK_S = 5 };
 
 #define CONCLAB_STRINGIFY_(x) #x
 #define CONCLAB_STRINGIFY(x) CONCLAB_STRINGIFY_(x)
@@ -59,6 +62,7 @@ static void answer_limits(engine *eng, const engine_callbacks *cb) {
                                       : ", counted per cell; threads do not count");
     strbuf_addf(&text, "bounds checking: %s (%%bounds on|off)\n", eng->settings.bounds ? "on" : "off");
     strbuf_addf(&text, "prelude:         %s (%%prelude on|off)\n", eng->settings.no_prelude ? "off" : "on");
+    strbuf_addf(&text, "lock order:      %s (%%lockcheck on|off)\n", eng->settings.lockcheck ? "checked" : "not checked");
     char *s = strbuf_take(&text);
     engine_say(cb, s);
     free(s);
@@ -79,6 +83,10 @@ static bool handle_magics(engine *eng, char *code, const engine_callbacks *cb, c
     engine_say(cb, magics->note);
     if (magics->query == QUERY_THREADS) answer_threads(eng, cb);
     if (magics->query == QUERY_LIMITS) answer_limits(eng, cb);
+    if (magics->export_file) {
+        engine_export_session(eng, magics->export_file, cb, out);
+        if (out->ename) return true;
+    }
     out->ok = magics->query != QUERY_NONE || (only_blank(code) && magics->timeit_line < 0);
     return out->ok;
 }
@@ -220,7 +228,12 @@ static void set_executing(engine *eng, bool on) {
     pthread_mutex_lock(&eng->lock);
     eng->executing = on;
     eng->running_group = 0;
-    if (on) eng->stop = STOP_NONE;
+    if (on) {
+        eng->stop = STOP_NONE;
+        free(eng->waits_report);
+        eng->waits_report = NULL;
+        eng->waits_deadlock = false;
+    }
     pthread_mutex_unlock(&eng->lock);
 }
 
@@ -246,13 +259,19 @@ static void run_in_executor(engine *eng, const engine_request *req, const engine
                             const cell_magics *magics, const char *code, engine_outcome *out) {
     op execute = {.kind = OP_EXECUTE,
                   .execute = {req->cell_number, req->allow_stdin, req->silent, magics->bounds, !magics->no_prelude,
-                              eng->opts.memory_limit, magics->time, magics->watch, magics->trace_file}};
+                              eng->opts.memory_limit, magics->time, magics->watch, magics->trace_file,
+                              magics->lockcheck, magics->chaos_runs,
+                              magics->chaos_seeded ? (long long)magics->chaos_seed : -1,
+                              (int)(magics->timeout_s * 1000 + 0.5)}};
     process_limit_exceeded(&eng->processes, 0);  /* forget refusals from before this cell */
     process_limit_prepare_cell(&eng->processes, req->cell_number);
     engine_limit_memory(eng);
     process_list before;
     process_tree_descendants(&before);
     run_state rs = {.eng = eng, .req = req, .cb = cb, .timeout_s = magics->timeout_s};
+    /* %%chaos trials keep to the time limit themselves (they stop early and say how many ran):
+     * this deadline is only the backstop for an executor that does not */
+    if (magics->chaos_runs >= 2 && rs.timeout_s > 0) rs.timeout_s += CHAOS_TIMEOUT_SLACK_S;
     rs.sent_at = monotonic_seconds();
     if (op_send(eng->channel, &execute, code, strlen(code)) != 0) rs.died = true;  /* the code, unescaped */
     wait_for_done(&rs);
@@ -285,13 +304,24 @@ void engine_execute(engine *eng, const engine_request *req, const engine_callbac
     eng->cell_output = 0;
     char *code = strdup(req->code ? req->code : "");
     cell_magics magics = {0};
-    if (code && !handle_magics(eng, code, cb, &magics, out)) {
+    help_query asked[HELP_LINES_MAX];  /* `name?` lines: blanked, answered after the cell ran */
+    size_t n_asked = code ? help_lines_take(code, asked, HELP_LINES_MAX) : 0;
+    bool needs_executor = code && !handle_magics(eng, code, cb, &magics, out);
+    if (code && magics.tsan && !out->ename) {  /* %%tsan: built with gcc, run outside (tsan_cell.c) */
+        out->ok = false;
+        engine_tsan_cell(eng, req, &magics, cb, out);
+        set_executing(eng, false);
+    } else if (needs_executor) {
         char *timed = magics_timeit_code(&magics, code, req->cell_number);  /* %%timeit, %timeit */
         run_in_executor(eng, req, cb, &magics, timed ? timed : code, out);
         free(timed);
     }
     else set_executing(eng, false);
+    if (n_asked) out->page = engine_help_page(eng, asked, n_asked < HELP_LINES_MAX ? n_asked : HELP_LINES_MAX);
     if (!code) engine_set_error(out, "MemoryError", "the kernel ran out of memory taking the cell", NULL);
+    /* what %export will write; an %export cell is not part of the notebook it writes */
+    /* nor is a %%tsan cell: it ran outside the notebook and changed nothing in it */
+    if (code && !magics.export_file && !magics.tsan) engine_history_add(eng, req->code ? req->code : "", req->cell_number, out);
     free(code);
     cell_magics_clear(&magics);
     engine_reap_children();

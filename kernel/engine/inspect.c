@@ -1,10 +1,12 @@
-/* inspect.c — inspection for inspect_request (Shift+Tab, the contextual help panel): what the
- * notebook, the runtime or a header says about the name at the cursor. */
+/* inspect.c — inspection for inspect_request (Shift+Tab, the contextual help panel) and `name?`:
+ * what the notebook, the runtime, a header or the C library's manual says about a name. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "complete.h"
+#include "help_lines.h"
+#include "library_docs.h"
 #include "strbuf.h"
 
 static bool is_ident_char(char c) {
@@ -132,21 +134,57 @@ static char *describe_keyword(const char *name) {
     return NULL;
 }
 
-char *inspect_text(const char *code, int cursor, const complete_sources *src) {
+/* A C library name: its manual page first (the richest), then a header the notebook included,
+ * then the prelude's headers. */
+static json_t *library_bundle(const char *name, int detail, const complete_sources *src) {
+    library_context lib = {.includes = src->includes, .no_prelude = src->no_prelude,
+                           .prelude_names = src->prelude_names, .manuals = src->manuals};
+    json_t *bundle = library_docs_manual(name, detail, &lib);
+    const json_t *header_info = bundle ? NULL : json_object_get(src->header_names, name);
+    if (header_info) {
+        char *text = describe_header_name(header_info);
+        bundle = json_pack("{s:s}", "text/plain", text);
+        free(text);
+    }
+    return bundle ? bundle : library_docs_prelude(name, &lib);
+}
+
+static json_t *plain_bundle(char *text) {
+    json_t *bundle = text ? json_pack("{s:s}", "text/plain", text) : NULL;
+    free(text);
+    return bundle;
+}
+
+static json_t *bundle_for(const char *name, const char *tag, int detail, const complete_sources *src) {
+    char *key = NULL;
+    const json_t *info = notebook_symbol(src->symbols, name, tag, &key);
+    free(key);
+    const api_doc *doc = src->runtime ? api_docs_find(src->runtime, name) : NULL;
+    if (info) return plain_bundle(describe_symbol(info));
+    if (doc) return plain_bundle(describe_runtime(doc));
+    json_t *keyword = plain_bundle(describe_keyword(name));
+    return keyword ? keyword : library_bundle(name, detail, src);
+}
+
+json_t *inspect_bundle(const char *code, int cursor, int detail, const complete_sources *src) {
     const char *tag;
     char *name = complete_name_at(code, cursor, &tag);
     if (!name) return NULL;
-    char *text = NULL, *key = NULL;
-    const json_t *info = notebook_symbol(src->symbols, name, tag, &key);
-    const api_doc *doc = src->runtime ? api_docs_find(src->runtime, name) : NULL;
-    const json_t *header_info = json_object_get(src->header_names, name);
-    if (info) text = describe_symbol(info);
-    else if (doc) text = describe_runtime(doc);
-    else if (header_info) text = describe_header_name(header_info);
-    else text = describe_keyword(name);
-    free(key);
+    json_t *bundle = bundle_for(name, tag, detail, src);
     free(name);
-    return text;
+    return bundle;
+}
+
+json_t *inspect_name(const char *name, int detail, const complete_sources *src) {
+    return bundle_for(name, NULL, detail, src);
+}
+
+char *inspect_text(const char *code, int cursor, const complete_sources *src) {
+    json_t *bundle = inspect_bundle(code, cursor, 0, src);
+    const char *text = json_string_value(json_object_get(bundle, "text/plain"));
+    char *copy = text ? strdup(text) : NULL;
+    json_decref(bundle);
+    return copy;
 }
 
 char *engine_inspect(engine *eng, const char *code, int cursor_pos) {
@@ -155,4 +193,60 @@ char *engine_inspect(engine *eng, const char *code, int cursor_pos) {
     char *text = inspect_text(code ? code : "", cursor_pos, &src);
     complete_sources_release(&src);
     return text;
+}
+
+/* ---- help lines: `name?` ---------------------------------------------------------------- */
+
+static json_t *help_answer(const help_query *q, const complete_sources *src) {
+    const char *member = strpbrk(q->name, ".-");
+    json_t *bundle = member ? NULL : inspect_name(q->name, q->detail, src);
+    if (bundle) return bundle;
+    strbuf b = {0};
+    if (member)
+        strbuf_addf(&b, "%s: members are not inspected; %.*s? shows what %.*s is.", q->name,
+                    (int)(member - q->name), q->name, (int)(member - q->name), q->name);
+    else
+        strbuf_addf(&b, "%s: not found. No definition of the notebook, function of the conclab runtime, "
+                        "name from an included header or manual page goes by this name.", q->name);
+    bundle = json_pack("{s:s}", "text/plain", b.data);
+    strbuf_free(&b);
+    return bundle;
+}
+
+json_t *inspect_help_page(const help_query *queries, size_t n, const complete_sources *src) {
+    strbuf text = {0}, md = {0};
+    bool all_markdown = true;
+    for (size_t i = 0; i < n; i++) {
+        json_t *answer = help_answer(&queries[i], src);
+        const char *t = json_string_value(json_object_get(answer, "text/plain"));
+        const char *m = json_string_value(json_object_get(answer, "text/markdown"));
+        if (i) strbuf_add(&text, "\n\n");
+        strbuf_add(&text, t ? t : "");
+        if (i) strbuf_add(&md, "\n\n---\n\n");
+        if (m) strbuf_add(&md, m);
+        all_markdown &= m != NULL;
+        json_decref(answer);
+    }
+    strbuf_add(&text, "");
+    json_t *page = json_pack("{s:s}", "text/plain", text.data);
+    if (all_markdown && md.len) json_object_set_new(page, "text/markdown", json_string(md.data));
+    strbuf_free(&text);
+    strbuf_free(&md);
+    return page;
+}
+
+json_t *engine_help_page(engine *eng, const help_query *queries, size_t n) {
+    complete_sources src;
+    complete_sources_of(eng, &src);
+    json_t *page = inspect_help_page(queries, n, &src);
+    complete_sources_release(&src);
+    return page;
+}
+
+json_t *engine_inspect_bundle(engine *eng, const char *code, int cursor_pos, int detail_level) {
+    complete_sources src;
+    complete_sources_of(eng, &src);
+    json_t *bundle = inspect_bundle(code ? code : "", cursor_pos, detail_level, &src);
+    complete_sources_release(&src);
+    return bundle;
 }

@@ -9,7 +9,8 @@
 
 static const char known[] = "%%time, %%timeit [SETUP], %timeit STATEMENT, %%timeline [--live] [--cpu] [--save FILE], "
                             "%%cpu, %%timeout SECONDS, %timeout SECONDS, %%bounds, %bounds on|off, %prelude on|off, "
-                            "%threads, %limits";
+                            "%threads, %limits, %export FILE.c, %%tsan [--only-this-cell], "
+                            "%%chaos [--seed N] [--runs K], %lockcheck on|off";
 
 static int parse_seconds(const char *arg, double *out) {
     char *end;
@@ -38,6 +39,59 @@ static int parse_timeline(const char *rest, cell_magics *cell, char **err) {
             return -1;
         }
     }
+    return 0;
+}
+
+/* ---- %%chaos and %lockcheck (issue 17): the cell's trials and lock-order checking ---- */
+enum { CHAOS_DEFAULT_RUNS = 20, CHAOS_MAX_RUNS = 1000 };
+#define CHAOS_MAX_SEED (1ULL << 62) /* travels as a JSON integer */
+
+static int chaos_number(const char *word, unsigned long long max, unsigned long long *out) {
+    char *end;
+    if (!word || word[0] < '0' || word[0] > '9') return -1;
+    unsigned long long v = strtoull(word, &end, 10);
+    if (*end || v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+/* %%chaos's options, from the rest of its line. */
+static int parse_chaos(const char *rest, cell_magics *cell, char **err) {
+    char word[64], value[64];
+    int used;
+    bool runs_given = false;
+    unsigned long long runs = 0;
+    while (sscanf(rest, " %63s%n", word, &used) == 1) {
+        rest += used;
+        bool is_seed = strcmp(word, "--seed") == 0, is_runs = strcmp(word, "--runs") == 0;
+        bool has_value = (is_seed || is_runs) && sscanf(rest, " %63s%n", value, &used) == 1;
+        if (has_value) rest += used;
+        if (is_seed && has_value && chaos_number(value, CHAOS_MAX_SEED, &cell->chaos_seed) == 0) {
+            cell->chaos_seeded = true;
+        } else if (is_runs && has_value && chaos_number(value, CHAOS_MAX_RUNS, &runs) == 0 && runs >= 2) {
+            runs_given = true;
+        } else {
+            if (asprintf(err, "%%%%chaos takes --seed N (a whole number) and --runs K (2 to %d), got '%s%s%s'",
+                         CHAOS_MAX_RUNS, word, has_value ? " " : "", has_value ? value : "") < 0) *err = NULL;
+            return -1;
+        }
+    }
+    cell->chaos_runs = runs_given ? (int)runs : cell->chaos_seeded ? 1 : CHAOS_DEFAULT_RUNS;
+    cell->lockcheck = true;
+    return 0;
+}
+
+static int parse_lockcheck(const char *arg, notebook_settings *nb, cell_magics *cell, char **err) {
+    if (strcmp(arg, "on") != 0 && strcmp(arg, "off") != 0) {
+        if (asprintf(err, "%%lockcheck takes on or off, got '%s'", arg) < 0) *err = NULL;
+        return -1;
+    }
+    nb->lockcheck = cell->lockcheck = strcmp(arg, "on") == 0;
+    free(cell->note);
+    cell->note = strdup(cell->lockcheck ? "Lock-order checking is on: when two threads take the same locks in "
+                                          "opposite orders (a deadlock waiting to happen), a report says which "
+                                          "locks, in which orders and where, on stderr.\n"
+                                        : "Lock-order checking is off.\n");
     return 0;
 }
 
@@ -87,6 +141,16 @@ static int apply(const char *line, int index, bool cell_magic, notebook_settings
         cell->watch |= WATCH_CPU;
         return 0;
     }
+    if (cell_magic && strcmp(name, "tsan") == 0) {
+        bool only_this_cell = strcmp(arg, "--only-this-cell") == 0;
+        if (arg[0] && !only_this_cell) {
+            if (asprintf(err, "%%%%tsan takes --only-this-cell or nothing after it, got '%s'", arg) < 0) *err = NULL;
+            return -1;
+        }
+        cell->tsan = true;
+        cell->tsan_only_this_cell = only_this_cell;
+        return 0;
+    }
     if (cell_magic && strcmp(name, "time") == 0) {
         if (arg[0]) {
             if (asprintf(err, "%%%%time takes nothing after it, got '%s'", arg) < 0) *err = NULL;
@@ -127,6 +191,19 @@ static int apply(const char *line, int index, bool cell_magic, notebook_settings
         cell->query = name[0] == 't' ? QUERY_THREADS : QUERY_LIMITS;
         return 0;
     }
+    if (!cell_magic && strcmp(name, "export") == 0) {  /* the whole rest of the line: a path */
+        const char *file = line + strspn(line, " \t") + strlen(name);
+        file += strspn(file, " \t");
+        if (!*file) {
+            if (asprintf(err, "%%export needs a file name, e.g. %%export lab.c") < 0) *err = NULL;
+            return -1;
+        }
+        free(cell->export_file);
+        cell->export_file = strdup(file);
+        return 0;
+    }
+    if (cell_magic && strcmp(name, "chaos") == 0) return parse_chaos(line + strspn(line, " \t") + 5, cell, err);
+    if (!cell_magic && strcmp(name, "lockcheck") == 0) return parse_lockcheck(arg, nb, cell, err);
     if (asprintf(err, "unknown magic %s%s; known magics: %s", prefix, name, known) < 0) *err = NULL;
     return -1;
 }
@@ -137,6 +214,7 @@ int magics_parse(char *code, notebook_settings *notebook, cell_magics *cell, cha
     cell->timeout_s = nb.timeout_s;
     cell->bounds = nb.bounds;
     cell->no_prelude = nb.no_prelude;
+    cell->lockcheck = nb.lockcheck;
     cell->timeit_line = -1;
     *err = NULL;
     int index = 0;
@@ -169,7 +247,8 @@ void cell_magics_clear(cell_magics *cell) {
     free(cell->note);
     free(cell->timeit_text);
     free(cell->trace_file);
-    cell->note = cell->timeit_text = cell->trace_file = NULL;
+    free(cell->export_file);
+    cell->note = cell->timeit_text = cell->trace_file = cell->export_file = NULL;
 }
 
 /* The start of the index'th line of text, or its end. */

@@ -13,6 +13,17 @@
  *   %threads            threads earlier cells left running
  *   %limits             the limits in force
  *   %prelude on|off     whether cells may use the common headers without including them
+ *   %export FILE.c      the cells run so far in this session as one C program (export_program.h)
+ *   %%tsan [--only-this-cell]
+ *                       that program plus this cell, built with gcc's ThreadSanitizer and run
+ *                       outside the notebook; data races become the cell's error (tsan_cell.c);
+ *                       --only-this-cell: earlier cells' definitions, but only this cell's
+ *                       statements run (a long notebook need not run again under TSan)
+ *   %%chaos [--seed N] [--runs K]
+ *                       the cell run K times (default 20) as throwaway trials with seeded random
+ *                       hold-ups at the runtime's scheduling points and lock-order checking on;
+ *                       --seed N alone: one ordinary run with seed N (the replay)
+ *   %lockcheck on|off   every later cell checks the order its threads take locks in
  *
  * Magic lines are blanked (not removed) so the C below keeps its line numbers. */
 #ifndef CONCLAB_MAGICS_H
@@ -24,6 +35,7 @@ typedef struct notebook_settings {
     double timeout_s;  /* default per-cell time limit; 0: none */
     bool bounds;       /* compile cells with bounds checking */
     bool no_prelude;   /* %prelude off: no headers included for the cell (prelude_headers.h) */
+    bool lockcheck;    /* %lockcheck on: lock-order reports on stderr (conclab/chaos.h) */
 } notebook_settings;
 
 typedef enum magic_query { QUERY_NONE, QUERY_THREADS, QUERY_LIMITS } magic_query;
@@ -39,7 +51,14 @@ typedef struct cell_magics {
     bool timeit_cell;  /* %%timeit: the rest of the cell is the body; else %timeit's statement */
     char *timeit_text; /* %%timeit's setup or %timeit's statement (malloc'd, may be "") */
     magic_query query;
+    char *export_file; /* %export FILE.c (malloc'd), or NULL */
+    bool tsan;         /* %%tsan: run under ThreadSanitizer, outside the notebook (tsan_cell.c) */
+    bool tsan_only_this_cell;  /* %%tsan --only-this-cell: earlier cells give definitions only */
     char *note;        /* what a settings magic changed, to tell the user; malloc'd or NULL */
+    bool lockcheck;    /* lock-order checking while the cell runs */
+    int chaos_runs;    /* %%chaos: 0 none; 1 one ordinary run under chaos_seed; >= 2 trials */
+    bool chaos_seeded; /* --seed given (else the executor draws the first seed) */
+    unsigned long long chaos_seed;
 } cell_magics;
 
 /* Reads the magic lines at the top of `code` (blanking them in place), updates the notebook's

@@ -32,6 +32,7 @@ void engine_outcome_clear(engine_outcome *out) {
     free(out->evalue);
     json_decref(out->traceback);
     json_decref(out->result);
+    json_decref(out->page);
     memset(out, 0, sizeof *out);
 }
 
@@ -95,6 +96,17 @@ static void describe_stop(engine *eng, const run_state *rs, stop_reason why, con
         snprintf(evalue, size, "the cell wrote more than %zu bytes of output%s; %s", eng->opts.output_limit, at, kept);
 }
 
+/* After the frames: what the cell's threads were doing when it was stopped (engine.c read the
+ * board of waits just before the kill), one traceback line per line of the report. */
+static void show_waits(const engine *eng, json_t *tb) {
+    const char *text = eng->waits_report;
+    for (const char *line = text; line && *line;) {
+        size_t n = strcspn(line, "\n");
+        json_array_append_new(tb, json_stringn(line, n));
+        line += n + (line[n] == '\n');
+    }
+}
+
 /* Why the client stopped the cell, when it did: that is the error the student should see. */
 static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool state_lost, engine_outcome *out) {
     char evalue[1024];
@@ -103,6 +115,11 @@ static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool
                                       "could not run in a fork) and a fresh one started"
                                     : "the notebook's state was lost and a fresh one started";
     describe_stop(eng, rs, why, kept, evalue, sizeof evalue);
+    if (eng->waits_deadlock) {  /* the cycle is the news: say it first */
+        size_t used = strlen(evalue), cycle = strcspn(eng->waits_report, "\n");
+        if (used + 2 < sizeof evalue)
+            snprintf(evalue + used, sizeof evalue - used, "; %.*s", (int)cycle, eng->waits_report);
+    }
     const char *ename = stop_ename(why);
     json_t *tb = json_array();
     json_array_append_new(tb, json_sprintf("%s: %s", ename, evalue));
@@ -110,6 +127,7 @@ static void explain_stop(engine *eng, const run_state *rs, stop_reason why, bool
     json_array_extend(tb, frames);
     json_decref(frames);
     show_source_line(tb, rs, rs->at);
+    show_waits(eng, tb);
     engine_set_error(out, ename, evalue, tb);
 }
 

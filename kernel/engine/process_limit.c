@@ -14,16 +14,7 @@
 #include "cell_cgroup.h"
 #include "cgroup.h"
 #include "monotonic.h"
-
-static int write_file(const char *dir, const char *name, const char *text) {
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    int rc = fputs(text, f) < 0 ? -1 : 0;
-    if (fclose(f) != 0) rc = -1;
-    return rc;
-}
+#include "text_file.h"
 
 /* Where this process's pids cgroup is: cgroup v1 (".../pids/<path>") or v2 ("/sys/fs/cgroup/<path>"
  * when it offers the pids controller). */
@@ -88,7 +79,7 @@ void process_limit_init(process_limit *pl, int max) {
     snprintf(pl->dir, sizeof pl->dir, "%s/conclab-%d-%d", parent, (int)getpid(), engines++);
     char limit[32];
     snprintf(limit, sizeof limit, "%ld\n", task_backstop(max));
-    if ((mkdir(pl->dir, 0755) != 0) || write_file(pl->dir, "pids.max", limit) != 0) {
+    if ((mkdir(pl->dir, 0755) != 0) || text_file_write_in(pl->dir, "pids.max", limit) != 0) {
         rmdir(pl->dir);
         pl->dir[0] = '\0';
     }

@@ -54,3 +54,7 @@ const json_t *engine_includes(engine *eng) {
     merge_kept(eng);
     return eng->includes;
 }
+
+bool engine_prelude_off(const engine *eng) {
+    return eng->settings.no_prelude;
+}

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "cell_cgroup.h"
+#include "chaos_trials.h"
 #include "cgroup.h"
 #include "codemap.h"
 #include "compiler.h"
@@ -59,6 +60,7 @@ static int channel;      /* the socket to the engine client */
 static struct stat channel_identity;  /* what it is, to tell when a cell closed or replaced it */
 static uint64_t session_nonce;        /* stamped on every event (messages.h) */
 static cell_watch watching;           /* %%time, %%timeline, %%cpu around the running cell */
+static cell_checks checks;            /* %lockcheck, %%chaos --seed N around it (chaos_trials.h) */
 static int kernel_pidfd; /* becomes readable when the kernel process dies */
 static int compiler_fd = -1;  /* the socket to the compiler process (compiler.h), or -1: compile here */
 static pid_t compiler_pid;
@@ -113,6 +115,13 @@ static json_t *lines_array(const char *text) {
 
 static bool running_in_place;  /* the running cell has no fork: ending it would end the notebook */
 
+/* A replay's error says it ran under chaos, so a student knows how to see it again. */
+static void add_chaos_note(json_t *tb) {
+    if (checks.chaos)
+        json_array_append_new(tb, json_sprintf("It ran under chaos seed %llu with lock-order checking on "
+                                               "(%%%%chaos --seed %llu runs it so again).", checks.seed, checks.seed));
+}
+
 /* cl_check's claim did not hold: the cell ends, and its holder names the claim (report_death).
  * A cell running in place cannot end without the notebook: it goes on, and fails at its end. */
 static void check_failed_hook(void *ctx, const char *message) {
@@ -162,6 +171,7 @@ static void report_check_failed_in_place(const jit_cell *c) {
              "so it ran in place)", crash_check_failed());
     json_t *tb = json_array();
     json_array_append_new(tb, json_sprintf("CheckFailed: %s", evalue));
+    add_chaos_note(tb);
     event_done done = {.ename = "CheckFailed", .evalue = evalue, .traceback = tb};
     send_done(&done, c);
     json_decref(tb);
@@ -234,6 +244,7 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
         json_array_extend(tb, frames);
         json_decref(frames);
     }
+    add_chaos_note(tb);
     json_array_append_new(tb, json_string("The notebook's state from before this cell is intact."));
     char *first_line = where[0] ? strndup(where, strcspn(where, "\n")) : NULL;
     event_done done = {.ename = ename, .evalue = evalue, .traceback = tb, .status = status, .where = first_line};
@@ -259,8 +270,10 @@ static void run_cell(const jit_cell *c, int number, int allow_stdin, bool in_pla
     send_event(&(event){.kind = EV_RUNNING, .running = {(int)getpid(), in_place}});
     stdin_bridge_allow(allow_stdin);
     cell_watch_begin(&watching, number);
+    cell_checks_begin(&checks);
     c->run();
     fflush(NULL);
+    cell_checks_end(&checks);
     cell_watch_end(&watching);
     stdin_bridge_allow(0);
 }
@@ -443,6 +456,77 @@ static void apply(compiler_reply *raw, jit_cell *c) {
     if (c->code_map) note_code_map(c->code_map);
 }
 
+/* ---- %%chaos --runs K (chaos_trials.h): trials in a runner, a fork of the holder in its own
+ * process group (an interrupt or the time limit kills it, its trials die with it). The runner
+ * prints the report and hands the holder the error (if any) through a pipe; the holder alone
+ * sends "done", so a runner killed as it ends cannot leave a second one behind. It never becomes
+ * the holder: the notebook's state does not change. */
+
+_Noreturn static void runner_main(const jit_cell *c, int number, const op_execute *x, int verdict_fd) {
+    setpgid(0, 0);
+    running_in_place = false;  /* a failed check ends its trial */
+    memory_guard_limit(x->memory_limit);
+    join_cell_cgroup(number);
+    send_event(&(event){.kind = EV_RUNNING, .running = {(int)getpid(), false}});
+    chaos_plan plan = {number, c->run, x->chaos_runs,
+                       x->chaos_seed >= 0 ? (unsigned long long)x->chaos_seed : chaos_fresh_seed(),
+                       x->chaos_limit_ms / 1000.0};
+    chaos_outcome out;
+    chaos_trials_run(&plan, &out);
+    char *text = chaos_report_text(&plan, &out), *error = chaos_report_error(&plan, &out);
+    fputs(text, stdout);
+    fflush(stdout);
+    const char *verdict = error ? error : "";
+    if (write(verdict_fd, verdict, strlen(verdict) + 1) != (ssize_t)(strlen(verdict) + 1)) _exit(1);
+    _exit(0);
+}
+
+/* The holder's "done" for the trials: the runner's verdict ("" when all passed). */
+static void report_trials(const jit_cell *c, const char *verdict) {
+    if (!verdict[0]) {
+        send_done(&(event_done){.ok = true, .holder = (int)getpid()}, c);
+        return;
+    }
+    json_t *tb = json_pack("[s+, s]", "ChaosFailure: ", verdict,
+                           "The notebook's state is unchanged: each run was a throwaway copy of it.");
+    send_done(&(event_done){.ename = "ChaosFailure", .evalue = verdict, .traceback = tb}, c);
+    json_decref(tb);
+}
+
+/* The cell's code is applied here (the spare, forked before it, would not have it: it goes). */
+static void run_trials(compiler_reply *raw, jit_cell *c, int number, const op_execute *x) {
+    if (spare_waiting()) {
+        pid_t spare = spare_pid();
+        spare_kill();
+        waitpid(spare, NULL, 0);
+        spare_forget();
+    }
+    apply(raw, c);
+    if (cell_threads() > 0) {
+        event_done done = {.ename = "ChaosUnavailable",
+                           .evalue = "%%chaos cannot run trials while threads of earlier cells are still running "
+                                     "(%threads lists them): each trial is a copy of the notebook's process, and "
+                                     "copying a process with threads is not safe. Let them end, or restart."};
+        send_done(&done, c);
+        return;
+    }
+    int verdict[2] = {-1, -1};
+    if (pipe2(verdict, O_CLOEXEC) == 0) fcntl(verdict[0], F_SETFL, O_NONBLOCK);
+    fflush(NULL);
+    pid_t runner = fork();
+    if (runner == 0) runner_main(c, number, x, verdict[1]);
+    close(verdict[1]);
+    int status = 0;
+    char text[1024] = "";
+    if (runner > 0) wait_for_child(runner, -1, &status);
+    if (runner > 0) kill(-runner, SIGKILL);
+    bool reported = runner > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                    read(verdict[0], text, sizeof text - 1) > 0;
+    close(verdict[0]);
+    if (reported) report_trials(c, text);
+    else report_death(c, status, false);
+}
+
 /* The cell goes to the spare forked ahead (spare.h), the compile's payload straight from the
  * compiler to it; false when there is no spare to take it. */
 static bool run_in_spare(compiler_reply *raw, jit_cell *c, int number, int allow_stdin, bool bounds,
@@ -450,7 +534,7 @@ static bool run_in_spare(compiler_reply *raw, jit_cell *c, int number, int allow
     if (!raw->reply || !spare_waiting()) return false;
     fflush(NULL);
     crash_prepare();
-    spare_order order = {number, allow_stdin, memory_limit, *raw, watching};
+    spare_order order = {number, allow_stdin, memory_limit, *raw, watching, checks};
     size_t moved = 0;
     if (spare_hand(&order, compiler_fd, &moved) != 0) {  /* gone: the cell forks now */
         if (moved && compiler_refetch(compiler_fd, raw, raw->unread - moved) != 0) report_compiler_death(c);
@@ -474,6 +558,7 @@ static void execute(jit *j, const op_execute *x, const char *code) {
     watching = (cell_watch){.time = x->time, .watch = x->watch};
     snprintf(watching.trace_file, sizeof watching.trace_file, "%s", x->trace_file ? x->trace_file : "");
     event_stamp_set((event_stamp){session_nonce, number});
+    checks = (cell_checks){x->lockcheck, x->chaos_runs == 1, (unsigned long long)x->chaos_seed};
     bool bounds = x->bounds;
     compile_options opts = {.want_value = !x->silent, .bounds = bounds, .prelude = x->prelude};
     size_t memory_limit = x->memory_limit;
@@ -488,6 +573,8 @@ static void execute(jit *j, const op_execute *x, const char *code) {
     if (!c.ok) {
         apply(&raw, &c);  /* trampolines made on the way stay */
         report_compile_error(&c);
+    } else if (x->chaos_runs >= 2) {
+        run_trials(&raw, &c, number, x);
     } else if (cell_threads() > 0) {
         apply(&raw, &c);
         start_kernel_watchdog();
@@ -506,6 +593,7 @@ static void execute(jit *j, const op_execute *x, const char *code) {
 static void run_order(spare_order *order) {
     event_stamp_set((event_stamp){session_nonce, order->cell});
     watching = order->watch;
+    checks = order->checks;
     jit_cell c;
     compiler_read_outcome(&order->reply, &c);
     if (compiler_apply(-1, &order->reply, &c) != 0) _exit(1);  /* the holder reports it as a death */
@@ -530,7 +618,10 @@ static void prepare_next_cell(void) {
 /* The page the engine client reads to tell where a stopped cell was (progress.h), when it gave one. */
 static void share_progress(void) {
     void *page = mmap(NULL, sizeof(progress_page), PROT_READ | PROT_WRITE, MAP_SHARED, PROGRESS_PAGE_FD, 0);
-    if (page != MAP_FAILED) codemap_use_progress(page);
+    if (page != MAP_FAILED) {
+        codemap_use_progress(page);
+        cl_host_share_waits(((progress_page *)page)->waits, sizeof ((progress_page *)page)->waits);
+    }
     close(PROGRESS_PAGE_FD);
 }
 
@@ -577,8 +668,10 @@ int executor_main(int fd) {
     stdin_bridge_install(channel);
     display_bridge_open();
     cl_host_hooks hooks = {.clear_output = display_bridge_clear, .display = display_bridge_show,
-                           .thread_started = crash_thread_started, .check_failed = check_failed_hook};
+                           .thread_started = crash_thread_started, .check_failed = check_failed_hook,
+                           .describe_code = codemap_describe};
     cl_host_set_hooks(&hooks);
+    cell_checks_off();  /* the kernel's own environment turns nothing on: only the magics do */
     compiler_pid = compiler_start(&compiler_fd, kernel_pidfd);
     compiler_fd = descriptor_move_high(compiler_fd);
     /* what %threads and ps show for this process's threads; it also tells the engine client the

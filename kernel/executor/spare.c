@@ -63,6 +63,9 @@ static bool receive_order(int fd, spare_order *order) {
         order->watch.watch = (unsigned)json_integer_value(json_object_get(msg, "watch"));
         const char *trace_file = json_string_value(json_object_get(msg, "trace_file"));
         snprintf(order->watch.trace_file, sizeof order->watch.trace_file, "%s", trace_file ? trace_file : "");
+        order->checks = (cell_checks){json_is_true(json_object_get(msg, "lockcheck")),
+                                      json_is_true(json_object_get(msg, "chaos")),
+                                      (unsigned long long)json_integer_value(json_object_get(msg, "chaos_seed"))};
         order->reply = (compiler_reply){.reply = json_incref(reply), .payload = payload, .length = length};
     } else {
         free(payload);
@@ -122,6 +125,8 @@ int spare_hand(const spare_order *order, int payload_from, size_t *moved) {
                             order->allow_stdin, "memory_limit", (json_int_t)order->memory_limit, "reply", r->reply,
                             "payload", (json_int_t)(r->unread ? r->unread : r->length), "timed", order->watch.time,
                             "watch", (int)order->watch.watch, "trace_file", order->watch.trace_file);
+    if (msg) json_object_update_new(msg, json_pack("{s:b, s:b, s:I}", "lockcheck", order->checks.lockcheck, "chaos",
+                                                   order->checks.chaos, "chaos_seed", (json_int_t)order->checks.seed));
     int rc = msg ? framing_send(order_fd, msg) : -1;
     json_decref(msg);
     if (rc == 0 && r->unread) rc = framing_forward(payload_from, order_fd, r->unread, moved);

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 
 #include "cell_watch.h"
+#include "chaos_trials.h"
 #include "compiler.h"
 
 /* A cell handed to the spare. */
@@ -30,6 +31,7 @@ typedef struct spare_order {
     size_t memory_limit;
     compiler_reply reply;  /* the compiler's reply, not yet applied */
     cell_watch watch;      /* %%time, %%timeline, %%cpu */
+    cell_checks checks;    /* %lockcheck, %%chaos --seed N */
 } spare_order;
 
 /* In the holder: is a spare waiting? */

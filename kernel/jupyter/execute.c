@@ -84,6 +84,15 @@ static const char *result_text(const engine_outcome *out) {
     return out->result ? json_string_value(json_object_get(out->result, "text/plain")) : NULL;
 }
 
+/* The answer to the cell's `name?` lines goes where IPython puts it: a "page" payload of the
+ * reply, which Notebook shows in its pager and JupyterLab under the cell. */
+static json_t *page_payload(const engine_outcome *out) {
+    json_t *payload = json_array();
+    if (out->page)
+        json_array_append_new(payload, json_pack("{s:s, s:O, s:i}", "source", "page", "data", out->page, "start", 0));
+    return payload;
+}
+
 void execute_request(kernel *k, const wire_msg *msg) {
     const char *code = content_string(msg, "code", "");
     bool silent = content_bool(msg, "silent", false);
@@ -111,16 +120,16 @@ void execute_request(kernel *k, const wire_msg *msg) {
     json_t *reply;
     if (out.ok) {
         if (out.result && !silent) publish_result(k, msg, count, out.result);
-        reply = json_pack("{s:s, s:i, s:o, s:[]}", "status", "ok", "execution_count", count,
-                          "user_expressions", evaluate_user_expressions(k, msg), "payload");
+        reply = json_pack("{s:s, s:i, s:o, s:o}", "status", "ok", "execution_count", count,
+                          "user_expressions", evaluate_user_expressions(k, msg), "payload", page_payload(&out));
     } else {
         /* before the client can see the failure: a request it sends after that must run */
         k->failed_at = wall_clock_now();
         server_send(k->srv, CHANNEL_IOPUB, msg, "error", error_fields(&out), NULL);
         reply = error_fields(&out);
-        json_object_update_new(reply, json_pack("{s:s, s:i, s:{}, s:[]}", "status", "error",
+        json_object_update_new(reply, json_pack("{s:s, s:i, s:{}, s:o}", "status", "error",
                                                 "execution_count", count, "user_expressions",
-                                                "payload"));
+                                                "payload", page_payload(&out)));
         k->abort_queued = stop_on_error;
     }
     if (store_history) history_add(k->hist, count, code, result_text(&out));

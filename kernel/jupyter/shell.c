@@ -59,13 +59,12 @@ static void on_complete(kernel *k, const wire_msg *msg) {
 
 static void on_inspect(kernel *k, const wire_msg *msg) {
     const char *code = content_string(msg, "code", "");
-    char *text = engine_inspect(k->eng, code, cursor_of(msg, code));
-    json_t *data = json_object();
-    if (text) json_object_set_new(data, "text/plain", json_string(text));
+    int detail = content_int(msg, "detail_level", 0) > 0 ? 1 : 0;
+    json_t *data = engine_inspect_bundle(k->eng, code, cursor_of(msg, code), detail);
+    bool found = data != NULL;
     reply(k, msg, "inspect_reply",
-          json_pack("{s:s, s:b, s:o, s:{}}", "status", "ok", "found", text != NULL, "data", data,
+          json_pack("{s:s, s:b, s:o, s:{}}", "status", "ok", "found", found, "data", found ? data : json_object(),
                     "metadata"));
-    free(text);
 }
 
 static void on_history(kernel *k, const wire_msg *msg) {

@@ -164,10 +164,13 @@ static int is_statement_keyword(const splitter *sp, size_t i) {
  * compound statement does; a struct/enum body or an initializer does not (a ';' follows). */
 static int ends_here(const splitter *sp, size_t a, size_t i, size_t close) {
     for (size_t k = a; k < i; k++) {
-        if (is(sp, k, "(") || is(sp, k, "[")) k = matching(sp, k);
+        /* an '=' inside an earlier block (`if (a) { x = 1; } else {`) is that block's business */
+        if (is(sp, k, "(") || is(sp, k, "[") || is(sp, k, "{")) k = matching(sp, k);
         else if (is(sp, k, "=")) return 0;  /* initializer or compound literal */
     }
     if (is(sp, a, "do") || is(sp, close + 1, "else")) return 0;
+    /* `NAME { ... }` can only be a macro that opens a block (CL_WITH_GIL { ... }) */
+    if (i == a + 1 && is_ident(sp, a)) return 1;
     return i == a || is(sp, i - 1, ")") || is(sp, i - 1, "else") || is(sp, i - 1, ":");
 }
 
@@ -302,6 +305,17 @@ static int looks_like_pointer_declaration(const splitter *sp, size_t a, size_t b
     if (i == a + 1 || !is_ident(sp, i)) return 0;
     i++;
     return i < b && (is(sp, i, ";") || is(sp, i, "=") || is(sp, i, ",") || is(sp, i, "["));
+}
+
+/* `X *name(params) { ... }` where X is unknown (a typedef from a header: `cl_thread *start(void) {`):
+ * a '{' right after a call cannot follow an expression, so it is a function returning a pointer. */
+static int looks_like_pointer_function(const splitter *sp, size_t a, size_t b) {
+    size_t i = a + 1;
+    if (!is_ident(sp, a)) return 0;
+    while (is(sp, i, "*") || is(sp, i, "const")) i++;
+    if (i == a + 1 || !is_ident(sp, i) || !is(sp, i + 1, "(")) return 0;
+    size_t close = matching(sp, i + 1);
+    return close + 1 < b && is(sp, close + 1, "{");
 }
 
 /* The declared name inside declarator tokens [a, b): the first identifier that is not directly
@@ -571,7 +585,8 @@ static void classify(splitter *sp, size_t a, size_t b, int terminated) {
     if (!is_statement_keyword(sp, a) && !is(sp, a, "{")) {
         specifiers s = scan_specifiers(sp, a, b);
         int declaration = s.has_type || s.has_storage;
-        if (!declaration && terminated && looks_like_pointer_declaration(sp, a, b)) {
+        if (!declaration && terminated &&
+            (looks_like_pointer_declaration(sp, a, b) || looks_like_pointer_function(sp, a, b))) {
             s.has_type = 1;
             s.end = a + 1;
             declaration = 1;

@@ -78,7 +78,8 @@ static const field execute_fields[] = {
     {"cell", F_INT, true},          {"allow_stdin", F_BOOL, true}, {"silent", F_BOOL, true},
     {"bounds", F_BOOL, true},       {"prelude", F_BOOL, true},     {"memory_limit", F_INT, true},
     {"time", F_BOOL, false},        {"watch", F_INT, false},       {"trace_file", F_STRING, false},
-    {NULL, 0, false},
+    {"lockcheck", F_BOOL, false},   {"chaos_runs", F_INT, false},  {"chaos_seed", F_INT, false},
+    {"chaos_limit_ms", F_INT, false}, {NULL, 0, false},
 };
 static const field input_reply_fields[] = {{"value", F_STRING, true}, {"eof", F_BOOL, false}, {NULL, 0, false}};
 
@@ -97,6 +98,10 @@ json_t *op_build(const op *o) {
                                 x->prelude, "memory_limit", (json_int_t)x->memory_limit, "time", x->time, "watch",
                                 (int)x->watch);
         if (msg && x->trace_file) json_object_set_new(msg, "trace_file", json_string(x->trace_file));
+        if (msg && (x->lockcheck || x->chaos_runs))
+            json_object_update_new(msg, json_pack("{s:b, s:i, s:I, s:i}", "lockcheck", x->lockcheck, "chaos_runs",
+                                                  x->chaos_runs, "chaos_seed", (json_int_t)x->chaos_seed,
+                                                  "chaos_limit_ms", x->chaos_limit_ms));
         return msg;
     }
     case OP_INPUT_REPLY:
@@ -119,7 +124,10 @@ int op_parse(json_t *msg, op *out, char **err) {
         out->execute = (op_execute){get_int(msg, "cell"), get_bool(msg, "allow_stdin"), get_bool(msg, "silent"),
                                     get_bool(msg, "bounds"), get_bool(msg, "prelude"),
                                     limit > 0 ? (size_t)limit : 0, get_bool(msg, "time"),
-                                    (unsigned)get_int(msg, "watch"), get_string(msg, "trace_file")};
+                                    (unsigned)get_int(msg, "watch"), get_string(msg, "trace_file"),
+                                    get_bool(msg, "lockcheck"), get_int(msg, "chaos_runs"),
+                                    json_integer_value(json_object_get(msg, "chaos_seed")),
+                                    get_int(msg, "chaos_limit_ms")};
     } else if (kind == OP_INPUT_REPLY) {
         out->input_reply = (op_input_reply){get_string(msg, "value"), get_bool(msg, "eof")};
     }

@@ -43,5 +43,6 @@
 #include <conclab/hook.h>
 #include <conclab/gil.h>
 #include <conclab/trace.h>
+#include <conclab/chaos.h>
 
 #endif

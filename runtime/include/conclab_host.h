@@ -28,11 +28,30 @@ typedef struct cl_host_hooks {
     /* A thread of the runtime's (cl_thread, a pool worker) starts: called on it, first thing.
      * The host gives it what every thread of a cell needs (an alternate signal stack). */
     void (*thread_started)(void *ctx);
+    /* Where `address` is in the notebook's code, in words ("in transfer() of cell[3]"), for the
+     * lock-order checker's and hung threads' reports (conclab/chaos.h); returns 0 when the
+     * address is not the notebook's. Called on any thread; must not block. */
+    int (*describe_code)(void *ctx, const void *address, char *out, unsigned long size);
     void *ctx;
 } cl_host_hooks;
 
 /* Installs hooks (copied), or restores the terminal fallbacks when hooks is NULL. */
 void cl_host_set_hooks(const cl_host_hooks *hooks);
+
+/* Hung threads. The runtime notes on `board` (`size` bytes of memory the host shares with the
+ * process that stops cells, e.g. a MAP_SHARED page; 32 KiB hold about 100 threads) what each of
+ * its threads is waiting for, as the wait begins, and clears it when the wait ends. Forked
+ * processes inherit the board and note their threads too. */
+/* Gives the runtime the board of waits to keep; call once, before cells run. */
+void cl_host_share_waits(void *board, unsigned long size);
+
+/* The report below: first the wait-for cycle if there is one ("Deadlock: Thread-1 waits for lock
+ * `b` held by Thread-2, which waits for lock `a` held by Thread-1. ..."), then one line per thread
+ * still alive (threads of processes other than `cell_pid` marked with their process). Call it
+ * before killing them: threads that are gone are left out. *deadlock (if not NULL) is set to 1
+ * when a cycle was found. Returns the length written, 0 when no live thread is on the board. */
+/* What the threads on board are doing, in words, into out (NUL-terminated). */
+unsigned long cl_host_waits_report(const void *board, int cell_pid, char *out, unsigned long size, int *deadlock);
 
 /* A libc function that may block (`name`), and the runtime's version of it (`function`, of the
  * same type) for cell code: it lets go of the emulated GIL while it waits, as CPython's own calls

@@ -1,4 +1,5 @@
-/* bench_trace.c — what tracing (conclab/trace.h) costs, side by side in one run (issue 13 item 3):
+/* bench_trace.c — what tracing (conclab/trace.h) and the bug-finding listeners (conclab/chaos.h)
+ * cost, side by side in one run (issue 13 item 3, issue 17 item 4):
  *
  *   per event, recording on       (lock+unlock pairs traced - untraced) / 2 events; <= 100 ns
  *   uncontended lock+unlock       cl_lock with tracing compiled in and off, against a raw
@@ -9,6 +10,10 @@
  *                                 tracing off and on (each handover records a suspend and a
  *                                 resume); informational. The coroutine context switch itself
  *                                 carries no probe: bench_coro measures it (target <= 20 ns).
+ *   lock-order checking           lock+unlock alone and a nested pair (a, then b while a is held:
+ *                                 one order looked up per pair), checking on against off;
+ *                                 <= 100 ns added per lock taken
+ *   chaos compiled in and off     cl_atomic_add against gcc's __atomic_add_fetch; informational
  *
  * Every figure is the median of repeated trials (p10 and p90 beside it); the trials of the two
  * sides alternate, so a burst of load on the machine hits both. Each traced trial starts a new
@@ -111,7 +116,7 @@ typedef struct result {
     int met;             /* -1: no target */
 } result;
 
-static result results[8];
+static result results[12];
 static int n_results;
 
 static result *add(const char *name, const char *unit, const char *left, const char *right) {
@@ -193,6 +198,68 @@ static void bench_task_switch(void) {
     r->figure_of = "traced/untraced";
 }
 
+static double nested_pairs_ns(cl_lock *outer, cl_lock *inner, long pairs) {
+    double start = cl_now();
+    for (long i = 0; i < pairs; i++) {
+        cl_lock_acquire(outer);
+        cl_lock_acquire(inner);
+        cl_lock_release(inner);
+        cl_lock_release(outer);
+    }
+    return (cl_now() - start) / (double)pairs * 1e9;
+}
+
+/* A row of checking on against off: what checking adds per lock taken (`locks` per pair). */
+static void add_checking_cost(const char *name, const double *on, const double *off, int locks) {
+    result *r = add(name, "ns/pair", "checked", "unchecked");
+    r->left = bench_summarize(on, size.trials);
+    r->right = bench_summarize(off, size.trials);
+    r->figure = (r->left.median - r->right.median) / locks;
+    r->figure_of = "ns/lock taken";
+    r->target = "<= 100 ns";
+    r->met = r->figure <= 100;
+}
+
+static void bench_lockcheck(void) {
+    cl_lock *a = cl_lock_new(), *b = cl_lock_new();
+    double single_off[64], single_on[64], nested_off[64], nested_on[64];
+    for (int t = 0; t < size.trials; t++) {
+        single_off[t] = cl_lock_pairs_ns(a, size.lock_pairs / 4);
+        nested_off[t] = nested_pairs_ns(a, b, size.lock_pairs / 8);
+        cl_lockcheck_enable(1);
+        single_on[t] = cl_lock_pairs_ns(a, size.lock_pairs / 4);
+        nested_on[t] = nested_pairs_ns(a, b, size.lock_pairs / 8);
+        cl_lockcheck_enable(0);
+    }
+    cl_lock_free(a);
+    cl_lock_free(b);
+    add_checking_cost("lock+unlock, lock-order checking on vs off", single_on, single_off, 1);
+    add_checking_cost("nested pair (b taken while a held), on vs off", nested_on, nested_off, 2);
+}
+
+static double atomic_adds_ns(int ours, long n) {
+    long word = 0;
+    double start = cl_now();
+    for (long i = 0; i < n; i++) {
+        if (ours) cl_atomic_add(&word, 1);
+        else __atomic_add_fetch(&word, 1, __ATOMIC_SEQ_CST);
+    }
+    return (cl_now() - start) / (double)n * 1e9;
+}
+
+static void bench_chaos_off(void) {
+    double ours[64], raw[64];
+    for (int t = 0; t < size.trials; t++) {
+        ours[t] = atomic_adds_ns(1, size.lock_pairs);
+        raw[t] = atomic_adds_ns(0, size.lock_pairs);
+    }
+    result *r = add("atomic add: cl_atomic_add (chaos off) vs builtin", "ns/add", "conclab", "builtin");
+    r->left = bench_summarize(ours, size.trials);
+    r->right = bench_summarize(raw, size.trials);
+    r->figure = r->left.median / r->right.median;
+    r->figure_of = "ratio";
+}
+
 /* ---- report -------------------------------------------------------------------------------- */
 
 static void print_side(const char *name, const bench_summary *s) {
@@ -202,7 +269,7 @@ static void print_side(const char *name, const bench_summary *s) {
 }
 
 static void print_table(const char *cpu) {
-    printf("\nconclab tracing benchmark (%s): %s, %d CPUs, medians [p10-p90]\n",
+    printf("\nconclab tracing and checking benchmark (%s): %s, %d CPUs, medians [p10-p90]\n",
            opt.quick ? "--quick, figures only indicative" : "full", cpu, cl_cpu_count());
     for (int i = 0; i < n_results; i++) {
         result *r = &results[i];
@@ -256,6 +323,8 @@ int main(int argc, char **argv) {
     bench_lock();          /* first: while the process has one thread */
     bench_lock_threaded();
     bench_task_switch();
+    bench_lockcheck();
+    bench_chaos_off();
     print_table(cpu);
     if (opt.json && !write_json(opt.json, cpu)) return 2;
     int missed = 0;

@@ -44,15 +44,24 @@ static void test_kinds(void) {
     expect_one("void (*handler)(int) = 0;", ITEM_VARIABLE, "handler");
     expect_one("pthread_t tid;", ITEM_VARIABLE, "tid");
     expect_one("cl_thread *t = cl_thread_start(f, NULL);", ITEM_VARIABLE, "t");
+    /* a function returning a pointer to a type the splitter does not know (a header's typedef) */
+    expect_one("cl_future *only_one(int job) { return NULL; }", ITEM_FUNCTION, "only_one");
+    expect_one("cl_lock *const *locks_of(void) { return 0; }", ITEM_FUNCTION, "locks_of");
+    expect_one("a * b(c);", ITEM_STATEMENT, NULL);
     expect_one("my_type *q;", ITEM_VARIABLE, "q");
     expect_one("const char *names[] = {\"a\", \"b\"};", ITEM_VARIABLE, "names");
     expect_one("unsigned long long big;", ITEM_VARIABLE, "big");
     expect_one("for (int i = 0; i < 3; i++) { f(i); }", ITEM_STATEMENT, NULL);
     expect_one("if (a) f(); else g();", ITEM_STATEMENT, NULL);
     expect_one("if (a) { f(); } else { g(); }", ITEM_STATEMENT, NULL);
+    expect_one("if (a) {\n f();\n} else if (b) {\n x = 1;\n} else {\n g();\n}", ITEM_STATEMENT, NULL);
     expect_one("do { a++; } while (a < 5);", ITEM_STATEMENT, NULL);
     expect_one("p = (struct point){3, 4};", ITEM_STATEMENT, NULL);
     expect_one("{ int local = 1; f(local); }", ITEM_STATEMENT, NULL);
+    /* a macro that opens a block, last in the cell: a statement, not a value to show */
+    expect_one("CL_WITH_GIL { f(); }", ITEM_STATEMENT, NULL);
+    expect_one("CL_WITH_LOCK(guard) { counter++; }", ITEM_STATEMENT, NULL);
+    expect_one("struct { int x; } anonymous;", ITEM_VARIABLE, "anonymous");
     expect_one("counter++;", ITEM_STATEMENT, NULL);
     expect_one("cl_sleep(delay);", ITEM_STATEMENT, NULL);
     expect_one("cl_thread_join(t);", ITEM_STATEMENT, NULL);

@@ -61,6 +61,27 @@ static void test_statements_in_order(void) {
            "\"abcd\"");
 }
 
+/* Each global whose initializer tcc refuses costs the JIT one more compile: a cell may have
+ * many (a lab's set-up cell did; it once stopped at the seventh). */
+static void test_many_run_time_initializers(void) {
+    expect("int one_more(void) { static int calls; return ++calls; }", "");
+    char cell[2048] = "";
+    for (int i = 1; i <= 30; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "int many_%d = one_more();\n", i);
+        strcat(cell, line);
+    }
+    strcat(cell, "many_1 + many_30");
+    expect(cell, "31");  /* run in order: 1 and 30 */
+}
+
+/* A macro that opens a block (CL_WITH_GIL { ... }) may end a cell: it is run, not shown. */
+static void test_block_macro_last(void) {
+    expect("#define TWICE for (int twice_i = 0; twice_i < 2; twice_i++)\nint block_runs = 0;", "");
+    expect("TWICE { block_runs++; }", "");
+    expect("block_runs", "2");
+}
+
 static void test_redefinition(void) {
     expect("int twice(int v) { return 2 * v; }\nint call_twice(int v) { return twice(v); }\ncall_twice(5)",
            "10");
@@ -258,6 +279,8 @@ int main(void) {
     test_unreachable_relocation();
     test_definitions_persist();
     test_statements_in_order();
+    test_many_run_time_initializers();
+    test_block_macro_last();
     test_redefinition();
     test_rerun_initializers();
     test_rendering();

@@ -172,6 +172,21 @@ def test_allow_errors_records_the_error_and_goes_on(conclab, notebook, tmp_path)
     assert stdout_text(after) == "after\n"
 
 
+def test_a_cell_tagged_raises_exception_shows_its_error_and_the_run_goes_on(conclab, notebook, tmp_path):
+    """Jupyter's raises-exception tag (a %%tsan report shown on purpose): recorded, not a failure."""
+    source = tmp_path / "tagged.ipynb"
+    nb = read_valid(notebook("compile_error.ipynb"))
+    code_cells(nb)[1].metadata["tags"] = ["raises-exception"]
+    nbformat.write(nb, str(source))
+    out = tmp_path / "out.ipynb"
+    proc = run(conclab, source, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    first, broken, after = code_cells(read_valid(out))
+    assert len(outputs_of(broken, "error")) == 1
+    assert stdout_text(after) == "after\n"
+    assert "stopped" not in proc.stderr and "failed" not in proc.stderr
+
+
 def test_failure_is_reported_even_when_quiet(conclab, notebook):
     proc = run(conclab, notebook("compile_error.ipynb"), "-q")
     assert proc.returncode == 1

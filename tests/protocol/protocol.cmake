@@ -15,3 +15,7 @@ conclab_pytest(protocol_time_magic tests/protocol/test_time_magic.py TIMEOUT 300
 conclab_pytest(protocol_display tests/protocol/test_display.py TIMEOUT 300)
 conclab_pytest(protocol_timeline tests/protocol/test_timeline.py TIMEOUT 300)
 conclab_pytest(protocol_check tests/protocol/test_check.py TIMEOUT 300)
+conclab_pytest(protocol_library_help tests/protocol/test_library_help.py TIMEOUT 300)
+conclab_pytest(protocol_tsan tests/protocol/test_tsan.py TIMEOUT 600)
+conclab_pytest(protocol_hang_report tests/protocol/test_hang_report.py TIMEOUT 300)
+conclab_pytest(protocol_chaos tests/protocol/test_chaos.py TIMEOUT 300)

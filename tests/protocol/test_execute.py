@@ -157,6 +157,20 @@ cl_thread *tr_t = cl_thread_start(tr_worker, (void *)21);''')
     assert stdout_of(k, r'printf("got=%ld\n", (long)cl_thread_join(tr_t));') == "got=42\n"
 
 
+@pytest.mark.parametrize("n", [1, 3, 8])
+def test_threads_that_ended_between_cells_join_in_a_later_cell(k, n):
+    """The cell after the threads ended runs in a fork: joining there gives their results (it
+    crashed from the third thread on when it called pthread_join on the parent's threads)."""
+    k.run_ok(rf'''void *te{n}_twice(void *arg) {{ return (void *)((long)arg * 2); }}
+cl_thread *te{n}_threads[{n}];
+for (long i = 0; i < {n}; i++) te{n}_threads[i] = cl_thread_start(te{n}_twice, (void *)(i + 1));''')
+    k.run_ok("cl_sleep(0.3);")  # they end; the next cell is forked without them
+    out = stdout_of(k, rf'''long te{n}_sum = 0;
+for (int i = 0; i < {n}; i++) te{n}_sum += (long)cl_thread_join(te{n}_threads[i]);
+printf("sum=%ld\n", te{n}_sum);''')
+    assert out == f"sum={n * (n + 1)}\n"
+
+
 @pytest.mark.parametrize("setup, call", [
     ("double rc_d = 0.01;", "cl_sleep(rc_d);"),
     ("cl_lock *rc_lock = cl_lock_new();", "cl_lock_acquire(rc_lock);\ncl_lock_release(rc_lock);"),

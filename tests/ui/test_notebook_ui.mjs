@@ -16,23 +16,22 @@
 // Prints one line per check and closes with "N passed, N failed"; exits non-zero on any failure,
 // including a missing dependency (install.sh installs Chromium, Node and tests/ui/node_modules).
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import crypto from 'node:crypto';
+import {
+  ARTIFACTS, CHROMIUM, JUPYTER, LABS, LAB_PREFIX, assert, check, conclabBinary, copyLab, explained, labNotebook,
+  shownOnPurpose,
+  failedOutside, guardRun, launchChromium, loadPlaywright, log, makeJupyterHome, noteProcesses, once,
+  removeJupyterHome, requireExecutable, runMain, sleep, startServer, stillOurs, stopServer, summary, tail,
+  tally, waitForServer, withTimeout, writeNotebook,
+} from './harness.mjs';
 
-const CHROMIUM = process.env.CONCLAB_CHROMIUM || '/usr/bin/chromium';
-const JUPYTER = process.env.CONCLAB_JUPYTER || '/usr/bin/jupyter';
-const ARTIFACTS = path.resolve(process.env.CONCLAB_UI_ARTIFACTS || process.cwd());
-const SETPRIV = '/usr/bin/setpriv';
-const KERNEL_NAME = 'conclab-test';
 const NOTEBOOK = 'ui_test.ipynb';
 
 // Every wait is bounded; the whole run must stay well inside ctest's TIMEOUT.
 const WAIT_MS = 20000;
-const WATCHDOG_MS = 200000;
+const LAB_MS = 90000;
+const WATCHDOG_MS = 300000;
 
 // The notebook a student would have open. No language_info in its metadata: C highlighting must
 // come from the kernel's kernel_info_reply, not from the file.
@@ -48,249 +47,22 @@ const CELL_ORDER = ['globals', 'increment', 'value', 'live', 'broken', 'afterErr
 const cellIndex = (name) => CELL_ORDER.indexOf(name);
 
 // ---------------------------------------------------------------------------------------------
-// Reporting
+// The private Jupyter home (harness.mjs): the conclab-test kernelspec, this notebook and the lab.
 
-// A closed stdout (`| head`) must not end the run before the server is stopped.
-process.stdout.on('error', () => {});
-
-let passed = 0;
-let failed = 0;
-
-function log(line) {
-  process.stdout.write(line + '\n');
-}
-
-// Runs one check; a failure is recorded and the run goes on unless the check is `fatal`
-// (later checks could only fail for the same reason, each after a long wait).
-async function check(name, fn, { fatal = false } = {}) {
-  const started = Date.now();
-  try {
-    const note = await fn();
-    passed++;
-    log(`ok ${passed + failed} - ${name} (${Date.now() - started} ms)${note ? ': ' + note : ''}`);
-    return true;
-  } catch (err) {
-    failed++;
-    log(`not ok ${passed + failed} - ${name} (${Date.now() - started} ms)`);
-    log("    " + String(err && err.message ? err.message : err).replace(/\x1b\[[0-9;]*m/g, "").split("\n").join("\n    "));
-    if (fatal) throw new Fatal(name);
-    return false;
-  }
-}
-
-class Fatal extends Error {}
-
-function assert(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Dependencies: a missing one fails the test with what to do about it.
-
-async function loadPlaywright() {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < 18) throw new Error(`Node ${process.versions.node} is too old: the UI test needs 18 or newer`);
-  try {
-    return await import('playwright-core');
-  } catch (err) {
-    const dir = path.dirname(new URL(import.meta.url).pathname);
-    throw new Error(`cannot load playwright-core from ${dir}/node_modules (${err.code || err.message}): ` +
-      'run ./install.sh, or `npm ci` in tests/ui');
-  }
-}
-
-function requireExecutable(file, what) {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-  } catch {
-    throw new Error(`${what} not found at ${file}: run ./install.sh`);
-  }
-}
-
-function conclabBinary() {
-  const bin = process.env.CONCLAB_BIN;
-  if (!bin) throw new Error('CONCLAB_BIN is not set: run through ctest, or export CONCLAB_BIN=/path/to/conclab');
-  requireExecutable(bin, 'CONCLAB_BIN');
-  return path.resolve(bin);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The private Jupyter home: one kernelspec, one notebook, nothing read from the user's own dirs.
-
-function makeJupyterHome(conclab) {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'conclab-ui-'));
-  const dirs = {
-    home,
-    path: path.join(home, 'share'),
-    data: path.join(home, 'data'),
-    runtime: path.join(home, 'runtime'),
-    config: path.join(home, 'config'),
-    notebooks: path.join(home, 'notebooks'),
-  };
-  const specDir = path.join(dirs.path, 'kernels', KERNEL_NAME);
-  for (const dir of [specDir, dirs.data, dirs.runtime, dirs.config, dirs.notebooks]) {
-    fs.mkdirSync(dir, { recursive: true });
-  }
-  const spec = {
-    argv: [conclab, 'kernel', '-f', '{connection_file}'],
-    display_name: 'C (conclab)',
-    language: 'c',
-    interrupt_mode: 'message',
-  };
-  fs.writeFileSync(path.join(specDir, 'kernel.json'), JSON.stringify(spec, null, 1));
-  fs.writeFileSync(path.join(dirs.notebooks, NOTEBOOK), JSON.stringify(notebookJson(), null, 1));
+function makeHome(conclab) {
+  const dirs = makeJupyterHome(conclab, { prefix: 'conclab-ui-' });
+  writeNotebook(path.join(dirs.root, NOTEBOOK), CELL_ORDER.map((name) => CELLS[name]));
+  dirs.lab = copyLab(dirs.root);
   return dirs;
 }
 
-function notebookJson() {
-  return {
-    nbformat: 4,
-    nbformat_minor: 4,
-    metadata: { kernelspec: { name: KERNEL_NAME, display_name: 'C (conclab)', language: 'c' } },
-    cells: CELL_ORDER.map((name) => ({
-      cell_type: 'code',
-      execution_count: null,
-      metadata: {},
-      outputs: [],
-      source: CELLS[name],
-    })),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The notebook server, and every process it starts, which we end ourselves if it does not.
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
+// `jupyter notebook` serving the private home's root.
+function startNotebook(dirs, logFile) {
+  return startServer({
+    name: 'jupyter notebook', dirs, logFile,
+    command: (port, token) => [JUPYTER, 'notebook', '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`,
+      '--port-retries=0', `--NotebookApp.token=${token}`, `--notebook-dir=${dirs.root}`, '--NotebookApp.open_browser=False'],
   });
-}
-
-async function startServer(dirs, logFile) {
-  const port = await freePort();
-  const token = crypto.randomBytes(16).toString('hex');
-  const env = {
-    ...process.env,
-    JUPYTER_PATH: dirs.path,
-    JUPYTER_DATA_DIR: dirs.data,
-    JUPYTER_RUNTIME_DIR: dirs.runtime,
-    JUPYTER_CONFIG_DIR: dirs.config,
-    JUPYTER_PLATFORM_DIRS: '1',
-    PYTHONDONTWRITEBYTECODE: '1',
-  };
-  delete env.JUPYTER_CONFIG_PATH;
-  const out = fs.openSync(logFile, 'w');
-  // Its own process group: a Ctrl-C meant for the test reaches the server only through
-  // stopServer(). setpriv has Linux send it SIGTERM should this process die without cleaning
-  // up (killed by a timeout, say), so no server outlives the test.
-  const argv = fs.existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'TERM', '--', JUPYTER] : [JUPYTER];
-  const child = spawn(argv[0], [
-    ...argv.slice(1), 'notebook', '--no-browser', '--allow-root', '--ip=127.0.0.1', `--port=${port}`,
-    '--port-retries=0', `--NotebookApp.token=${token}`, `--notebook-dir=${dirs.notebooks}`,
-    '--NotebookApp.open_browser=False',
-  ], { env, cwd: dirs.notebooks, stdio: ['ignore', out, out], detached: true });
-  fs.closeSync(out);
-  const server = { child, port, token, base: `http://127.0.0.1:${port}`, exited: false, known: new Map() };
-  child.on('exit', () => { server.exited = true; });
-  return server;
-}
-
-async function waitForServer(server, logFile) {
-  const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
-    if (server.exited) throw new Error(`jupyter notebook exited at start:\n${tail(logFile)}`);
-    try {
-      const res = await fetch(`${server.base}/api/status?token=${server.token}`);
-      if (res.ok) return;
-    } catch { /* not listening yet */ }
-    await sleep(100);
-  }
-  throw new Error(`jupyter notebook did not answer on port ${server.port} within 30 s:\n${tail(logFile)}`);
-}
-
-// The processes below `root` (kernels, their executors), each with its start time so a recycled
-// pid is never mistaken for ours.
-function descendants(root) {
-  const parentOf = new Map();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = procStat(Number(entry));
-    if (stat) parentOf.set(Number(entry), stat);
-  }
-  const found = [];
-  const frontier = [root];
-  while (frontier.length) {
-    const parent = frontier.pop();
-    for (const [pid, stat] of parentOf) {
-      if (stat.ppid === parent) {
-        found.push({ pid, start: stat.start, cmd: cmdline(pid) });
-        frontier.push(pid);
-      }
-    }
-  }
-  return found;
-}
-
-function procStat(pid) {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { state: fields[0], ppid: Number(fields[1]), start: fields[19] };
-  } catch {
-    return null;
-  }
-}
-
-function cmdline(pid) {
-  try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-  } catch {
-    return '';
-  }
-}
-
-function stillOurs(proc) {
-  const stat = procStat(proc.pid);
-  return stat !== null && stat.start === proc.start && stat.state !== 'Z';
-}
-
-// Remembers the server's children as we go: a kernel the server loses track of is still ours.
-function noteProcesses(server) {
-  if (server.exited) return [];
-  const now = descendants(server.child.pid);
-  for (const proc of now) server.known.set(`${proc.pid}:${proc.start}`, proc);
-  return now;
-}
-
-// SIGTERM lets Notebook shut its kernels down the proper way (shutdown_request); whatever is
-// left after that is killed by pid. Returns the processes that outlived the server.
-async function stopServer(server) {
-  noteProcesses(server);
-  if (!server.exited) {
-    process.kill(server.child.pid, 'SIGTERM');
-    const deadline = Date.now() + 15000;
-    while (!server.exited && Date.now() < deadline) await sleep(100);
-    if (!server.exited) {
-      log('# jupyter notebook ignored SIGTERM for 15 s: killing it');
-      try { process.kill(server.child.pid, 'SIGKILL'); } catch { /* gone */ }
-    }
-  }
-  // Kernels get a moment to finish their own shutdown after the server's last word.
-  const deadline = Date.now() + 3000;
-  let left = [...server.known.values()].filter(stillOurs);
-  while (left.length && Date.now() < deadline) {
-    await sleep(100);
-    left = left.filter(stillOurs);
-  }
-  for (const proc of left) {
-    try { process.kill(proc.pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-  return left;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,6 +189,68 @@ async function runAll(page, screenshot) {
   return live;
 }
 
+// A student's first lab in its own tab: Cell > Run All, then read the page. Everything before
+// the "Exercises" heading must have run without an error; the first exercise's check fails (its
+// answer is the student's to write), which is where Run All stops.
+async function runLab(browser, server, lab, screenshot) {
+  assert(lab, `no ${LAB_PREFIX}*.ipynb in ${LABS}`);
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
+  try {
+    await page.goto(`${server.base}/notebooks/${encodeURIComponent(lab)}?token=${server.token}`, { timeout: WAIT_MS });
+    await page.waitForSelector('#notebook-container > .cell', { timeout: WAIT_MS });
+    await waitKernelIdle(page);
+    await page.locator('#celllink').click();
+    await page.locator('#run_all_cells > a').click();
+    await page.waitForSelector('#notebook-container > .cell.running', { timeout: WAIT_MS });
+    await page.waitForFunction(() => document.querySelectorAll('#notebook-container > .cell.running').length === 0,
+      null, { timeout: LAB_MS, polling: 200 });
+    await waitKernelIdle(page);
+    const seen = await page.evaluate(() => {
+      const cells = [...document.querySelectorAll('#notebook-container > .cell')];
+      const exercises = cells.findIndex((c) => c.classList.contains('text_cell') &&
+        /^Exercises/.test((c.querySelector('.rendered_html h2') || {}).innerText || ''));
+      const text = (c, q) => [...c.querySelectorAll(q)].map((e) => e.innerText).join('');
+      const code = cells.map((c, i) => ({ i, code: c.classList.contains('code_cell'),
+        ran: /\[\s*\d+\s*\]/.test((c.querySelector('.input_prompt') || {}).innerText || ''),
+        stdout: text(c, '.output_stdout'), error: text(c, '.output_error') })).filter((c) => c.code);
+      return {
+        exercises,
+        before: code.filter((c) => c.i < exercises),
+        after: code.filter((c) => c.i > exercises),
+        timelines: document.querySelectorAll('.output_area svg.conclab-timeline').length,
+        lanes: [...document.querySelectorAll('.output_area svg.conclab-timeline g.lane')].map((g) => g.getAttribute('data-lane')),
+      };
+    });
+    // The picture a student looks at: the first timeline with the text and checks around it.
+    if (seen.timelines) await page.locator('.output_area svg.conclab-timeline').first().scrollIntoViewIfNeeded();
+    await page.screenshot({ path: screenshot });
+    assert(seen.exercises > 0, 'no "Exercises" heading rendered in the lab');
+    const notRun = seen.before.filter((c) => !c.ran).map((c) => c.i);
+    assert(notRun.length === 0, `cells before the exercises that did not run: ${notRun}`);
+    const purpose = shownOnPurpose(labNotebook());
+    const errors = seen.before.filter((c) => c.error && !explained(c.error, purpose[c.i]));
+    assert(errors.length === 0, `error output before the exercises: ${JSON.stringify(errors[0])}`);
+    // the cells that fail on purpose (raises-exception) did, and Run All went on after them
+    const silent = seen.before.filter((c) => purpose[c.i].error && !c.error.includes(purpose[c.i].error));
+    assert(silent.length === 0, `cells tagged raises-exception without their error: ${silent.map((c) => c.i)}`);
+    const printed = seen.before.filter((c) => c.stdout.trim()).length;
+    assert(printed >= 5, `only ${printed} cells printed text`);
+    const ticks = seen.before.filter((c) => /^\u2713 /m.test(c.stdout));
+    assert(ticks.length >= 3, `only ${ticks.length} check cells show a \u2713`);
+    assert(seen.timelines >= 1 && seen.lanes.length >= 2, `${seen.timelines} timelines with lanes ${JSON.stringify(seen.lanes)}`);
+    const stopped = seen.after.find((c) => c.error);
+    assert(stopped && /\u2717 exercise/.test(stopped.stdout),
+      `Run All did not stop at an exercise check showing \u2717: ${JSON.stringify(stopped || seen.after.slice(0, 2))}`);
+    const later = seen.after.filter((c) => c.i > stopped.i && c.ran);
+    assert(later.length === 0, `cells after the failed exercise check ran: ${later.map((c) => c.i)}`);
+    return `${seen.before.length} cells ran; ${ticks.length} with \u2713; ${seen.timelines} timelines ` +
+      `(lanes ${[...new Set(seen.lanes)].join(', ')}); stopped at cell ${stopped.i}: ` +
+      `${JSON.stringify(stopped.stdout.trim().split('\n').pop())}; screenshot ${screenshot}`;
+  } finally {
+    await page.close();
+  }
+}
+
 async function main() {
   const started = Date.now();
   const { chromium } = await loadPlaywright();
@@ -429,49 +263,31 @@ async function main() {
   const shotEnd = path.join(ARTIFACTS, 'ui_notebook_end.png');
   const shotFailure = path.join(ARTIFACTS, 'ui_notebook_failure.png');
   const shotTimeline = path.join(ARTIFACTS, 'ui_notebook_timeline.png');
-  for (const f of [shotRunAll, shotEnd, shotFailure, shotTimeline]) fs.rmSync(f, { force: true });
+  const shotLab = path.join(ARTIFACTS, 'ui_notebook_lab.png');
+  for (const f of [shotRunAll, shotEnd, shotFailure, shotTimeline, shotLab]) fs.rmSync(f, { force: true });
 
-  const dirs = makeJupyterHome(conclab);
+  const dirs = makeHome(conclab);
   let server = null;
   let browser = null;
   let page = null;
-  let cleaning = null;
 
-  // Stops the browser and the server once, whichever way the run ends.
-  const cleanup = () => {
-    cleaning ??= (async () => {
-      if (browser) await withTimeout(browser.close(), 10000, 'closing Chromium').catch((e) => log('# ' + e.message));
-      if (server) {
-        const left = await stopServer(server);
-        server.leftovers = left;
-      }
-      fs.rmSync(dirs.home, { recursive: true, force: true });
-    })();
-    return cleaning;
-  };
-  const watchdog = setTimeout(async () => {
-    log(`not ok - the UI test ran over ${WATCHDOG_MS / 1000} s; stopping everything`);
-    await cleanup();
-    process.exit(1);
-  }, WATCHDOG_MS);
-  for (const sig of ['SIGINT', 'SIGTERM']) {
-    process.on(sig, async () => { await cleanup(); process.exit(1); });
-  }
+  // Stops the browser and the server once, whichever way the run ends (harness.mjs's guardRun
+  // calls it on SIGTERM, SIGINT and the watchdog).
+  const cleanup = once(async () => {
+    if (browser) await withTimeout(browser.close(), 10000, 'closing Chromium').catch((e) => log('# ' + e.message));
+    if (server) server.leftovers = await stopServer(server);
+    removeJupyterHome(dirs);
+  });
+  const disarm = guardRun({ watchdogMs: WATCHDOG_MS, cleanup });
 
   try {
     await check('jupyter notebook starts with the conclab-test kernelspec', async () => {
-      server = await startServer(dirs, serverLog); // set first: cleanup stops it whatever happens
-      await waitForServer(server, serverLog);
+      server = await startNotebook(dirs, serverLog); // set first: cleanup stops it whatever happens
+      await waitForServer(server);
       return `port ${server.port}`;
     }, { fatal: true });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-      timeout: 30000,
-    });
+    browser = await launchChromium(chromium);
     page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
     page.on('pageerror', (err) => log(`# page error: ${err.message}`));
 
@@ -649,6 +465,9 @@ async function main() {
       return `lanes ${lanes.join(', ')}; ${waits} lock waits; screenshot ${shotTimeline}`;
     });
 
+    await check(`lab ${LAB_PREFIX}…: Run All shows text, a timeline and ✓ checks, and stops at the first unanswered exercise`,
+      () => runLab(browser, server, dirs.lab, shotLab));
+
     await check('Kernel > Restart (confirmed) gives a fresh kernel: `counter` is undeclared', async () => {
       const kernelsBefore = noteProcesses(server).filter((p) => / kernel -f /.test(p.cmd));
       await page.evaluate(() => {
@@ -686,15 +505,13 @@ async function main() {
 
     await page.screenshot({ path: shotEnd, fullPage: true });
   } catch (err) {
-    if (!(err instanceof Fatal)) {
-      failed++;
-      log(`not ok ${passed + failed} - the test itself stopped: ${err && err.stack ? err.stack : err}`);
-    }
+    failedOutside(err);
   } finally {
-    if (failed && page) await page.screenshot({ path: shotFailure, fullPage: true }).catch(() => {});
+    if (tally.failed && page) await page.screenshot({ path: shotFailure, fullPage: true }).catch(() => {});
     await cleanup();
-    clearTimeout(watchdog);
+    disarm();
   }
+  if (tally.aborted) return new Promise(() => {});   // guardRun is cleaning up, and ends the process
 
   if (server) {
     await check('no kernel or executor process outlives the notebook server', async () => {
@@ -702,40 +519,10 @@ async function main() {
       assert(left.length === 0, `killed leftovers: ${left.map((p) => `${p.pid} ${p.cmd}`).join('; ')}`);
     });
   }
-  if (failed && fs.existsSync(serverLog)) log(`# last lines of ${serverLog}:\n${tail(serverLog)}`);
+  if (tally.failed && fs.existsSync(serverLog)) log(`# last lines of ${serverLog}:\n${tail(serverLog, 40)}`);
   log(`# artifacts in ${ARTIFACTS}; ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  log(`${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  summary();
+  return tally.failed === 0 ? 0 : 1;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Small helpers
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function withTimeout(promise, ms, what) {
-  let timer;
-  return Promise.race([
-    promise,
-    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms); }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function tail(file, lines = 40) {
-  try {
-    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).map((l) => '#   ' + l).join('\n');
-  } catch {
-    return '#   (no log)';
-  }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    log(`not ok - ${err && err.message ? err.message : err}`);
-    log('0 passed, 1 failed');
-    process.exit(1);
-  },
-);
+runMain(main);

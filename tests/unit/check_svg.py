@@ -164,6 +164,11 @@ def check_bars(file, root, want):
     legend = [g.get("data-series") for g in find_class(root, "legend-entry", "g")]
     if legend != want["series"]:
         problem(file, "legend %s, want %s" % (legend, want["series"]))
+    width = float(root.get("width", "0"))
+    for value in find_class(root, "value", "text"):  # the text after a bar stays in the picture
+        right = float(value.get("x", "0")) + len(text_of(value)) * float(value.get("font-size", "11")) * 0.58
+        if right > width:
+            problem(file, "value text %r ends at x=%.0f, past the picture's width %.0f" % (text_of(value), right, width))
     axes = find_class(root, "value-axis", "g")
     ticks = [float(text_of(t)) for t in find_class(axes[0], "tick", "text")] if axes else []
     if not 3 <= len(ticks) <= 12 or 0 not in ticks:
@@ -193,6 +198,7 @@ MUTATIONS = [
     ("cpu-synthetic.svg", 'data-core="3"', 'data-core="7"'),
     ("bars-sample.svg", 'class="whisker"', 'class="no-whisker"'),
     ("bars-sample.svg", 'data-label="threads"', 'data-label="thread"'),
+    ("bars-long-unit.svg", "(median of 5)", "(median of 5, and a longer text than there is room for)"),
 ]
 
 

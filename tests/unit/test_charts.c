@@ -613,6 +613,14 @@ static void test_bars(void) {
     describe("bars-odd.svg", "bars", "\"labels\": [\"with a NaN & a <negative>\", \"none, and a label far too long to fit the column that the chart keeps for labels\", \"?\"], \"bars\": 3, "
              "\"trials\": 4, \"series\": []");
     free(svg);
+    /* a long unit after the longest whisker: the text still fits in the picture */
+    static const double ratio[] = {0.52, 0.55, 0.61, 0.58, 1.43};
+    cl_bar relative[] = {{"processes", ratio, 5, NULL}};
+    svg = cl_chart_bars_svg("Relative to sequential", "x sequential", relative, 1);
+    CHECK(svg != NULL);
+    write_text("bars-long-unit.svg", svg);
+    describe("bars-long-unit.svg", "bars", "\"labels\": [\"processes\"], \"bars\": 1, \"trials\": 5, \"series\": []");
+    free(svg);
     CHECK(cl_chart_bars_svg("t", "s", NULL, 3) == NULL);
     CHECK(cl_chart_bars_svg("t", "s", bars, 0) == NULL);
 }

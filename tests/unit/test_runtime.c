@@ -5,6 +5,7 @@
 #include <conclab_host.h>
 
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -373,6 +374,77 @@ static void test_cpu_count(void) {
     CHECK(n <= sysconf(_SC_NPROCESSORS_CONF));
 }
 
+/* ---- what else the machine is doing ------------------------------------------------------------ */
+
+static void spin_for(double seconds) {
+    volatile unsigned long turns = 0;
+    double end = cl_now() + seconds;
+    while (cl_now() < end) turns++;
+}
+
+static void *spin_thread(void *arg) {
+    spin_for(*(double *)arg);
+    return NULL;
+}
+
+/* Cores other programs kept busy while this program spun: in a thread of its own (new_session 0,
+ * thread 1), in a child of its session (0, 0), or in a child that left the session (1, 0), which
+ * is another program as far as the machine is concerned. */
+static double others_while_spinning(int new_session, int thread) {
+    double seconds = 0.3;
+    cl_machine_mark mark = cl_machine_mark_now();
+    if (thread) {
+        cl_thread *t = cl_thread_start(spin_thread, &seconds);
+        cl_thread_join(t);
+    } else if (!new_session) {
+        fflush(NULL);
+        pid_t child = fork();
+        if (child == 0) {
+            spin_for(seconds);
+            _exit(0);
+        }
+        waitpid(child, NULL, 0);
+    } else { /* another program: a grandchild in a session of its own, never reaped by us */
+        int done[2];
+        if (pipe(done) != 0) return -1;
+        fflush(NULL);
+        pid_t child = fork();
+        if (child == 0) {
+            setsid();
+            if (fork() == 0) {
+                spin_for(seconds);
+                if (write(done[1], "x", 1) != 1) _exit(1);
+                _exit(0);
+            }
+            _exit(0);
+        }
+        waitpid(child, NULL, 0);
+        close(done[1]);
+        char byte;
+        if (read(done[0], &byte, 1) != 1) return -1;
+        close(done[0]);
+    }
+    return cl_machine_others_since(mark);
+}
+
+static void test_machine_load(void) {
+    if (cl_machine_others_since(cl_machine_mark_now()) < 0) {
+        printf("  (no /proc/stat here: cl_machine_others_since is -1, as documented)\n");
+        return;
+    }
+    /* Other tests may run beside this one: judged on the best of three rounds. */
+    int told_apart = 0;
+    double thread = 0, child = 0, stranger = 0;
+    for (int round = 0; round < 3 && !told_apart; round++) {
+        thread = others_while_spinning(0, 1);
+        child = others_while_spinning(0, 0);
+        stranger = others_while_spinning(1, 0);
+        told_apart = thread >= 0 && child >= 0 && stranger >= child + 0.5 && stranger >= thread + 0.5;
+    }
+    if (!told_apart) printf("  others: thread %.2f, own child %.2f, another session's child %.2f\n", thread, child, stranger);
+    CHECK(told_apart);
+}
+
 int main(void) {
     test_atomic_single_thread();
     test_atomic_add_from_threads();
@@ -386,6 +458,7 @@ int main(void) {
     test_clock_and_sleep();
     test_sleep_errors();
     test_cpu_count();
+    test_machine_load();
     test_clear_output_calls_host_hook();
     test_clear_output_without_host();
     return check_summary(SUITE);

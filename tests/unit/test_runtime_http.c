@@ -426,6 +426,74 @@ static void test_outside_a_loop(void) {
     printf("  %-16s %.3f s\n", "outside a loop", cl_now() - t);
 }
 
+/* ---- stopping a server whose handler still waits for a client that left ------------------------ */
+
+static void waits_long(cl_http_request *req, void *arg) {
+    (void)arg;
+    if (cl_async_sleep(5.0) != 0) return; /* cancelled when the server stops */
+    cl_http_request_respond(req, 200, NULL, "late\n", 5);
+}
+
+static void answers_late(cl_http_request *req, void *arg) {
+    (void)arg;
+    if (cl_async_sleep(0.3) != 0) return;
+    static char big[256 * 1024]; /* more than a socket buffer: the write meets the closed peer */
+    memset(big, 'x', sizeof big);
+    cl_http_request_respond(req, 200, NULL, big, sizeof big);
+}
+
+static void *give_up_early(void *url) {
+    cl_http_response *r = cl_http_get(url, 0.2);
+    CHECK(r == NULL); /* timed out */
+    cl_http_response_free(r);
+    return NULL;
+}
+
+static char handler_thread[64];
+
+static void names_its_thread(cl_http_request *req, void *arg) {
+    (void)arg;
+    snprintf(handler_thread, sizeof handler_thread, "%s", cl_thread_name());
+    cl_http_request_respond(req, 200, NULL, "ok\n", 3);
+}
+
+static void test_stop_while_handler_waits(void) {
+    cl_http_server_options o = {0};
+    o.handler = waits_long;
+    cl_http_server *srv = cl_http_server_start("127.0.0.1", 0, &o);
+    char url[128];
+    url_of(url, sizeof url, cl_http_server_port(srv), "/slow");
+    capture_begin();
+    CHECK(cl_async_run(give_up_early, url, NULL) == CL_FUTURE_OK);
+    double start = cl_now();
+    CHECK(cl_http_server_stop(srv) == 0);
+    const char *err = capture_end();
+    CHECK(cl_now() - start < 1.0);          /* the handler was cancelled, not waited for */
+    CHECK(!contains(err, "broken pipe"));  /* and nothing was written to the client that left */
+    CHECK(!contains(err, "cl_stream_write"));
+
+    /* a handler that answers after its client gave up: the server carries on, quietly */
+    o.handler = answers_late;
+    srv = cl_http_server_start("127.0.0.1", 0, &o);
+    url_of(url, sizeof url, cl_http_server_port(srv), "/late");
+    capture_begin();
+    CHECK(cl_async_run(give_up_early, url, NULL) == CL_FUTURE_OK);
+    cl_sleep(0.5); /* the late answer meets a closed connection meanwhile */
+    err = capture_end();
+    CHECK(!contains(err, "broken pipe") && !contains(err, "connection reset"));
+    CHECK(cl_http_server_stop(srv) == 0);
+
+    /* the server's own thread has a name of its own (a timeline lane says it) */
+    o.handler = names_its_thread;
+    srv = cl_http_server_start("127.0.0.1", 0, &o);
+    url_of(url, sizeof url, cl_http_server_port(srv), "/who");
+    cl_http_response *r = cl_http_get(url, 5.0);
+    CHECK(r && cl_http_response_status(r) == 200);
+    cl_http_response_free(r);
+    CHECK_STR(handler_thread, "http server 127.0.0.1");
+    CHECK(cl_http_server_stop(srv) == 0);
+}
+
 /* ---- Python's urllib as a client of our server ------------------------------------------------- */
 
 static char python_cmd[512];
@@ -466,6 +534,7 @@ static void run(const char *name, void *(*fn)(void *)) {
 
 int main(void) {
     test_outside_a_loop();
+    test_stop_while_handler_waits();
     run("requests", test_requests_in_a_task);
     run("routes", test_routes);
     run("handler", test_handler);

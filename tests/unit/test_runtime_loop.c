@@ -162,6 +162,10 @@ static void *main_run_until_complete(void *arg) {
     return "rc";
 }
 
+static void *create_task_elsewhere(void *loop) {
+    return cl_loop_create_task(loop, main_run_until_complete, NULL);
+}
+
 static void test_run_until_complete(void) {
     cl_loop *l = cl_loop_new();
     cl_loop *before = cl_loop_current();
@@ -172,6 +176,20 @@ static void test_run_until_complete(void) {
     void *v = NULL;
     CHECK(cl_loop_run_until_complete(l, f, &v) == CL_FUTURE_OK && strcmp((char *)v, "plain") == 0);
     cl_future_free(f);
+    /* a task made on the loop before it runs (Python: loop.run_until_complete(coro)) */
+    cl_future *t = cl_loop_create_task(l, main_run_until_complete, NULL);
+    CHECK(t != NULL && cl_task_is_task(t) && !cl_future_done(t));
+    CHECK(cl_loop_run_until_complete(l, t, &v) == CL_FUTURE_OK);
+    CHECK_STR((const char *)v, "rc");
+    cl_future_free(t);
+    /* ... but only on the loop's own thread */
+    capture_begin();
+    cl_thread *other = cl_thread_start(create_task_elsewhere, l);
+    CHECK(cl_thread_join(other) == NULL);
+    CHECK(cl_loop_create_task(NULL, return_arg, NULL) == NULL);
+    const char *err = capture_end();
+    CHECK(contains(err, "cl_loop_create_task: called from another thread than the loop's"));
+    CHECK(contains(err, "cl_loop_create_task: loop is NULL"));
     cl_loop_free(l);
     CHECK(cl_async_run(main_run_until_complete, NULL, &v) == CL_FUTURE_OK);
     CHECK_STR((const char *)v, "rc");

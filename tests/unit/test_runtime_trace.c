@@ -279,6 +279,10 @@ static void *pool_task(void *arg) {
     return arg;
 }
 
+static void *meet_at_barrier(void *barrier) {
+    return (void *)(long)cl_barrier_wait(barrier);
+}
+
 static void test_pool(void) {
     cl_pool *p = cl_pool_new(2);
     CHECK(cl_trace_start() == 0);
@@ -293,6 +297,22 @@ static void test_pool(void) {
     CHECK(tf_count(&f, 'X', "sleep", NULL) == 6);
     CHECK(tf_count(&f, 's', "release", NULL) >= 6); /* queued -> run, at least */
     done_with(&f);
+
+    /* a pool made while recording: each worker a lane of its own name (the barrier makes both
+     * workers run at once, so neither can take every task) */
+    CHECK(cl_trace_start() == 0);
+    p = cl_pool_new(2);
+    cl_barrier *both = cl_barrier_new(2, NULL, NULL, 5.0);
+    void *pair[2] = {both, both}, *answers[2];
+    CHECK(cl_pool_map(p, meet_at_barrier, pair, 2, answers, CL_FOREVER) == 0);
+    cl_pool_shutdown(p, 1, 0);
+    cl_pool_free(p);
+    cl_barrier_free(both);
+    cl_trace_stop();
+    save_and_read("pool_names", &f);
+    long first = tf_tid_named(&f, "worker 1 of pool 1"), second = tf_tid_named(&f, "worker 2 of pool 1");
+    CHECK(first > 0 && second > 0 && first != second);
+    done_with(&f);
 }
 
 /* ---- a process pool: its workers' tasks reach the parent's trace ------------------------------ */
@@ -300,7 +320,7 @@ static void test_pool(void) {
 static void remote_task(const void *arg, size_t size) {
     (void)arg;
     (void)size;
-    cl_sleep(0.02);
+    cl_sleep(0.1); /* long beside the link thread's own running, which includes the fork (slow under TSan) */
     cl_task_return_long(1);
 }
 
@@ -328,6 +348,18 @@ static void test_process_pool(void) {
     CHECK(worker_names >= 1 && worker_names <= 2);
     CHECK(remote_runs >= 4); /* a task's running is cut in two by its sleep */
     CHECK(remote_sleeps == 4);
+    /* the parent's link thread waits while its worker computes (it runs only to fork it and pass messages) */
+    long link = tf_tid_named(&f, "link to process-pool worker 1");
+    double link_running = 0, link_waiting = 0;
+    for (int i = 0; i < f.n; i++) {
+        const tf_event *e = &f.events[i];
+        if (e->ph != 'X' || e->tid != link || e->pid != (int)getpid()) continue;
+        if (strcmp(e->name, "running") == 0) link_running += e->dur;
+        else link_waiting += e->dur;
+    }
+    if (!(link > 0 && link_waiting > 2 * link_running))
+        fprintf(stderr, "link thread %ld: %.0f us running, %.0f us waiting\n", link, link_running, link_waiting);
+    CHECK(link > 0 && link_waiting > 2 * link_running);
     done_with(&f);
 }
 
@@ -342,6 +374,7 @@ static double naps[3] = {0.2, 0.1, 0.3};
 
 static void *gather_three(void *arg) {
     (void)arg;
+    cl_task_set_name(cl_task_current(), "main"); /* renamed after it started: its lane too */
     cl_future *f[3];
     f[0] = cl_async_create_task_ex("nap-0.2", 0, nap, &naps[0]);
     f[1] = cl_async_create_task_ex("nap-0.1", 0, nap, &naps[1]);
@@ -376,6 +409,7 @@ static void test_tasks(void) {
         CHECK(lasted > naps[i] - 0.01 && lasted < naps[i] + 0.08);
     }
     CHECK(tf_count(&f, 'b', "sleep", "sleep") >= 3);
+    CHECK(task_lane_seconds(&f, "task main") > 0.25);
     done_with(&f);
 }
 

@@ -18,6 +18,10 @@ void codemap_add_function(uintptr_t start, const char *name, int cell);
 /* The function containing addr: its name ("" for a cell's top level) and cell. 0 if none. */
 int codemap_lookup(uintptr_t addr, const char **name, int *cell);
 
+/* The host's describe_code hook (conclab_host.h): "in worker() of cell[3]", or "at cell[4],
+ * line 7" for the top level of the running cell; 0 when addr is not the notebook's code. */
+int codemap_describe(void *ctx, const void *addr, char *out, unsigned long size);
+
 /* Where the running cell is (progress.h): the generated code stores the line before each
  * statement through the symbol __cl_line. */
 extern volatile int *codemap_line;

@@ -48,6 +48,8 @@ typedef struct engine_outcome {
     json_t *result;        /* on success with a trailing expression: {"text/plain": "..."}; else NULL */
     double compile_seconds;  /* from sending the cell until it started running (compiling, mostly) */
     double run_seconds;      /* from then until it ended; 0 when it never ran */
+    json_t *page;            /* the answer to the cell's `name?` lines (help_lines.h): a mimebundle
+                              * for a pager, or NULL when the cell asked nothing */
 } engine_outcome;
 
 /* Spawns an executor. NULL with *err set on failure. */
@@ -84,12 +86,18 @@ const json_t *engine_includes(engine *eng);
 
 /* Completion at cursor_pos (a position in Unicode code points, as protocol 5.2+ counts):
  * {"matches": [...], "cursor_start": n, "cursor_end": n, "metadata": {}} (new reference).
- * Sources: C keywords, the notebook's definitions, the runtime API, names from included headers. */
+ * Sources: C keywords, the notebook's definitions, the runtime API, names from included headers,
+ * then (after those, at most COMPLETE_LIBRARY_MAX) the C library: the prelude's headers and the
+ * names of the system's manual pages. */
 json_t *engine_complete(engine *eng, const char *code, int cursor_pos);
 
 /* What is known about the name under (or just before) the cursor: a malloc'd plain text, or NULL.
  * Notebook definitions give their declaration and cell; runtime API its signature and summary. */
 char *engine_inspect(engine *eng, const char *code, int cursor_pos);
+
+/* The same as a mimebundle ("text/plain"; "text/markdown" too for C library names, from their
+ * manual pages), or NULL. detail_level 1 says more (a manual page's description). New reference. */
+json_t *engine_inspect_bundle(engine *eng, const char *code, int cursor_pos, int detail_level);
 
 /* For an is_complete request: a whole cell, one that needs more lines (*indent receives the
  * indent to go on with; indent_size >= 64), or one that can never parse (a closer with no

@@ -6,7 +6,7 @@
  * time; the executor answers with events:
  *
  *   op execute         cell, allow_stdin, silent, bounds, prelude, memory_limit, time, watch,
- *                      trace_file;
+ *                      trace_file, lockcheck, chaos_runs, chaos_seed, chaos_limit_ms;
  *                      payload: the cell's code
  *                      -> events running, display, input_request, then done
  *   op threads         -> event threads (%threads)
@@ -49,6 +49,10 @@ typedef struct op_execute {
     bool time;             /* %%time: the cell's times printed after it */
     unsigned watch;        /* WATCH_* below: the pictures drawn of the cell's run */
     const char *trace_file;  /* %%timeline --save FILE: where its trace goes, or NULL */
+    bool lockcheck;        /* lock-order checking on while it runs (%lockcheck, %%chaos) */
+    int chaos_runs;        /* %%chaos: 0 none; 1 one ordinary run under chaos_seed; >= 2 trials */
+    long long chaos_seed;  /* the (first) seed; -1: the executor draws one */
+    int chaos_limit_ms;    /* trials: the cell's time limit in ms (0: none), per trial and in all */
 } op_execute;
 
 /* What %%timeline and %%cpu ask for (op_execute.watch). */

@@ -66,7 +66,7 @@ cl_future_status cl_future_result(cl_future *f, double timeout, void **value);
 /* Returns f's error message if it finished with an error, else NULL; does not wait (Python: Future.exception). */
 const char *cl_future_error(cl_future *f);
 
-/* Cancels f if it is still pending; returns 1 if f is (now) cancelled, 0 if it runs or ran. */
+/* Cancels f if it is still pending; returns 1 if f is (now) cancelled, or for a started task asked to cancel at its next await; 0 if it runs or ran. */
 int cl_future_cancel(cl_future *f);
 
 /* Returns 1 if f is finished or cancelled, else 0. */

@@ -59,7 +59,7 @@ typedef struct cl_http_route {
 typedef struct cl_http_server_options {
     double delay;                 /* seconds each request waits before its answer (the slow API) */
     int max_workers;              /* requests in service at once, the rest wait; 0: no limit */
-    const cl_http_route *routes;  /* a table of n_routes answers by path, or NULL */
+    const cl_http_route *routes;  /* a table of n_routes answers by path, or NULL; used, not copied: it must outlive the server */
     int n_routes;
     void (*handler)(cl_http_request *req, void *arg); /* answers with cl_http_request_respond (may await; no answer: 500), or NULL */
     void *handler_arg;
@@ -114,7 +114,7 @@ cl_http_server *cl_http_server_start(const char *host, int port, const cl_http_s
 /* Returns the port server srv listens on. */
 int cl_http_server_port(cl_http_server *srv);
 
-/* Returns how many requests srv has answered so far. */
+/* Returns how many requests srv has answered so far (counted before an answer leaves). */
 long cl_http_server_requests(cl_http_server *srv);
 
 /* Returns the most requests srv had in service at once (never above max_workers). */

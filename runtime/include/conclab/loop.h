@@ -132,6 +132,9 @@ cl_future *cl_async_create_task(void *(*fn)(void *arg), void *arg);
 /* Like cl_async_create_task with a name and a stack size in bytes (0: the default); NULL on error. */
 cl_future *cl_async_create_task_ex(const char *name, size_t stack_size, void *(*fn)(void *arg), void *arg);
 
+/* Starts fn(arg) as a task on loop l, which need not be running: it runs at l's next turn (loop.create_task); NULL on error. */
+cl_future *cl_loop_create_task(cl_loop *l, void *(*fn)(void *arg), void *arg);
+
 /* Asks task t to cancel at its next await (at once if it has not started); returns 1 if asked, 0 if it is already done. */
 int cl_task_cancel(cl_future *t);
 

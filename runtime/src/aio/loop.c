@@ -11,6 +11,7 @@
  * streams), no futures awaited that another thread completes, nothing posted — the future can
  * never complete. The loop reports it once, cancels every task so their cleanup runs, and the
  * main task then fails with the report; if still nothing moves, it gives up. */
+#include "chaos_internal.h"
 #include "conclab.h"
 #include "future_internal.h"
 #include "loop_internal.h"
@@ -50,7 +51,7 @@ int cl__loop_on_thread(const cl_loop *l) { return pthread_equal(l->thread, pthre
 
 uv_loop_t *cl__loop_uv(cl_loop *l) { return &l->uv; }
 
-static int valid(const cl_loop *l, const char *call) {
+int cl__loop_valid(const cl_loop *l, const char *call) {
     if (!l) {
         cl_report(call, "loop is NULL (did cl_loop_new fail?)");
         return 0;
@@ -108,7 +109,16 @@ static void keep_polling(uv_idle_t *h) {
     (void)h; /* being active is its whole job */
 }
 
-static cl__ready ready_pop(cl_loop *l) {
+/* The oldest ready entry, or under chaos (conclab/chaos.h) a seeded random one among the first
+ * `among`, swapped to the head first: the tasks that were ready together run in another order. */
+static cl__ready ready_pop(cl_loop *l, size_t among) {
+    size_t pick = cl__chaos_pick(among);
+    if (pick) {
+        size_t at = (l->ready_head + pick) % l->ready_cap;
+        cl__ready head = l->ready[l->ready_head];
+        l->ready[l->ready_head] = l->ready[at];
+        l->ready[at] = head;
+    }
     cl__ready r = l->ready[l->ready_head];
     if (++l->ready_head == l->ready_cap) l->ready_head = 0;
     l->ready_count--;
@@ -127,7 +137,7 @@ static void report_slow(cl__ready r, double took) {
 /* Runs the callbacks that are ready now, not those they schedule. */
 static void run_ready(cl_loop *l) {
     for (size_t n = l->ready_count; n > 0 && l->ready_count > 0; n--) {
-        cl__ready r = ready_pop(l);
+        cl__ready r = ready_pop(l, n < l->ready_count ? n : l->ready_count);
         if (!l->debug) {
             r.fn(r.arg);
             continue;
@@ -226,7 +236,7 @@ static void settle_tasks(cl_loop *l, const char *call) {
 
 void cl_loop_free(cl_loop *l) {
     if (!l) return;
-    if (!valid(l, "cl_loop_free")) return;
+    if (!cl__loop_valid(l, "cl_loop_free")) return;
     if (l->running) {
         cl_report("cl_loop_free", "the loop is running (stop it first: Python: Cannot close a running event loop)");
         return;
@@ -338,7 +348,7 @@ static void run_once(cl_loop *l, cl_future *f, const char *call) {
 }
 
 static int begin_run(cl_loop *l, const char *call) {
-    if (!valid(l, call)) return -1;
+    if (!cl__loop_valid(l, call)) return -1;
     if (!cl__loop_on_thread(l)) {
         cl_report(call, "the loop belongs to another thread (one loop per thread)");
         return -1;
@@ -386,7 +396,7 @@ static int run_until(cl_loop *l, cl_future *f, const char *call) {
 cl_future_status cl_loop_run_until_complete(cl_loop *l, cl_future *f, void **result) {
     const char *call = "cl_loop_run_until_complete";
     if (result) *result = NULL;
-    if (!valid(l, call) || !cl__future_check(f, call)) return CL_FUTURE_ERROR;
+    if (!cl__loop_valid(l, call) || !cl__future_check(f, call)) return CL_FUTURE_ERROR;
     if (run_until(l, f, call) != 0) return CL_FUTURE_ERROR;
     if (!cl_future_done(f)) return CL_FUTURE_ERROR; /* gave up after a deadlock, or stopped */
     return cl_future_result(f, 0, result);
@@ -401,7 +411,7 @@ static void stop_now(void *arg) {
 }
 
 void cl_loop_stop(cl_loop *l) {
-    if (!valid(l, "cl_loop_stop")) return;
+    if (!cl__loop_valid(l, "cl_loop_stop")) return;
     /* asyncio's stop runs as a callback: what is ready now still runs first */
     if (cl__loop_on_thread(l)) cl__loop_ready(l, stop_now, l);
     else cl_loop_call_soon_threadsafe(l, stop_now, l);
@@ -443,7 +453,7 @@ cl_future_status cl_async_run(void *(*main_fn)(void *arg), void *arg, void **res
 
 int cl_loop_call_soon(cl_loop *l, void (*fn)(void *arg), void *arg) {
     const char *call = "cl_loop_call_soon";
-    if (!valid(l, call)) return -1;
+    if (!cl__loop_valid(l, call)) return -1;
     if (!fn) {
         cl_report(call, "fn is NULL");
         return -1;
@@ -461,7 +471,7 @@ int cl_loop_call_soon(cl_loop *l, void (*fn)(void *arg), void *arg) {
 
 int cl_loop_call_soon_threadsafe(cl_loop *l, void (*fn)(void *arg), void *arg) {
     const char *call = "cl_loop_call_soon_threadsafe";
-    if (!valid(l, call)) return -1;
+    if (!cl__loop_valid(l, call)) return -1;
     if (!fn) {
         cl_report(call, "fn is NULL");
         return -1;
@@ -496,7 +506,7 @@ static void timer_fired(uv_timer_t *h) {
 
 cl_loop_timer *cl_loop_call_later(cl_loop *l, double delay, void (*fn)(void *arg), void *arg) {
     const char *call = "cl_loop_call_later";
-    if (!valid(l, call)) return NULL;
+    if (!cl__loop_valid(l, call)) return NULL;
     if (!fn) {
         cl_report(call, "fn is NULL");
         return NULL;
@@ -548,11 +558,11 @@ double cl_loop_time(cl_loop *l) {
 }
 
 void cl_loop_set_debug(cl_loop *l, int on) {
-    if (valid(l, "cl_loop_set_debug")) l->debug = on != 0;
+    if (cl__loop_valid(l, "cl_loop_set_debug")) l->debug = on != 0;
 }
 
 void cl_loop_set_slow_callback_duration(cl_loop *l, double seconds) {
-    if (!valid(l, "cl_loop_set_slow_callback_duration")) return;
+    if (!cl__loop_valid(l, "cl_loop_set_slow_callback_duration")) return;
     if (!(seconds >= 0)) {
         cl_report("cl_loop_set_slow_callback_duration", "seconds must be >= 0, got %g", seconds);
         return;

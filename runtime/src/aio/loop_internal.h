@@ -115,6 +115,8 @@ CL_INTERNAL cl_loop *cl__loop_running(void);
 
 /* Whether the caller is on loop l's thread. */
 CL_INTERNAL int cl__loop_on_thread(const cl_loop *l);
+/* 1 if l is a live loop; else reports it for `call` and returns 0. */
+CL_INTERNAL int cl__loop_valid(const cl_loop *l, const char *call);
 
 /* Appends fn(arg) to loop l's ready queue (loop thread only); 0, or -1 when out of memory. */
 CL_INTERNAL int cl__loop_ready(cl_loop *l, void (*fn)(void *), void *arg);

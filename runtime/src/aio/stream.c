@@ -361,6 +361,13 @@ static void on_write(uv_write_t *req, int status) {
     if (s->closing && s->wpending == 0) start_close(s);
 }
 
+/* Reports a failed write, unless the stream said its peer may leave (a server's client that
+ * gave up: normal for a server, and nothing its user can act on). */
+static void report_write_error(cl_stream *s, const char *call, const char *what, int rc) {
+    if (s->peer_may_leave && (rc == UV_EPIPE || rc == UV_ECONNRESET)) return;
+    cl_report(call, "%s%s", what, uv_strerror(rc));
+}
+
 int cl_stream_write(cl_stream *s, const void *buf, size_t n) {
     if (check_stream(s, "cl_stream_write") < 0) return CL_STREAM_ERROR;
     if (s->closing) {
@@ -368,7 +375,7 @@ int cl_stream_write(cl_stream *s, const void *buf, size_t n) {
         return CL_STREAM_ERROR;
     }
     if (s->werror) {
-        cl_report("cl_stream_write", "%s", uv_strerror(s->werror));
+        report_write_error(s, "cl_stream_write", "", s->werror);
         return CL_STREAM_ERROR;
     }
     const char *p = buf;
@@ -381,7 +388,7 @@ int cl_stream_write(cl_stream *s, const void *buf, size_t n) {
             n -= (size_t)rc;
         } else if (rc != UV_EAGAIN && rc != UV_ENOSYS) {
             s->werror = rc;
-            cl_report("cl_stream_write", "%s", uv_strerror(rc));
+            report_write_error(s, "cl_stream_write", "", rc);
             return CL_STREAM_ERROR;
         }
         if (n == 0) return 0;
@@ -398,7 +405,7 @@ int cl_stream_write(cl_stream *s, const void *buf, size_t n) {
     if (rc < 0) {
         free(w);
         s->werror = rc;
-        cl_report("cl_stream_write", "%s", uv_strerror(rc));
+        report_write_error(s, "cl_stream_write", "", rc);
         return CL_STREAM_ERROR;
     }
     s->wpending += n;
@@ -419,7 +426,7 @@ int cl_stream_drain(cl_stream *s) {
         if (s->wpending <= WRITE_LOW) break;
     }
     if (s->werror) {
-        cl_report("cl_stream_drain", "connection lost: %s", uv_strerror(s->werror));
+        report_write_error(s, "cl_stream_drain", "connection lost: ", s->werror);
         return CL_STREAM_ERROR;
     }
     if (s->closed && s->wpending > 0) {

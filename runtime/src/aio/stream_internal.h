@@ -37,6 +37,7 @@ struct cl_stream {
 
     size_t wpending;        /* bytes queued in uv_write requests */
     int werror;             /* a libuv error from writing, or 0 */
+    int peer_may_leave;     /* a server's connection: a client gone mid-answer is not reported */
     cl_future *drain_waiter;
 
     int connect_status;     /* the connect callback's status (1 while pending) */

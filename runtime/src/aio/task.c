@@ -193,13 +193,9 @@ void cl__task_abandon(cl__task *t) {
 
 /* ---- creating ------------------------------------------------------------------------------- */
 
-cl_future *cl_async_create_task_ex(const char *name, size_t stack_size, void *(*fn)(void *arg), void *arg) {
-    const char *call = "cl_async_create_task";
-    cl_loop *l = cl__loop_running();
-    if (!l) {
-        cl_report(call, "no running event loop (Python: RuntimeError); create tasks inside cl_async_run");
-        return NULL;
-    }
+/* A task on loop l, which runs it at its next turn (now, or when it is next run). */
+static cl_future *create_on(cl_loop *l, const char *name, size_t stack_size, void *(*fn)(void *arg), void *arg,
+                            const char *call) {
     if (!fn) {
         cl_report(call, "fn is NULL");
         return NULL;
@@ -244,8 +240,30 @@ cl_future *cl_async_create_task_ex(const char *name, size_t stack_size, void *(*
     return f;
 }
 
+cl_future *cl_async_create_task_ex(const char *name, size_t stack_size, void *(*fn)(void *arg), void *arg) {
+    const char *call = "cl_async_create_task";
+    cl_loop *l = cl__loop_running();
+    if (!l) {
+        cl_report(call, "no running event loop (Python: RuntimeError); create tasks inside cl_async_run, "
+                        "or on a loop that is not running with cl_loop_create_task");
+        return NULL;
+    }
+    return create_on(l, name, stack_size, fn, arg, call);
+}
+
 cl_future *cl_async_create_task(void *(*fn)(void *arg), void *arg) {
     return cl_async_create_task_ex(NULL, 0, fn, arg);
+}
+
+/* Python's loop.create_task(coro): the loop need not be running; the task starts when it runs. */
+cl_future *cl_loop_create_task(cl_loop *l, void *(*fn)(void *arg), void *arg) {
+    const char *call = "cl_loop_create_task";
+    if (!cl__loop_valid(l, call)) return NULL;
+    if (!cl__loop_on_thread(l)) {
+        cl_report(call, "called from another thread than the loop's (tasks of a loop are made on its thread)");
+        return NULL;
+    }
+    return create_on(l, NULL, 0, fn, arg, call);
 }
 
 /* ---- cancelling ----------------------------------------------------------------------------- */
@@ -312,6 +330,7 @@ int cl_task_set_name(cl_future *f, const char *name) {
     if (!t) return -1;
     snprintf(t->name, sizeof t->name, "%s", name ? name : "");
     if (t->coro) cl__coro_rename(t->coro, t->name); /* the name a stack overflow report gives */
+    cl__trace_named(CL__TR_NAME, "task", f, t->name);   /* and the task's lane in a timeline */
     return 0;
 }
 

@@ -17,7 +17,7 @@
 
 #define WIDTH 900.0
 #define LABEL_X 12.0
-#define RIGHT_MARGIN 150.0  /* room for the value written after the longest bar */
+#define RIGHT_MARGIN 150.0  /* room for the value written after the longest bar, at least */
 #define TITLE_HEIGHT 40.0
 #define LEGEND_HEIGHT 22.0
 #define BAR_HEIGHT 20.0
@@ -98,6 +98,14 @@ static void value_text(char *out, size_t size, const chart *c, double v) {
     snprintf(out, size, "%s%s%s", cl__svg_sig(number, sizeof number, v, 3), *c->unit ? " " : "", c->unit);
 }
 
+/* What is written after a bar: its median, and how many trials it is the median of. */
+static void bar_value_label(char *out, size_t size, const chart *c, const stats *s) {
+    char median[64];
+    value_text(median, sizeof median, c, s->median);
+    if (s->n > 1) snprintf(out, size, "%s (median of %d)", median, s->n);
+    else snprintf(out, size, "%s", median);
+}
+
 static void draw_trials(cl_text *t, const chart *c, const cl_bar *bar, double mid) {
     char value[96], title[160];
     for (int i = 0; i < bar->count; i++) {
@@ -158,8 +166,7 @@ static void draw_bar(cl_text *t, const chart *c, int i, double y) {
     if (s->n > 1) draw_whisker(t, c, s, mid);
     draw_trials(t, c, bar, mid);
     double right = cl__scale_at(&c->x, s->max > s->median ? s->max : s->median);
-    if (s->n > 1) snprintf(text, sizeof text, "%s (median of %d)", median, s->n);
-    else snprintf(text, sizeof text, "%s", median);
+    bar_value_label(text, sizeof text, c, s);
     cl__svg_label(t, "value", (right > zero ? right : zero) + 8, mid + 4, "start", 11, NULL, CL_SVG_INK, text);
     cl__svg_close(t, "g");
 }
@@ -270,7 +277,7 @@ static int chart_init(chart *c, const char *unit, const cl_bar *bars, int count)
     c->count = count;
     c->stats = calloc((size_t)count, sizeof *c->stats);
     if (!c->stats) return -1;
-    double lo = 0, hi = 0, widest = 0;
+    double lo = 0, hi = 0, widest = 0, widest_value = 0;
     for (int i = 0; i < count; i++) {
         if (summarise(&bars[i], &c->stats[i]) != 0) return -1;
         const stats *s = &c->stats[i];
@@ -283,8 +290,15 @@ static int chart_init(chart *c, const char *unit, const cl_bar *bars, int count)
         if (w > widest) widest = w;
     }
     c->label_width = widest < 60 ? 60 : widest > 280 ? 280 : widest;
+    for (int i = 0; i < count; i++) { /* the text after the longest bar must fit in the picture */
+        char text[160];
+        bar_value_label(text, sizeof text, c, &c->stats[i]);
+        double w = cl__svg_text_width(text, 11) + 16;
+        if (w > widest_value) widest_value = w;
+    }
+    double right_margin = widest_value > RIGHT_MARGIN ? (widest_value < 320 ? widest_value : 320) : RIGHT_MARGIN;
     cl__axis_nice(&c->axis, lo, hi, 6, 1);
-    c->x = (cl__scale){c->axis.lo, c->axis.hi, LABEL_X + c->label_width + 14, WIDTH - RIGHT_MARGIN};
+    c->x = (cl__scale){c->axis.lo, c->axis.hi, LABEL_X + c->label_width + 14, WIDTH - right_margin};
     return 0;
 }
 

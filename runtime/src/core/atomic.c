@@ -2,6 +2,7 @@
  * <stdatomic.h> and no __atomic builtins. All sequentially consistent: labs reason about
  * interleavings, not about memory-order subtleties. */
 #include "conclab.h"
+#include "chaos_internal.h"
 #include "report.h"
 
 #include <stddef.h>
@@ -9,6 +10,7 @@
 
 /* Every call checks its address first: a NULL pointer is the one misuse we can catch here. */
 static int null_address(const void *p, const char *call) {
+    cl__chaos_maybe(); /* every atomic is a scheduling point (conclab/chaos.h) */
     if (p) return 0;
     cl_report(call, "pointer is NULL");
     return 1;

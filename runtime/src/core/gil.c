@@ -35,6 +35,7 @@
 #include "observe.h"
 #include "report.h"
 #include "trace_internal.h"
+#include "waits_internal.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -404,6 +405,8 @@ int cl__gil_involves_this_thread(void) { return self != NULL; }
 
 int cl__gil_signal(void) { return GIL_SIGNAL; }
 
+long cl__gil_holder(void) { return LOAD(gil.owner); }
+
 void cl__blocking_begin(void) {
     gil_thread *t = self;
     if (!t) return; /* not a participant: the GIL never concerns it */
@@ -421,6 +424,7 @@ void cl__blocking_begin(void) {
 }
 
 void cl__blocking_end(void) {
+    if (cl__waits_on) cl__waits_clear(); /* the wait noted on the board of waits is over */
     gil_thread *t = self;
     if (!t) return;
     int depth = LOAD(t->depth);

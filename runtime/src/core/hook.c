@@ -7,8 +7,12 @@
  * which the tracer shares, so its probes are the same ones. */
 #include <pthread.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "conclab/clock.h"
+#include "chaos_internal.h"
+#include "lockcheck_internal.h"
+#include "waits_internal.h"
 #include "hook_internal.h"
 #include "thread_internal.h"
 #include "trace_internal.h"
@@ -48,9 +52,34 @@ void cl__observe_hook(cl_event_kind kind, const char *primitive, const void *obj
         report_to_observer(kind, primitive, object);
 }
 
+/* The points where chaos may hold a thread back: not inside the GIL's own hand-over (the thread
+ * holds it), the loop's poll or a sleep (already waiting), nor a thread's end. */
+static int chaos_point(cl_event_kind kind, const char *primitive) {
+    if (kind == CL_EVENT_THREAD_END || !primitive) return 0;
+    return strcmp(primitive, "gil") != 0 && strcmp(primitive, "loop") != 0 && strcmp(primitive, "sleep") != 0;
+}
+
+/* Waits of a thread (not of a task, which the event loop reports itself), for the board. */
+static int thread_wait(const char *primitive) {
+    return primitive && strncmp(primitive, "async_", 6) != 0 && strcmp(primitive, "task") != 0 &&
+           strcmp(primitive, "stream") != 0;
+}
+
+/* The board of waits (waits.c), when the host shared one: independent of the listeners, because
+ * it only hears the slow paths (a wait, its end, a thread's start and end). */
+static void note_on_board(cl_event_kind kind, const char *primitive, const void *object) {
+    if (kind == CL_EVENT_WAIT && thread_wait(primitive)) cl__waits_note(primitive, object);
+    else if (kind == CL_EVENT_ACQUIRE || kind == CL_EVENT_TIMEOUT) cl__waits_clear();
+    else if (kind == CL_EVENT_THREAD_START) cl__waits_thread_started();
+    else if (kind == CL_EVENT_THREAD_END) cl__waits_thread_ended();
+}
+
 void cl__observe(cl_event_kind kind, const char *primitive, const void *object) {
+    if (__atomic_load_n(&cl__waits_on, __ATOMIC_RELAXED)) note_on_board(kind, primitive, object);
     unsigned who = __atomic_load_n(&cl__observers, __ATOMIC_RELAXED);
     if (!who) return;
+    if ((who & CL__OBSERVED_BY_CHAOS) && chaos_point(kind, primitive)) cl__chaos_point();
+    if (who & CL__OBSERVED_BY_LOCKCHECK) cl__lockcheck_event((unsigned)kind, primitive, object);
     if (who & CL__OBSERVED_BY_TRACE) cl__trace_record((unsigned)kind, primitive, object, 0);
     if (who & CL__OBSERVED_BY_HOOK) report_to_observer(kind, primitive, object);
 }

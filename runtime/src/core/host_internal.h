@@ -13,4 +13,7 @@ void cl__host_check_failed(const char *message) __attribute__((visibility("hidde
 int cl__host_can_display(void) __attribute__((visibility("hidden")));
 int cl__host_display(const char *bundle, unsigned long size, const char *id, int update, char *why, unsigned long why_size) __attribute__((visibility("hidden")));
 
+/* The host's words for an address in the caller's code (conclab_host.h); 0 when it has none. */
+int cl__host_describe_code(const void *address, char *out, unsigned long size) __attribute__((visibility("hidden")));
+
 #endif

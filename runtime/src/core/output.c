@@ -28,6 +28,10 @@ void cl__host_check_failed(const char *message) {
     else exit(1);
 }
 
+int cl__host_describe_code(const void *address, char *out, unsigned long size) {
+    return host_hooks.describe_code && host_hooks.describe_code(host_hooks.ctx, address, out, size);
+}
+
 int cl__host_display(const char *bundle, unsigned long size, const char *id, int update, char *why, unsigned long why_size) {
     return host_hooks.display(host_hooks.ctx, bundle, size, id, update, why, why_size);
 }

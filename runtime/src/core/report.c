@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 void cl_report(const char *call, const char *fmt, ...) {
-    char line[512];
+    char line[4096]; /* the lock-order checker's reports are a few lines long */
     int n = snprintf(line, sizeof line, "%s: ", call);
     va_list ap;
     va_start(ap, fmt);

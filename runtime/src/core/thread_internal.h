@@ -12,6 +12,11 @@ CL_INTERNAL extern __thread long cl__self_tid __attribute__((tls_model("initial-
 /* Fetches and caches gettid(). */
 CL_INTERNAL long cl__fetch_self_tid(void);
 
+/* Names the calling thread, one the runtime started with pthread_create rather than
+ * cl_thread_start (an HTTP server's own thread): cl_thread_name() and its timeline lane say
+ * `name` instead of "Dummy-N". Call it before the thread does anything else. */
+CL_INTERNAL void cl__thread_name_self(const char *name);
+
 /* cl_thread_id() without a call through the PLT. */
 static inline long cl__self_id(void) {
     long id = cl__self_tid;

@@ -9,6 +9,7 @@
 #ifndef CONCLAB_RUNTIME_TRACE_INTERNAL_H
 #define CONCLAB_RUNTIME_TRACE_INTERNAL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hook_internal.h"
@@ -58,6 +59,9 @@ CL_INTERNAL void cl__trace_named(unsigned kind, const char *primitive, const voi
  * started later still knows them: set, and forget when the object is freed. */
 CL_INTERNAL void cl__name_set(const char *primitive, const void *object, const char *name);
 CL_INTERNAL void cl__name_forget(const void *object);
+
+/* A copy of the name users gave object; 0 when it has none. */
+CL_INTERNAL int cl__name_copy(const void *object, char *out, size_t size);
 
 /* Writes every name the table holds into the trace (cl_trace_start: names given before it). */
 CL_INTERNAL void cl__names_replay(void);

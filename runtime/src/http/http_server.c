@@ -21,6 +21,7 @@
 #include "conclab/loop.h"
 #include "report.h"
 #include "stream_internal.h"
+#include "thread_internal.h"
 
 enum { LINE_BYTES = 8192, MAX_HEADERS = 64, HANDLER_STACK = 64 * 1024 };
 #define MAX_BODY ((size_t)64 << 20) /* a request body larger than this is refused (413) */
@@ -65,6 +66,7 @@ struct cl_http_request {
     size_t body_size;
     char *extra;        /* "Name: value\r\n" lines the handler added for the answer */
     int too_large;      /* the body was over MAX_BODY: answered 413 */
+    long *answered;     /* the server's count, raised before the answer leaves */
 };
 
 /* ---- workers ----------------------------------------------------------------------------------- */
@@ -228,6 +230,8 @@ int cl_http_request_respond(cl_http_request *req, int status, const char *conten
         return -1;
     }
     req->responded = 1;
+    /* counted before it is written: a client that has its answer finds it counted */
+    if (req->answered) __atomic_add_fetch(req->answered, 1, __ATOMIC_RELAXED);
     char head[512];
     int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nServer: conclab\r\nContent-Type: %.200s\r\nConnection: %s\r\n",
                      status, reason(status), content_type ? content_type : "text/plain; charset=utf-8",
@@ -251,7 +255,11 @@ static void answer(cl_http_server *srv, cl_http_request *req) {
     }
     if (o->handler) {
         o->handler(req, o->handler_arg);
-        if (!req->responded) cl_http_request_respond(req, 500, NULL, "handler gave no answer\n", 23);
+        /* A handler cancelled because the server stops has no one to answer: the client may
+         * have left long ago, and writing to it would only report a broken pipe. */
+        int cancelled = cl_task_current() && cl_task_cancelling(cl_task_current()) > 0;
+        if (!req->responded && !cancelled && !cl_stream_is_closing(req->s))
+            cl_http_request_respond(req, 500, NULL, "handler gave no answer\n", 23);
         return;
     }
     if (!o->routes) {
@@ -276,10 +284,7 @@ static int serve(cl_http_server *srv, cl_http_request *req) {
     if (take_worker(srv) < 0) return -1;
     int rc = 0;
     if (srv->opt.delay > 0 && cl_async_sleep(srv->opt.delay) < 0) rc = -1;
-    if (rc == 0) {
-        answer(srv, req);
-        __atomic_add_fetch(&srv->requests, 1, __ATOMIC_RELAXED);
-    }
+    if (rc == 0) answer(srv, req);
     give_worker(srv);
     return rc;
 }
@@ -299,7 +304,9 @@ static void serve_connection(cl_stream *s, void *arg) {
         more = got > 0;
         if (more) {
             req.s = s;
+            s->peer_may_leave = 1; /* a client that gave up before its answer is no error here */
             req.chunked = srv->opt.chunked;
+            req.answered = &srv->requests;
             more = serve(srv, &req) == 0 && req.keep_alive;
         }
         request_clear(&req);
@@ -335,6 +342,10 @@ static void *serve_on_own_loop(void *arg) {
 }
 
 static void *own_thread_main(void *arg) {
+    cl_http_server *srv = arg;
+    char name[64];
+    snprintf(name, sizeof name, "http server %s", srv->own->host);
+    cl__thread_name_self(name); /* its lane in a timeline, rather than "Dummy-1" */
     cl_async_run(serve_on_own_loop, arg, NULL);
     return NULL;
 }

@@ -17,6 +17,7 @@
 #include "report.h"
 #include "trace_internal.h"
 #include "wait.h"
+#include "waits_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -320,6 +321,8 @@ int cl_process_pid(cl_process *p) {
     cl__guard_unlock(&registry_guard);
     return pid;
 }
+
+const char *cl__process_name_of(const void *process) { return ((const cl_process *)process)->name; }
 
 const char *cl_process_name(cl_process *p) {
     cl__guard_lock(&registry_guard);

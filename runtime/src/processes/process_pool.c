@@ -25,6 +25,7 @@
 #include "future_internal.h"
 #include "process_pool_internal.h"
 #include "report.h"
+#include "thread_internal.h"
 #include "wait.h"
 
 #include <errno.h>
@@ -354,7 +355,11 @@ static void run_remote(worker *w, cl_future *f) {
     int sent = cl__wire_send(w->fd, t->message, t->message_size, worker_alive, w);
     free(t->message);
     t->message = NULL;
-    if (!sent || !receive_answer(w, f)) worker_lost(w, f);
+    /* the link thread only waits while its worker computes: a timeline draws it waiting */
+    if (sent) cl__observe(CL_EVENT_WAIT, "future", f);
+    int answered = sent && receive_answer(w, f);
+    if (sent) cl__observe(answered ? CL_EVENT_ACQUIRE : CL_EVENT_TIMEOUT, "future", f);
+    if (!answered) worker_lost(w, f);
 }
 
 /* ---- worker threads ------------------------------------------------------------------------- */
@@ -363,6 +368,12 @@ static void run_remote(worker *w, cl_future *f) {
  * drained. */
 static cl_future *next_task(cl_process_pool *p) {
     pthread_mutex_lock(&p->mutex);
+    int waited = !p->head && !p->closed && !p->terminated;
+    if (waited) { /* told outside the mutex: the tracer, or a user's hook, may take locks */
+        pthread_mutex_unlock(&p->mutex);
+        cl__observe(CL_EVENT_WAIT, "process_pool", p);
+        pthread_mutex_lock(&p->mutex);
+    }
     while (!p->head && !p->closed && !p->terminated) pthread_cond_wait(&p->work, &p->mutex);
     cl_future *f = NULL;
     if (!p->terminated && p->head) {
@@ -371,6 +382,7 @@ static cl_future *next_task(cl_process_pool *p) {
         if (!p->head) p->tail = NULL;
     }
     pthread_mutex_unlock(&p->mutex);
+    if (waited) cl__observe(CL_EVENT_ACQUIRE, "process_pool", p);
     return f;
 }
 
@@ -420,6 +432,9 @@ static void announce(worker *w, int state) {
 static void *worker_thread(void *opaque) {
     worker *w = opaque;
     cl_process_pool *p = w->pool;
+    char name[48];
+    snprintf(name, sizeof name, "link to process-pool worker %d", (int)(w - p->workers) + 1);
+    cl__thread_name_self(name); /* its lane in a timeline, rather than "Dummy-N" */
     own_pool = p;
     int ok = spawn(w);
     announce(w, ok ? READY : FAILED);

@@ -5,9 +5,11 @@
  * acquirer when its holder dies, which is what keeps a killed child from deadlocking the rest.
  * Ownership is the price: unlike Python's, only the acquiring thread may release it. */
 #include "conclab.h"
+#include "call_site.h"
 #include "report.h"
 #include "trace_internal.h"
 #include "shared_object.h"
+#include "waits_internal.h"
 
 #define SHARED_LOCK_MAGIC 0x534c434bu /* "SLCK" */
 
@@ -15,6 +17,10 @@ struct cl_shared_lock {
     cl__shared_header header;
     cl__owned_lock lock;
 };
+
+long cl__shared_lock_holder(const void *shared_lock) {
+    return __atomic_load_n(&((const cl_shared_lock *)shared_lock)->lock.owner, __ATOMIC_RELAXED);
+}
 
 static int valid(cl_shared_lock *l, const char *call) {
     return cl__shared_object_valid(l, SHARED_LOCK_MAGIC, call, "shared lock");
@@ -35,6 +41,7 @@ cl_shared_lock *cl_shared_lock_new(void) {
 }
 
 int cl_shared_lock_acquire(cl_shared_lock *l) {
+    CL__NOTE_CALL_SITE();
     const char *call = "cl_shared_lock_acquire";
     if (!valid(l, call)) return 0;
     cl__deadline forever;
@@ -43,6 +50,7 @@ int cl_shared_lock_acquire(cl_shared_lock *l) {
 }
 
 int cl_shared_lock_try_acquire(cl_shared_lock *l) {
+    CL__NOTE_CALL_SITE();
     const char *call = "cl_shared_lock_try_acquire";
     if (!valid(l, call)) return 0;
     cl__deadline now;
@@ -51,6 +59,7 @@ int cl_shared_lock_try_acquire(cl_shared_lock *l) {
 }
 
 int cl_shared_lock_acquire_timeout(cl_shared_lock *l, double seconds) {
+    CL__NOTE_CALL_SITE();
     const char *call = "cl_shared_lock_acquire_timeout";
     cl__deadline d;
     if (!valid(l, call) || !cl__deadline_init(&d, seconds, call)) return 0;

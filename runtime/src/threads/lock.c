@@ -15,6 +15,7 @@
  * and pthread_create orders everything before it, so the word is never accessed both ways at once.
  * A cl_lock is private to its process (cl_shared_lock is the one processes share). */
 #include "conclab.h"
+#include "call_site.h"
 #include "hook_internal.h"
 #include "lock_internal.h"
 #include "observe.h"
@@ -22,6 +23,7 @@
 #include "trace_internal.h"
 #include "thread_internal.h"
 #include "wait.h"
+#include "waits_internal.h"
 
 #include <stdlib.h>
 #include <sys/single_threaded.h>
@@ -110,6 +112,11 @@ static int acquire_until(cl_lock *l, const cl__deadline *d, const char *call) {
     return 1;
 }
 
+long cl__lock_holder(const void *lock) {
+    const cl_lock *l = lock;
+    return cl__lockword_held((uint32_t *)&l->word) ? __atomic_load_n(&l->acquirer, __ATOMIC_RELAXED) : 0;
+}
+
 cl_lock *cl_lock_new(void) {
     cl_lock *l = calloc(1, sizeof *l);
     if (!l) {
@@ -128,6 +135,7 @@ __attribute__((noinline)) static int acquire_waiting(cl_lock *l) {
 }
 
 int cl_lock_acquire(cl_lock *l) {
+    CL__NOTE_CALL_SITE();
     if (!valid(l, "cl_lock_acquire")) return 0;
     if (try_word(&l->word)) { /* the common case first, with nothing else to set up */
         got_it(l);
@@ -137,6 +145,7 @@ int cl_lock_acquire(cl_lock *l) {
 }
 
 int cl_lock_try_acquire(cl_lock *l) {
+    CL__NOTE_CALL_SITE();
     if (!valid(l, "cl_lock_try_acquire")) return 0;
     if (!try_word(&l->word)) return 0;
     got_it(l);
@@ -144,6 +153,7 @@ int cl_lock_try_acquire(cl_lock *l) {
 }
 
 int cl_lock_acquire_timeout(cl_lock *l, double seconds) {
+    CL__NOTE_CALL_SITE();
     const char *call = "cl_lock_acquire_timeout";
     cl__deadline d;
     if (!valid(l, call) || !cl__deadline_init(&d, seconds, call)) return 0;

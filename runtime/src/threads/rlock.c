@@ -2,11 +2,13 @@
  * acquire it again (each acquire counts a level) and must release it as many times. Only the
  * owner may release it. */
 #include "conclab.h"
+#include "call_site.h"
 #include "observe.h"
 #include "report.h"
 #include "trace_internal.h"
 #include "thread_internal.h"
 #include "wait.h"
+#include "waits_internal.h"
 
 #include <stdlib.h>
 
@@ -64,6 +66,8 @@ static int acquire_until(cl_rlock *r, const cl__deadline *d) {
     return take(r, me);
 }
 
+long cl__rlock_holder(const void *rlock) { return owner_of((cl_rlock *)rlock); }
+
 cl_rlock *cl_rlock_new(void) {
     cl_rlock *r = calloc(1, sizeof *r);
     if (!r) {
@@ -75,6 +79,7 @@ cl_rlock *cl_rlock_new(void) {
 }
 
 int cl_rlock_acquire(cl_rlock *r) {
+    CL__NOTE_CALL_SITE();
     if (!valid(r, "cl_rlock_acquire")) return 0;
     cl__deadline forever;
     cl__deadline_forever(&forever);
@@ -82,6 +87,7 @@ int cl_rlock_acquire(cl_rlock *r) {
 }
 
 int cl_rlock_try_acquire(cl_rlock *r) {
+    CL__NOTE_CALL_SITE();
     if (!valid(r, "cl_rlock_try_acquire")) return 0;
     long me = cl__self_id();
     if (owner_of(r) == me) return reenter(r);
@@ -90,6 +96,7 @@ int cl_rlock_try_acquire(cl_rlock *r) {
 }
 
 int cl_rlock_acquire_timeout(cl_rlock *r, double seconds) {
+    CL__NOTE_CALL_SITE();
     const char *call = "cl_rlock_acquire_timeout";
     cl__deadline d;
     if (!valid(r, call) || !cl__deadline_init(&d, seconds, call)) return 0;

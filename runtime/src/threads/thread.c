@@ -7,12 +7,14 @@
  * longer found, so misuse is reported instead of reading freed memory. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "conclab.h"
+#include "chaos_internal.h"
 #include "host_internal.h"
 #include "observe.h"
 #include "report.h"
 #include "trace_internal.h"
 #include "thread_internal.h"
 #include "wait.h"
+#include "waits_internal.h"
 
 #include <limits.h>
 #include <pthread.h>
@@ -33,8 +35,11 @@ struct cl_thread {
     int detached;           /* the rest is guarded by registry_guard */
     int joining;            /* a join is waiting for it: it cannot be joined or detached meanwhile */
     int orphaned;           /* a thread of the parent process, seen from a forked child */
+    int ended_before_fork;  /* seen from a forked child: it ended in the parent, result kept */
+    void *result;           /* what fn returned, for a child that cannot pthread_join it */
     cl_thread *prev, *next; /* the registry */
     char name[NAME_CAP];
+    unsigned chaos_ordinal; /* its number in a chaos run (chaos_internal.h) */
 };
 
 static uint32_t registry_guard;
@@ -121,9 +126,11 @@ static void *thread_main(void *handle) {
     cl__host_thread_started();
     cl__gil_thread_begin();
     take_identity(t);
+    cl__chaos_thread_begin(t->chaos_ordinal);
     cl__observe(CL_EVENT_THREAD_START, "thread", t);
     pthread_cleanup_push(thread_finished, t);
     result = t->fn(t->arg);
+    t->result = result; /* before `finished` (the cleanup below): a forked child reads it there */
     pthread_cleanup_pop(1);
     return result;
 }
@@ -142,6 +149,7 @@ static cl_thread *start(const char *call, const char *name, void *(*fn)(void *),
     }
     t->fn = fn;
     t->arg = arg;
+    t->chaos_ordinal = cl__chaos_ordinal_next();
     if (name && name[0]) snprintf(t->name, NAME_CAP, "%s", name);
     else snprintf(t->name, NAME_CAP, "Thread-%ld", __atomic_add_fetch(&threads_named, 1, __ATOMIC_RELAXED));
     cl__guard_lock(&registry_guard);
@@ -162,6 +170,8 @@ static cl_thread *start(const char *call, const char *name, void *(*fn)(void *),
     }
     return t;
 }
+
+const char *cl__thread_name_of(const void *thread) { return ((const cl_thread *)thread)->name; }
 
 cl_thread *cl_thread_start(void *(*fn)(void *), void *arg) {
     return start("cl_thread_start", NULL, fn, arg);
@@ -199,6 +209,11 @@ static int reap(cl_thread *t, void **result, const char *call) {
     int ok = 0;
     if (t->orphaned) {
         cl_report(call, "the thread belonged to the parent process: it did not survive fork()");
+    } else if (t->ended_before_fork) {
+        /* glibc reclaims the parent's thread stacks in a child: pthread_join there would read
+         * freed memory (a notebook's next cell runs in a fork and joins the last cell's threads) */
+        *result = t->result;
+        ok = 1;
     } else {
         cl__blocking_begin();
         int err = pthread_join(t->pthread, result);
@@ -306,6 +321,10 @@ const char *cl_thread_name(void) {
     return self_name;
 }
 
+void cl__thread_name_self(const char *name) {
+    snprintf(self_name, NAME_CAP, "%s", name);
+}
+
 /* ---- fork ---------------------------------------------------------------------------------- */
 
 /* In a forked child only the forking thread exists. The others' handles must not be waited on
@@ -325,6 +344,8 @@ static void after_fork_in_child(void) {
         } else if (!t->finished) {
             t->orphaned = 1;
             t->finished = 1;
+        } else {
+            t->ended_before_fork = 1;
         }
     }
     running_threads = running;

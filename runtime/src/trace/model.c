@@ -267,13 +267,18 @@ static void run_pool_task(builder *b, size_t who, trace_object *o, const char *p
     a->activity = trace_labels_keep(b->labels, text);
 }
 
+/* "Task-3" stays as it is; a name the user gave reads "task fetch". */
+static void task_lane_name(char *out, size_t size, const char *given) {
+    if (strncmp(given, "Task-", 5) == 0) snprintf(out, size, "%s", given);
+    else snprintf(out, size, "task %s", given);
+}
+
 static void start_task(builder *b, size_t thread, trace_object *o, const char *name, double t) {
     size_t ta = new_actor(b);
     if (ta == NONE || !o) return;
     char lane_name[96];
     const char *given = name ? name : "task";
-    if (strncmp(given, "Task-", 5) == 0) snprintf(lane_name, sizeof lane_name, "%s", given);
-    else snprintf(lane_name, sizeof lane_name, "task %s", given);
+    task_lane_name(lane_name, sizeof lane_name, given);
     const trace_thread *tt = &b->snap->threads[thread];
     size_t lane = new_lane(b, TL_LANE_TASK, tt->pid, ++b->n_tasks, lane_name);
     if (lane == NONE) return;
@@ -302,14 +307,29 @@ static void rename_lane(builder *b, size_t thread, const char *name) {
     b->lanes[lane].lane.name = copy;
 }
 
+/* How many lanes are called "worker N of <pool>" so far. */
+static int workers_named(const builder *b, const char *pool) {
+    int found = 0;
+    size_t tail = strlen(pool);
+    for (size_t i = 0; i < b->n_lanes; i++) {
+        const char *name = b->lanes[i].lane.name;
+        size_t len = name ? strlen(name) : 0;
+        if (len > tail + 4 && strncmp(name, "worker ", 7) == 0 && strcmp(name + len - tail, pool) == 0 &&
+            strncmp(name + len - tail - 4, " of ", 4) == 0)
+            found++;
+    }
+    return found;
+}
+
 /* A runtime thread's lane is called by the name its creator gave it; a pool's workers by the
- * pool's label. */
+ * pool's label, numbered in the order they started ("worker 2 of pool 1"). */
 static void name_thread_lane(builder *b, size_t thread, trace_object *o, const char *primitive) {
     if (is(primitive, "thread") && o->name) {
         rename_lane(b, thread, o->name);
     } else if (is(primitive, "pool")) {
+        const char *pool = trace_labels_label(b->labels, o, primitive);
         char *text = NULL;
-        if (asprintf(&text, "worker of %s", trace_labels_label(b->labels, o, primitive)) < 0) return;
+        if (asprintf(&text, "worker %d of %s", workers_named(b, pool) + 1, pool) < 0) return;
         rename_lane(b, thread, text);
         free(text);
     }
@@ -361,6 +381,11 @@ static void replay(builder *b, size_t thread, const cl__trace_event *e) {
         break;
     case CL__TR_NAME:
         trace_labels_name(b->labels, o, text);
+        if (is(e->primitive, "task") && task_of(o) != NONE && text) { /* cl_task_set_name: its lane too */
+            char lane_name[96];
+            task_lane_name(lane_name, sizeof lane_name, text);
+            rename_lane(b, task_of(o), lane_name);
+        }
         break;
     case CL__TR_FORGET:
         trace_labels_forget(b->labels, o);

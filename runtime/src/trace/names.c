@@ -8,9 +8,11 @@
  * its name (its address may come back as another object). */
 #include "conclab.h"
 #include "report.h"
+#include "lockcheck_internal.h"
 #include "trace_internal.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,11 +78,21 @@ void cl__name_set(const char *primitive, const void *object, const char *name) {
 
 void cl__name_forget(const void *object) {
     cl__trace_probe(CL__TR_FORGET, NULL, object, 0);
+    cl__lockcheck_forget(object);
     if (!__atomic_load_n(&count, __ATOMIC_RELAXED)) return;
     pthread_mutex_lock(&guard);
     named *n = find(object);
     if (n) remove_entry(n);
     pthread_mutex_unlock(&guard);
+}
+
+int cl__name_copy(const void *object, char *out, size_t size) {
+    if (!__atomic_load_n(&count, __ATOMIC_RELAXED) || !size) return 0;
+    pthread_mutex_lock(&guard);
+    named *n = find(object);
+    if (n) snprintf(out, size, "%s", n->name);
+    pthread_mutex_unlock(&guard);
+    return n != NULL;
 }
 
 void cl__names_replay(void) {

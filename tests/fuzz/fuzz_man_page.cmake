@@ -1,0 +1,10 @@
+include(${CMAKE_CURRENT_LIST_DIR}/fuzz.cmake)
+# The manual page reader (kernel/engine/man_roff.c, man_synopsis.c) and the `name?` line finder.
+conclab_fuzz_target(man_page ${CMAKE_CURRENT_LIST_DIR}/fuzz_man_page.c LIBS conclab_engine)
+target_include_directories(fuzz_man_page_driver PRIVATE ${PROJECT_SOURCE_DIR}/kernel/engine)
+conclab_fuzz_target(help_lines ${CMAKE_CURRENT_LIST_DIR}/fuzz_help_lines.c LIBS conclab_engine)
+target_include_directories(fuzz_help_lines_driver PRIVATE ${PROJECT_SOURCE_DIR}/kernel/engine)
+if(CONCLAB_LIBFUZZER)
+  target_include_directories(fuzz_man_page PRIVATE ${PROJECT_SOURCE_DIR}/kernel/engine)
+  target_include_directories(fuzz_help_lines PRIVATE ${PROJECT_SOURCE_DIR}/kernel/engine)
+endif()
