@@ -306,7 +306,6 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
     bool lockcheck = it && it->lockcheck && strcmp(it->kind, "test") == 0;
     char *text = lockcheck ? prefixed("%lockcheck on", code) : xstrdup(code);
     int count = ++r->count;
-    if (!r->o->quiet) fprintf(stderr, "conclab grade: In [%d]%s%s\n", count, it ? " " : "", it ? it->grade_id : "");
     capture c;
     engine_outcome out;
     run_code(r->eng, text, count, &c, &out);

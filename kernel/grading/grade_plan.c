@@ -105,11 +105,13 @@ static const char *restored_state(const source_cell *s, const json_t *submission
     if (!nbg_is_locked(&s->meta)) return "unchanged";  /* an answer: the student's to change */
     const json_t *copy = json_array_get(json_object_get(submission, "cells"), s->first_copy);
     char *released = assign_released_source(s->cell, &s->meta), *theirs = nbg_cell_source(copy);
+    char *full = nbg_cell_source(s->cell);  /* the instructor's own notebook graded as a submission */
     const char *type = json_string_value(json_object_get(copy, "cell_type"));
-    bool edited = !same_text(released, theirs) || !type ||
+    bool edited = (!same_text(released, theirs) && !same_text(full, theirs)) || !type ||
                   strcmp(type, json_string_value(json_object_get(s->cell, "cell_type"))) != 0;
     free(released);
     free(theirs);
+    free(full);
     if (edited) return "edited";
     return s->in_order ? "unchanged" : "moved";
 }
