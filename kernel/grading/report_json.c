@@ -2,6 +2,7 @@
  * gradescope.json (the shape of a Gradescope autograder's results.json). */
 #include "grading.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ json_t *report_results_json(const grade_report *r) {
                      "submission", r->submission, "source", r->source, "status", r->status, "error",
                      r->error ? json_string(r->error) : json_null(), "score", number(r->score), "max_score",
                      number(r->max_score), "manual_points_pending", number(r->manual_pending), "seconds",
-                     json_real(r->seconds), "seed", r->has_seed ? json_integer((json_int_t)r->seed) : json_null(),
+                     json_real(round(r->seconds * 1000) / 1000), "seed", r->has_seed ? json_integer((json_int_t)r->seed) : json_null(),
                      "tests", tests);
 }
 
