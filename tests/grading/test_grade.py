@@ -262,3 +262,33 @@ def test_gradescope_csv_and_junit_agree_with_results(grader):
     assert int(suite.get("errors")) == 1 and int(suite.get("skipped")) == 1 and int(suite.get("failures")) == 0
     crashed = [c for c in cases if c.get("name") == "deref_test"][0]
     assert "SIGSEGV" in crashed.find("error").get("message")
+
+
+# ---- state lost by a crash ----
+
+BACKGROUND = ('void *forever(void *arg) { (void)arg; for (;;) cl_sleep(0.05); return NULL; }\n'
+              'cl_thread *background = cl_thread_start(forever, NULL);\n')
+
+
+def test_when_a_crash_loses_the_state_earlier_cells_run_again_for_later_tests(grader):
+    """A crash while a thread of an earlier cell runs takes the notebook's state with it (the
+    engine cannot fork then); the grader runs the earlier cells again so a later test that needs
+    square() still finds it."""
+    source = a.instructor()
+    source["cells"].append(a.cell("code", 'cl_check(square(5) == 25, "square(5)");\n', "square_again", points=1,
+                                  grade=True, locked=True))
+    source_path = grader.save(source, "hw-again.ipynb")
+    nb = a.with_answer(source, "deref", "int value_or_minus_one(int *p) { return *p; }\n")
+    nb["cells"].insert(a.find(nb, "deref") + 1, a.cell("code", BACKGROUND))
+    results, _, p = grader.grade(nb, source=source_path)
+    tests = by_id(results)
+    assert tests["deref_test"]["status"] == "crashed" and "state was lost" in tests["deref_test"]["message"]
+    assert tests["square_again"]["status"] == "passed", tests["square_again"]
+    assert "running the" in p.stderr and "earlier cells again" in p.stderr
+
+
+def test_a_thread_left_running_does_not_dodge_the_repeated_race_test(grader):
+    nb = a.with_answer(a.instructor(), "sell", a.SELL_RACY + BACKGROUND)
+    results, _, _ = grader.grade(nb)
+    t = by_id(results)["sell_test"]
+    assert t["points"] == 0 and "could not be repeated" in t["message"], t
