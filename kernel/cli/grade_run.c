@@ -261,18 +261,18 @@ static void rebuild_state(runner *r) {
     }
 }
 
-static void score_test_cell(runner *r, grade_item *it, const char *code, int count, const engine_outcome *out,
-                            capture *c) {
+static void score_test_cell(runner *r, grade_item *it, const char *code, const engine_outcome *out,
+                            capture *c, extra *tsan) {
     cell_result res = {.ok = out->ok, .ename = out->ename, .evalue = out->evalue, .wrote_stderr = c->wrote_stderr,
                        .lock_order_report = c->lock_order_report, .source = code};
     res.result_text = out->ok && out->result ? json_string_value(json_object_get(out->result, "text/plain")) : NULL;
     free(it->output);
     it->output = xstrdup(c->text.data ? c->text.data : "");
-    extra chaos = {0}, tsan = {0};
+    extra chaos = {0};
     int runs = r->o->repeat > 1 ? r->o->repeat : it->repeat > 1 ? it->repeat : it->chaos ? CHAOS_DEFAULT_RUNS : 0;
-    if (out->ok && runs > 1) chaos_runs(r->eng, code, count, runs, it, r->o, &chaos);
-    if (out->ok && !chaos.failed && it->tsan) tsan_run(r->eng, code, count, it, &tsan);
-    extra *failed = chaos.failed ? &chaos : tsan.failed ? &tsan : NULL;
+    /* the trials take a number of their own: the engine records each cell it is sent */
+    if (out->ok && runs > 1) chaos_runs(r->eng, code, ++r->count, runs, it, r->o, &chaos);
+    extra *failed = chaos.failed ? &chaos : tsan->failed ? tsan : NULL;
     if (failed) res.ok = false, res.ename = failed->ename, res.evalue = failed->evalue, res.result_text = NULL;
     scoring_score(it, &res, &(scoring_rules){.stderr_fails = r->o->stderr_fails});
     if (it->has_runs && !it->runs_failed && strcmp(it->status, "passed") == 0) {
@@ -281,14 +281,13 @@ static void score_test_cell(runner *r, grade_item *it, const char *code, int cou
         free(it->message);
         it->message = m;
     }
-    for (extra *x = &chaos; x; x = x == &chaos ? &tsan : NULL)
+    for (extra *x = &chaos; x; x = x == &chaos ? tsan : NULL)
         if (x->note) {
             char *m = xasprintf("%s; %s", it->message, x->note);
             free(it->message);
             it->message = m;
         }
     extra_free(&chaos);
-    extra_free(&tsan);
 }
 
 static void run_cell(runner *r, size_t index, json_t *cell) {
@@ -308,9 +307,14 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
         free(code);
         return;
     }
-    bool lockcheck = it && it->lockcheck && strcmp(it->kind, "test") == 0;
+    bool lockcheck = it && it->lockcheck && strcmp(it->kind, "test") == 0;  /* asked of tests only */
     char *text = lockcheck ? prefixed("%lockcheck on", code) : xstrdup(code);
     int count = ++r->count;
+    /* ThreadSanitizer builds the notebook so far plus this cell outside the notebook: before the
+     * plain run, or the cell's own definitions would be in that program twice. */
+    extra tsan = {0};
+    bool is_test = it && strcmp(it->kind, "test") == 0;
+    if (is_test && it->tsan) tsan_run(r->eng, code, count, it, &tsan);
     capture c;
     engine_outcome out;
     run_code(r->eng, text, count, &c, &out);
@@ -323,7 +327,7 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
         engine_outcome_clear(&off_out);
         capture_free(&off);
     }
-    if (it && strcmp(it->kind, "test") == 0) score_test_cell(r, it, code, count, &out, &c);
+    if (is_test) score_test_cell(r, it, code, &out, &c, &tsan);
     else if (it) {
         cell_result res = {.ok = out.ok, .ename = out.ename, .evalue = out.evalue, .source = code};
         scoring_score(it, &res, &(scoring_rules){0});
@@ -335,6 +339,7 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
     engine_outcome_clear(&out);
     capture_free(&c);
     free(code);
+    extra_free(&tsan);
     if (lost) rebuild_state(r);
 }
 

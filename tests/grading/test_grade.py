@@ -9,7 +9,11 @@ import hashlib
 import html
 import io
 import json
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
+
+import pytest
 
 import assignment as a
 from conftest import by_id
@@ -292,3 +296,56 @@ def test_a_thread_left_running_does_not_dodge_the_repeated_race_test(grader):
     results, _, _ = grader.grade(nb)
     t = by_id(results)["sell_test"]
     assert t["points"] == 0 and "could not be repeated" in t["message"], t
+
+
+# ---- %%tsan-clean required ----
+
+def tsan_missing():
+    gcc = shutil.which("gcc")
+    if not gcc:
+        return "gcc is not installed"
+    found = subprocess.run([gcc, "-print-file-name=libtsan.so"], capture_output=True, text=True).stdout
+    return None if "/" in found else "libtsan2 is not installed"
+
+
+ADD_MANY = """long total;
+cl_lock *total_lock;
+cl_event *start_gate;
+void *add_many(void *arg) {
+    (void)arg;
+    cl_event_wait(start_gate);
+    for (int i = 0; i < 100000; i++) {
+        // BEGIN SOLUTION
+        cl_lock_acquire(total_lock);
+        total++;
+        cl_lock_release(total_lock);
+        // END SOLUTION
+    }
+    return NULL;
+}
+"""
+ADD_MANY_TEST = """total_lock = cl_lock_new();
+start_gate = cl_event_new();
+cl_thread *adders[2] = {cl_thread_start(add_many, NULL), cl_thread_start(add_many, NULL)};
+cl_event_set(start_gate);
+cl_thread_join(adders[0]);
+cl_thread_join(adders[1]);
+cl_check(total > 0, "the adders added");
+"""
+
+
+@pytest.mark.skipif(tsan_missing() is not None, reason=str(tsan_missing()))
+def test_tsan_metadata_requires_a_race_free_run(grader):
+    nb = a.instructor()
+    nb["cells"] += [a.cell("code", ADD_MANY, "adders", solution=True),
+                    a.cell("code", ADD_MANY_TEST, "adders_test", points=2, grade=True, locked=True,
+                           conclab={"tsan": True})]
+    source = grader.save(nb, "hw-tsan.ipynb")
+    # gcc builds the ThreadSanitizer program within the cell's time limit: a generous one
+    results, _, _ = grader.grade(source, "--timeout", "60", source=source)
+    assert by_id(results)["adders_test"]["status"] == "passed", by_id(results)["adders_test"]
+    racy = a.with_answer(nb, "adders", ADD_MANY.replace("        cl_lock_acquire(total_lock);\n", "")
+                         .replace("        cl_lock_release(total_lock);\n", ""))
+    results, _, _ = grader.grade(racy, "--timeout", "60", source=source)
+    t = by_id(results)["adders_test"]
+    assert t["points"] == 0 and t["status"] == "failed" and "DataRace" in t["message"], t
