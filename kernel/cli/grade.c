@@ -155,6 +155,9 @@ static void print_summary(const grade_report *r, const char *outdir) {
     printf("%s: %g / %g", r->submission, r->score, r->max_score);
     if (r->manual_pending > 0) printf(" (%g points need manual grading)", r->manual_pending);
     printf(" in %.1f s; reports in %s/\n", r->seconds, outdir);
+    size_t i;
+    json_t *note;
+    json_array_foreach((json_t *)r->notes, i, note) printf("  note: %s\n", json_string_value(note));
 }
 
 /* Writes every report file; -1 (reported) when one cannot be written. */
@@ -248,6 +251,7 @@ int cli_grade(int argc, char **argv) {
     if (status != GRADE_FAILED) {
         report.items = plan.items;
         report.n_items = plan.n_items;
+        report.notes = plan.notes;
         report.has_seed = o.run.seed_used || o.run.seed_given;
         report.seed = o.run.seed;
         grade_report_total(&report);

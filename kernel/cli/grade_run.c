@@ -235,6 +235,44 @@ static void extra_free(extra *x) {
     free(x->note);
 }
 
+/* ---- macros that would blind the tests ---- */
+
+/* A macro persists into every later cell, so `#define cl_check(...) 1` in an answer would make
+ * every test pass. Names of the runtime and of what tests are written with may not be macros
+ * defined by a student's cell: they are undefined right after it, and the report says so. */
+static bool shadows_a_test_word(const char *name) {
+    static const char *const words[] = {"assert", "printf", "fprintf", "puts", "exit", "abort", "strcmp",
+                                        "memcmp", "if", "else", "return", "while", "for", "do", "int", "long",
+                                        "double", "void", "char", "sizeof", "main", NULL};
+    if (strncmp(name, "cl_", 3) == 0 || strncmp(name, "CL_", 3) == 0) return true;
+    for (const char *const *w = words; *w; w++)
+        if (strcmp(name, *w) == 0) return true;
+    return false;
+}
+
+static void undo_shadowing_macros(engine *eng, int cell_count, int *count, json_t *notes) {
+    const char *name;
+    json_t *sym;
+    strbuf undo = {0};
+    json_object_foreach((json_t *)engine_symbols(eng), name, sym) {
+        const char *kind = json_string_value(json_object_get(sym, "kind"));
+        if (!kind || strcmp(kind, "macro") != 0 || json_integer_value(json_object_get(sym, "cell")) != cell_count ||
+            !shadows_a_test_word(name))
+            continue;
+        strbuf_addf(&undo, "#undef %s\n", name);
+        json_array_append_new(notes, json_sprintf("cell In [%d] defined the macro %s, which would change what the "
+                                                  "tests check; it was undefined before the tests ran", cell_count, name));
+    }
+    if (undo.len) {
+        capture c;
+        engine_outcome out;
+        run_code(eng, undo.data, ++*count, &c, &out);
+        engine_outcome_clear(&out);
+        capture_free(&c);
+    }
+    strbuf_free(&undo);
+}
+
 /* ---- the notebook ---- */
 
 typedef struct runner {
@@ -249,6 +287,8 @@ typedef struct runner {
 static void rebuild_state(runner *r) {
     if (!r->o->quiet) fprintf(stderr, "conclab grade: the notebook's state was lost; running the %zu earlier cells again\n",
                               r->n_setup);
+    json_array_append_new(r->plan->notes, json_sprintf("the notebook's state was lost after In [%d]; the %zu earlier "
+                                                       "cells that are not tests ran again", r->count, r->n_setup));
     for (size_t i = 0; i < r->n_setup; i++) {
         json_t *cell = json_array_get(json_object_get(r->plan->notebook, "cells"), r->setup[i]);
         char *code = nbg_cell_source(cell);
@@ -335,6 +375,7 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
         it->output = xstrdup(c.text.data ? c.text.data : "");
     }
     if (out.ok && !r->plan->is_test_cell[index]) r->setup[r->n_setup++] = index;
+    if (!is_test) undo_shadowing_macros(r->eng, count, &r->count, r->plan->notes);
     bool lost = state_was_lost(&out);
     engine_outcome_clear(&out);
     capture_free(&c);

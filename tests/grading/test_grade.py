@@ -349,3 +349,25 @@ def test_tsan_metadata_requires_a_race_free_run(grader):
     results, _, _ = grader.grade(racy, "--timeout", "60", source=source)
     t = by_id(results)["adders_test"]
     assert t["points"] == 0 and t["status"] == "failed" and "DataRace" in t["message"], t
+
+
+def test_a_macro_that_would_blind_the_tests_is_undone_and_reported(grader):
+    cheat = a.with_answer(a.instructor(), "square", "#define cl_check(c, ...) 1\nint square(int x) { return x; }\n")
+    results, _, p = grader.grade(cheat)
+    tests = by_id(results)
+    assert tests["square_test"]["points"] == 0 and tests["square_test"]["status"] == "failed", tests["square_test"]
+    assert any("macro cl_check" in n for n in results["notes"]), results["notes"]
+    assert "macro cl_check" in p.stdout
+
+
+def test_a_code_answer_graded_by_hand_is_pending_unless_it_fails(grader):
+    nb = a.instructor()
+    nb["cells"].append(a.cell("code", "// BEGIN SOLUTION\nint answer = 42;\n// END SOLUTION\n", "essay_code",
+                              points=3, solution=True, grade=True))
+    source = grader.save(nb, "hw-answer.ipynb")
+    results, _, _ = grader.grade(source, source=source)
+    t = by_id(results)["essay_code"]
+    assert t["kind"] == "answer" and t["status"] == "manual" and results["manual_points_pending"] == 5, t
+    results, _, _ = grader.grade(a.with_answer(nb, "essay_code", "int answer = ;\n"), source=source)
+    t = by_id(results)["essay_code"]
+    assert t["status"] == "error" and t["points"] == 0 and results["manual_points_pending"] == 2, t
