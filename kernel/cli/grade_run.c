@@ -15,9 +15,14 @@
 #define _GNU_SOURCE
 #include "grade_run.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "strbuf.h"
@@ -388,17 +393,78 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
     if (lost) rebuild_state(r);
 }
 
+/* ---- being stopped ---- */
+
+/* SIGINT, SIGTERM or SIGHUP (Ctrl-C, a batch stopping its workers): the running cell is
+ * interrupted with every process it made, and grading ends without a report, so a resumed batch
+ * grades the submission again. engine_interrupt is not async-signal-safe: the handler writes a
+ * byte to a pipe and a watcher thread acts. */
+static int stop_pipe[2] = {-1, -1};
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+    int saved = errno;
+    ssize_t n = write(stop_pipe[1], "s", 1);
+    (void)n;
+    errno = saved;
+}
+
+static void *stop_watcher(void *arg) {
+    char c;
+    while (read(stop_pipe[0], &c, 1) == 1 && c == 's') engine_interrupt(arg);
+    return NULL;
+}
+
+static const int STOP_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP};
+
+static bool stop_guard_start(engine *eng, pthread_t *watcher) {
+    if (pipe2(stop_pipe, O_CLOEXEC) != 0) return false;
+    if (pthread_create(watcher, NULL, stop_watcher, eng) != 0) {
+        close(stop_pipe[0]);
+        close(stop_pipe[1]);
+        return false;
+    }
+    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof STOP_SIGNALS / sizeof *STOP_SIGNALS; i++) sigaction(STOP_SIGNALS[i], &sa, NULL);
+    return true;
+}
+
+/* Before engine_free: the watcher must not touch the engine once it is gone. */
+static void stop_guard_end(pthread_t watcher) {
+    struct sigaction sa = {.sa_handler = SIG_DFL};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof STOP_SIGNALS / sizeof *STOP_SIGNALS; i++) sigaction(STOP_SIGNALS[i], &sa, NULL);
+    ssize_t n = write(stop_pipe[1], "q", 1);
+    (void)n;
+    pthread_join(watcher, NULL);
+    close(stop_pipe[0]);
+    close(stop_pipe[1]);
+}
+
 int grade_run(grade_plan *plan, grade_run_options *o, char **err) {
     engine_options eo = {.timeout_s = o->timeout_s};
     engine *eng = engine_start(&eo, err);
     if (!eng) return -1;
+    pthread_t watcher;
+    bool guarded = stop_guard_start(eng, &watcher);
     json_t *cells = json_object_get(plan->notebook, "cells");
     runner r = {.eng = eng, .plan = plan, .o = o};
     r.setup = xmalloc((json_array_size(cells) + 1) * sizeof *r.setup);
     size_t i;
     json_t *cell;
-    json_array_foreach(cells, i, cell) run_cell(&r, i, cell);
+    json_array_foreach(cells, i, cell) {
+        if (stop_requested) break;
+        run_cell(&r, i, cell);
+    }
     free(r.setup);
+    if (guarded) stop_guard_end(watcher);
     engine_free(eng);
+    if (stop_requested) {
+        *err = xstrdup("interrupted: no report was written");
+        return GRADE_RUN_STOPPED;
+    }
     return 0;
 }

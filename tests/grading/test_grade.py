@@ -9,8 +9,11 @@ import hashlib
 import html
 import io
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -371,3 +374,49 @@ def test_a_code_answer_graded_by_hand_is_pending_unless_it_fails(grader):
     results, _, _ = grader.grade(a.with_answer(nb, "essay_code", "int answer = ;\n"), source=source)
     t = by_id(results)["essay_code"]
     assert t["status"] == "error" and t["points"] == 0 and results["manual_points_pending"] == 2, t
+
+
+def test_sigterm_stops_the_running_cell_and_writes_nothing(grader):
+    """A batch stopping its workers: the deadlocked cell (time limit 60 s) and every process of the
+    grader go at once, exit 130, no report (a resumed batch grades the submission again)."""
+    hung = grader.save(a.with_answer(a.instructor(), "pair", a.PAIR.replace(
+        "cl_lock_acquire(second_lock);", "cl_lock_acquire(first_lock);")), "hung.ipynb")
+    outdir = grader.dir / "out-hung"
+    p = subprocess.Popen([grader.conclab, "grade", hung, "--source", grader.source, "-o", str(outdir),
+                          "--timeout", "60", "-q"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not children_of(p.pid, deep=True):
+        time.sleep(0.1)
+    time.sleep(1.5)  # into the deadlocked cell
+    family = children_of(p.pid, deep=True)
+    assert family
+    p.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    assert p.wait(timeout=30) == 130, p.stderr.read()
+    assert time.monotonic() - started < 20  # not the cell's 60 s limit
+    assert "interrupted" in p.stderr.read()
+    assert not (outdir / "results.json").exists()
+    time.sleep(0.5)
+    assert not [pid for pid in family if os.path.exists("/proc/%d" % pid) and not zombie(pid)], family
+
+
+def children_of(pid, deep=False):
+    found = []
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return found
+    for k in kids:
+        found.append(k)
+        if deep:
+            found += children_of(k, deep=True)
+    return found
+
+
+def zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
