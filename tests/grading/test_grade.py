@@ -346,12 +346,13 @@ def test_tsan_metadata_requires_a_race_free_run(grader):
     source = grader.save(nb, "hw-tsan.ipynb")
     # gcc builds the ThreadSanitizer program within the cell's time limit: a generous one
     results, _, _ = grader.grade(source, "--timeout", "60", source=source)
-    assert by_id(results)["adders_test"]["status"] == "passed", by_id(results)["adders_test"]
+    t = by_id(results)["adders_test"]
+    assert t["status"] == "passed", (t["message"], t["output"])
     racy = a.with_answer(nb, "adders", ADD_MANY.replace("        cl_lock_acquire(total_lock);\n", "")
                          .replace("        cl_lock_release(total_lock);\n", ""))
     results, _, _ = grader.grade(racy, "--timeout", "60", source=source)
     t = by_id(results)["adders_test"]
-    assert t["points"] == 0 and t["status"] == "failed" and "DataRace" in t["message"], t
+    assert t["points"] == 0 and t["status"] == "failed" and "DataRace" in t["message"], (t["message"], t["output"])
 
 
 def test_a_macro_that_would_blind_the_tests_is_undone_and_reported(grader):
