@@ -150,6 +150,7 @@ static void item_from_source(grade_item *it, const source_cell *s, const json_t 
     it->output = xstrdup("");
     char *text = nbg_cell_source(s->cell);
     it->hidden = strcmp(it->kind, "test") == 0 && regions_has_marker(text, "HIDDEN TESTS");
+    it->hidden_text = it->hidden ? regions_hidden_text(text) : NULL;
     free(text);
     it->restored = submission ? restored_state(s, submission) : "unchanged";
     const json_t *conclab = json_object_get(json_object_get(s->cell, "metadata"), "conclab");
@@ -246,6 +247,22 @@ int grade_plan_items_only(const json_t *source, grade_plan *plan, char **err) {
     return build(source, NULL, plan);
 }
 
+void grade_plan_hide(grade_plan *plan) {
+    /* every item: one test's hidden line may show in another's output (a later crash's traceback) */
+    for (size_t h = 0; h < plan->n_items; h++) {
+        if (!plan->items[h].hidden_text) continue;
+        for (size_t i = 0; i < plan->n_items; i++) {
+            grade_item *it = &plan->items[i];
+            char *message = regions_redact(it->message, plan->items[h].hidden_text);
+            char *output = regions_redact(it->output, plan->items[h].hidden_text);
+            free(it->message);
+            free(it->output);
+            it->message = message;
+            it->output = output;
+        }
+    }
+}
+
 void grade_plan_free(grade_plan *plan) {
     for (size_t i = 0; i < plan->n_items; i++) {
         grade_item *it = &plan->items[i];
@@ -254,6 +271,7 @@ void grade_plan_free(grade_plan *plan) {
         free(it->message);
         free(it->output);
         free(it->replay);
+        free(it->hidden_text);
     }
     free(plan->items);
     free(plan->item_of_cell);

@@ -421,3 +421,17 @@ def zombie(pid):
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_traceback_at_a_hidden_test_line_does_not_show_that_line(grader):
+    """A crash inside the hidden part: the engine's traceback quotes the line it stopped at; the
+    reports show that a hidden line was there, not the line."""
+    crash_on_zero = a.with_answer(a.instructor(), "square",
+                                  "int square(int x) { if (x == 0) { int *p = 0; return *p; } return x * x; }\n")
+    results, outdir, _ = grader.grade(crash_on_zero)
+    t = by_id(results)["square_test"]
+    assert t["status"] == "crashed" and "[a line of a hidden test]" in t["output"], t["output"]
+    for name in ("feedback.html", "results.json", "gradescope.json", "junit.xml", "results.csv"):
+        text = (outdir / name).read_text()
+        assert a.HIDDEN_TOKEN not in text and "square(0)" not in text, name
+    assert a.HIDDEN_TOKEN in (outdir / "graded.ipynb").read_text()  # the instructor's copy keeps it
