@@ -171,7 +171,31 @@ static void item_from_source(grade_item *it, const source_cell *s, const json_t 
     }
 }
 
+/* nbformat 4.5 wants cell ids unique: a student's copy of a cell keeps its id, so a second one
+ * gets a suffix. */
+static void make_id_unique(const grade_plan *p, json_t *cell) {
+    const char *id = json_string_value(json_object_get(cell, "id"));
+    if (!id) return;
+    for (int suffix = 2;; suffix++) {
+        char *candidate = suffix == 2 ? xstrdup(id) : xasprintf("%s-%d", id, suffix - 1);
+        bool taken = false;
+        size_t i;
+        json_t *other;
+        json_array_foreach(json_object_get(p->notebook, "cells"), i, other) {
+            const char *other_id = json_string_value(json_object_get(other, "id"));
+            if (other_id && strcmp(other_id, candidate) == 0) taken = true;
+        }
+        if (!taken) {
+            json_object_set_new(cell, "id", json_string(candidate));
+            free(candidate);
+            return;
+        }
+        free(candidate);
+    }
+}
+
 static void plan_add(grade_plan *p, json_t *cell, int item, bool is_test) {
+    make_id_unique(p, cell);
     size_t n = json_array_size(json_object_get(p->notebook, "cells"));
     json_array_append_new(json_object_get(p->notebook, "cells"), cell);
     p->item_of_cell = xrealloc(p->item_of_cell, (n + 1) * sizeof *p->item_of_cell);

@@ -16,6 +16,7 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 
+import nbformat
 import pytest
 
 import assignment as a
@@ -43,6 +44,7 @@ def test_assign_writes_a_student_version_without_solutions_or_hidden_tests(grade
     p = grader.run("assign", "hw.ipynb", "-o", "student.ipynb")
     assert p.returncode == 0, p.stderr
     student = json.loads((grader.dir / "student.ipynb").read_text())
+    nbformat.validate(nbformat.reads((grader.dir / "student.ipynb").read_text(), as_version=4))
     text = json.dumps(student)
     assert "cl_lock_acquire(sold_lock)" not in text and "return x * x" not in text
     assert a.HIDDEN_TOKEN not in text and "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
@@ -164,6 +166,8 @@ def test_tampered_moved_duplicated_and_deleted_tests_are_restored(grader):
     cells = nb["cells"]
     deref_test = cells[a.find(nb, "deref_test")]
     cells.insert(a.find(nb, "deref_test"), json.loads(json.dumps(deref_test)))  # duplicated
+    square = cells[a.find(nb, "square")]
+    cells.insert(a.find(nb, "square") + 1, json.loads(json.dumps(square)))  # an answer twice: same cell id
     del cells[a.find(nb, "pair_test")]                                # deleted
     sell_test = cells.pop(a.find(nb, "sell_test"))                    # moved to the end
     cells.append(sell_test)
@@ -176,6 +180,7 @@ def test_tampered_moved_duplicated_and_deleted_tests_are_restored(grader):
     assert tests["pair_test"]["restored"] == "deleted" and tests["pair_test"]["points"] == 2
     assert tests["sell_test"]["restored"] == "moved" and tests["sell_test"]["points"] == 3
     graded = json.loads((outdir / "graded.ipynb").read_text())
+    nbformat.validate(nbformat.reads((outdir / "graded.ipynb").read_text(), as_version=4))
     ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in graded["cells"]]
     expected = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in a.instructor()["cells"]]
     assert [i for i in ids if i] == [i for i in expected if i]
