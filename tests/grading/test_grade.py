@@ -134,7 +134,7 @@ def test_repeat_and_seed_options_apply_to_every_test_and_are_recorded(grader):
 def test_a_deadlock_times_out_only_its_cell_and_says_who_waits(grader):
     deadlocked = a.with_answer(a.instructor(), "pair",
                                a.PAIR.replace("cl_lock_acquire(second_lock);", "cl_lock_acquire(first_lock);"))
-    results, _, _ = grader.grade(deadlocked)
+    results, _, _ = grader.grade(deadlocked, "--timeout", "3")
     t = by_id(results)["pair_test"]
     assert t["status"] == "timeout" and t["points"] == 0, t
     assert "Deadlock" in t["message"] and "waits for" in t["message"], t
