@@ -419,11 +419,19 @@ void engine_limit_memory(engine *eng) {
 
 /* Before a hung cell is killed: what its threads wait for, from the board of waits the runtime
  * keeps in the progress page (conclab_host.h). Only for the stops where a cell may be stuck. */
+/* The board names threads by the sandbox's pids and tids (sandbox.h). */
+static int thread_in_sandbox_alive(int pid, int tid, void *ctx) {
+    const engine *eng = ctx;
+    return sandbox_thread_alive(&eng->sandbox, pid, tid);
+}
+
 static void read_waits(engine *eng, stop_reason why, pid_t group) {
     if (!eng->progress || group <= 0 || (why != STOP_INTERRUPT && why != STOP_TIMEOUT)) return;
     char text[8192];
     int deadlock = 0;
-    if (!cl_host_waits_report(eng->progress->waits, (int)group, text, sizeof text, &deadlock)) return;
+    if (!cl_host_waits_report_alive(eng->progress->waits, (int)group, text, sizeof text, &deadlock,
+                                    eng->opts.sandbox ? thread_in_sandbox_alive : NULL, eng))
+        return;
     eng->waits_report = strdup(text);
     eng->waits_deadlock = deadlock != 0;
 }

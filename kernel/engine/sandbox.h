@@ -61,4 +61,8 @@ pid_t sandbox_pids_attach(sandbox_pids *sp, int info_fd, double seconds);
  * sandbox has that number (gone, or never the sandbox's: a forged message). */
 pid_t sandbox_host_pid(const sandbox_pids *sp, pid_t inside_pid);
 
+/* Is the thread the sandbox numbers inside_tid, of its process inside_pid, alive? (The board of
+ * waits, conclab_host.h, names threads by the sandbox's numbers.) */
+bool sandbox_thread_alive(const sandbox_pids *sp, pid_t inside_pid, pid_t inside_tid);
+
 #endif

@@ -59,6 +59,31 @@ pid_t sandbox_host_pid(const sandbox_pids *sp, pid_t inside_pid) {
     return found;
 }
 
+bool sandbox_thread_alive(const sandbox_pids *sp, pid_t inside_pid, pid_t inside_tid) {
+    pid_t pid = sandbox_host_pid(sp, inside_pid);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = pid > 0 ? opendir(path) : NULL;
+    if (!d) return false;
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d))) {
+        if (!isdigit((unsigned char)e->d_name[0])) continue;
+        char status[320], line[256];
+        snprintf(status, sizeof status, "/proc/%d/task/%s/status", (int)pid, e->d_name);
+        FILE *f = fopen(status, "r");
+        while (f && fgets(line, sizeof line, f)) {
+            if (strncmp(line, "NSpid:", 6) != 0) continue;
+            char *last = strrchr(line, '\t');  /* the innermost number is the last, after a tab */
+            found = last && atoi(last + 1) == inside_tid;
+            break;
+        }
+        if (f) fclose(f);
+    }
+    closedir(d);
+    return found;
+}
+
 /* bwrap's --info-fd JSON: {"child-pid": N, ...}; N is the sandbox's pid 1 as we number it. */
 static pid_t read_child_pid(int fd, double seconds) {
     char text[512];
