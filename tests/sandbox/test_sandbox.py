@@ -408,6 +408,22 @@ def test_a_missing_sandbox_folder_is_a_clear_error(tmp_path):
     assert ran.status == 2 and "nowhere" in ran.stderr and "not a folder" in ran.stderr, ran.describe()
 
 
+def test_without_namespaces_the_sandbox_says_why(tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "bwrap").write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    (fake / "bwrap").chmod(0o755)
+    nb = tmp_path / "one.ipynb"
+    nb.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
+    env = dict(os.environ, PATH=str(fake) + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+    proc = subprocess.run([CONCLAB, "run", "--sandbox", str(nb)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2, proc
+    assert "user namespaces" in proc.stderr and "No permissions to create new namespace" in proc.stderr, proc.stderr
+    env["PATH"] = str(tmp_path / "empty")
+    proc = subprocess.run([CONCLAB, "run", "--sandbox", str(nb)], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "bubblewrap" in proc.stderr, proc.stderr
+
+
 def test_export_is_refused_in_the_sandbox(tmp_path):
     target = tmp_path / "escape.c"
     ran = run_cells(tmp_path, ['int x = 1;', '%export ' + str(target)])
