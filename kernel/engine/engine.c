@@ -249,6 +249,7 @@ static int spawn_executor(engine *eng, char **err) {
     eng->out = (output_stream){out[0], "stdout", {0}, 0};
     eng->err = (output_stream){errp[0], "stderr", {0}, 0};
     pid_t executor = pid;
+    eng->sandbox.bwrap = pid;
     if (eng->opts.sandbox && (executor = attach_sandbox(eng, info[0], errp[0], err)) < 0) {
         eng->holder = pid;  /* bwrap itself, for close_executor to end */
         return -1;

@@ -266,7 +266,10 @@ static void restart_if_lost(engine *eng, const engine_callbacks *cb) {
  * missed. What a finished cell leaves running on purpose (a server, a pool) stays. */
 static void end_what_the_cell_left(engine *eng, int cell, const process_list *before) {
     process_limit_end_cell(&eng->processes, cell);
-    process_tree_kill_new(before, eng->holder);
+    if (eng->opts.sandbox) {  /* what the cell left is below the keeper; a sandbox made since stays */
+        process_tree_kill_new(before, eng->sandbox.bwrap);
+        process_tree_kill_new_below(eng->sandbox.keeper, before, eng->holder);
+    } else process_tree_kill_new(before, eng->holder);
     engine_reap_children();
 }
 

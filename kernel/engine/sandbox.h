@@ -48,7 +48,10 @@ int sandbox_plan_add(sandbox_plan *plan, const char *arg);  /* one argument, cop
 /* ---- pids: the sandbox has its own PID namespace; the kernel signals and watches by its own */
 
 typedef struct sandbox_pids {
+    pid_t bwrap;            /* the bwrap process the kernel started (outside the sandbox) */
     pid_t init;             /* the sandbox's pid 1 (bwrap's), as the kernel numbers it; 0: none */
+    pid_t keeper;           /* its child, the keeper: a subreaper, parent of the executor and of
+                             * every process orphaned in the sandbox */
     unsigned long long ns;  /* the inode of its PID namespace */
 } sandbox_pids;
 

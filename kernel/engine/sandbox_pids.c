@@ -129,6 +129,6 @@ pid_t sandbox_pids_attach(sandbox_pids *sp, int info_fd, double seconds) {
         return -1;
     }
     sp->ns = pid_namespace_of(sp->init);
-    pid_t keeper = only_child(sp->init, seconds - (monotonic_seconds() - started));
-    return keeper > 0 ? only_child(keeper, seconds - (monotonic_seconds() - started)) : -1;
+    sp->keeper = only_child(sp->init, seconds - (monotonic_seconds() - started));
+    return sp->keeper > 0 ? only_child(sp->keeper, seconds - (monotonic_seconds() - started)) : -1;
 }

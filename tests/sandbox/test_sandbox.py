@@ -359,6 +359,21 @@ def test_interrupt_ends_the_whole_sandbox(tmp_path):
     assert not left, "processes of the sandbox outlived it: %s" % left
 
 
+def test_a_stopped_cells_escaped_processes_end_and_a_dead_executor_is_replaced(tmp_path):
+    tag = str(800000 + secrets.randbelow(99999))
+    ran = run_cells(tmp_path, [
+        '%%%%timeout 1\nsystem("setsid sleep %s &");\nfor (;;) cl_sleep(1);' % tag,
+        'cl_sleep(0.3);\nsystem("ps -eo args");',
+        '#include <signal.h>\n#include <unistd.h>\nint kept = 5;\n'
+        'if (fork() == 0) { usleep(300000); kill(getppid(), SIGKILL); _exit(0); }',  # kills the holder later
+        'cl_sleep(1.5);',
+        'printf("fresh: %s\\n", "yes");'], timeout=120)
+    assert ran.error(0) and ran.error(0)[0] == "TimeoutError", ran.describe()
+    assert ran.error(1) is None and "sleep " + tag not in ran.text(1), ran.text(1)
+    assert ran.error(3) and ran.error(3)[0] == "ExecutorDied", ran.describe()
+    assert ran.error(4) is None and "fresh: yes" in ran.text(4), ran.describe()
+
+
 def read_cmdline(pid):
     try:
         with open("/proc/%s/cmdline" % pid, "rb") as f:
