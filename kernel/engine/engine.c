@@ -193,8 +193,8 @@ static int plan_sandbox(engine *eng, sandbox_plan *plan, int info[2], char **err
     return 0;
 }
 
-/* After the fork: the executor's pid as we number it, once bwrap has made the sandbox (or what
- * bwrap said when it could not: its first line on the executor's stderr). */
+/* After the fork: the executor's pid as we number it, once bwrap has made the sandbox (or why it
+ * could not: no namespaces here, or what bwrap said, its first line on the executor's stderr). */
 static pid_t attach_sandbox(engine *eng, int info, int errp, char **err) {
     pid_t executor = sandbox_pids_attach(&eng->sandbox, info, SANDBOX_START_S);
     close(info);
@@ -203,6 +203,8 @@ static pid_t attach_sandbox(engine *eng, int info, int errp, char **err) {
     ssize_t got = read(errp, said, sizeof said - 1);  /* nonblocking: bwrap has exited or hung */
     said[got > 0 ? got : 0] = '\0';
     said[strcspn(said, "\n")] = '\0';
+    char bwrap[PATH_MAX];
+    if (!sandbox_probe(bwrap, err)) return -1;  /* no namespaces here, say */
     error_set(err, "the sandbox did not start: %s", said[0] ? said : "bwrap gave no reason");
     return -1;
 }
@@ -320,7 +322,7 @@ engine *engine_start(const engine_options *opts, char **err) {
     if (!eng->opts.memory_limit) eng->opts.memory_limit = size_from_env("CONCLAB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT);
     if (!eng->opts.process_limit)
         eng->opts.process_limit = (int)size_from_env("CONCLAB_PROCESS_LIMIT", DEFAULT_PROCESS_LIMIT);
-    if (eng->opts.sandbox && !sandbox_probe(eng->bwrap, err)) {
+    if (eng->opts.sandbox && !sandbox_find(eng->bwrap, err)) {
         free(eng);
         return NULL;
     }

@@ -62,11 +62,14 @@ static bool bwrap_works(const char *bwrap, char *msg, size_t size) {
     return rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+bool sandbox_find(char *bwrap, char **why) {
+    if (find_on_path("bwrap", bwrap)) return true;
+    error_set(why, "the sandbox needs bubblewrap, and `bwrap` is not on PATH (Debian: apt-get install bubblewrap)");
+    return false;
+}
+
 bool sandbox_probe(char *bwrap, char **why) {
-    if (!find_on_path("bwrap", bwrap)) {
-        error_set(why, "the sandbox needs bubblewrap, and `bwrap` is not on PATH (Debian: apt-get install bubblewrap)");
-        return false;
-    }
+    if (!sandbox_find(bwrap, why)) return false;
     char msg[512];
     if (!bwrap_works(bwrap, msg, sizeof msg)) {
         error_set(why, "the sandbox needs user namespaces, and `bwrap --unshare-all` cannot make them here (%s); "

@@ -20,8 +20,12 @@
 /* The working directory inside when the caller names none: an empty tmpfs. */
 #define SANDBOX_PRIVATE_DIR "/sandbox"
 
-/* Is bwrap there and able to make namespaces? Writes the bwrap path to bwrap (PATH_MAX bytes)
- * and returns true, or returns false with *why saying what is missing (malloc'd). */
+/* Is bwrap on PATH? Writes its path to bwrap (PATH_MAX bytes) and returns true, or returns false
+ * with *why saying what is missing (malloc'd). Cheap: every sandbox start asks. */
+bool sandbox_find(char *bwrap, char **why);
+
+/* sandbox_find, then can bwrap make the namespaces (it runs `bwrap --unshare-all ... true`, about
+ * 0.1 s)? Asked only when a sandbox failed to start, to say why. */
 bool sandbox_probe(char *bwrap, char **why);
 
 /* The whole argv to exec: bwrap, its options, then `conclab executor-keeper FD` (which starts
