@@ -82,7 +82,7 @@ static void free_environment(char **env, size_t own) {
 /* What of our environment a sandboxed executor sees: no secrets a grader may hold (tokens,
  * paths), only what C programs and the runtime read. */
 static bool passes_into_sandbox(const char *entry) {
-    static const char *const kept[] = {"PATH=", "LANG=", "LC_", "TERM=", "TZ=", "CONCLAB_", NULL};
+    static const char *const kept[] = {"PATH=", "LANG=", "LC_", "TERM=", "TZ=", "CONCLAB_", "LD_LIBRARY_PATH=", NULL};
     for (const char *const *k = kept; *k; k++)
         if (strncmp(entry, *k, strlen(*k)) == 0) return true;
     return false;

@@ -421,6 +421,30 @@ def test_threads_processes_event_loop_and_local_http_work_sandboxed(tmp_path):
     assert "http 200 /hello" in out, out
 
 
+def test_a_conclab_under_tmp_still_reaches_its_files(tmp_path):
+    """The sandbox's /tmp is private: a conclab built or unpacked under /tmp must be bound on top."""
+    lib = subprocess.run(["ldd", CONCLAB], capture_output=True, text=True).stdout
+    libconclab = next((line.split("=>")[1].split()[0] for line in lib.splitlines() if "libconclab" in line), None)
+    if libconclab is None:
+        pytest.skip("this conclab links libconclab statically")
+    here = tmp_path / "unpacked"
+    (here / "bin").mkdir(parents=True)
+    (here / "lib").mkdir()
+    shutil.copy(CONCLAB, here / "bin" / "conclab")
+    shutil.copy(libconclab, here / "lib")
+    source = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    shutil.copytree(os.path.join(source, "runtime", "include"), here / "include")
+    nb = tmp_path / "t.ipynb"
+    nb.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "id": "a", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": 'cl_lock *l = cl_lock_new(); cl_lock_acquire(l); cl_lock_release(l);\n'
+                   'printf("compiled against %s\\n", "conclab.h");'}]}))
+    env = dict(os.environ, LD_LIBRARY_PATH=str(here / "lib"), CONCLAB_RUNTIME_INCLUDE=str(here / "include"))
+    proc = subprocess.run([str(here / "bin" / "conclab"), "run", "--sandbox", str(nb)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert proc.returncode == 0 and "compiled against conclab.h" in proc.stdout, proc.stdout + proc.stderr
+
+
 def test_a_missing_sandbox_folder_is_a_clear_error(tmp_path):
     ran = run_cells(tmp_path, ['printf("x\\n");'], "--sandbox-dir", str(tmp_path / "nowhere"))
     assert ran.status == 2 and "nowhere" in ran.stderr and "not a folder" in ran.stderr, ran.describe()
