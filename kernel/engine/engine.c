@@ -6,7 +6,11 @@
  * messages travel on (messages.h), PROGRESS_PAGE_FD the shared page where its cells note their
  * line (progress.h), its stdout and stderr pipes read by streams.c. The holder of the state
  * changes pid with every cell that runs in a fork (executor.c), so the client follows it through
- * the "done" events and watches it with a pidfd to notice when it dies. */
+ * the "done" events and watches it with a pidfd to notice when it dies.
+ *
+ * With opts.sandbox the child execs bwrap instead (sandbox.h), which runs `conclab
+ * executor-keeper FD` in the sandbox, which runs the executor: the same descriptors go through,
+ * and the pids the executor reports are its namespace's, turned into ours (sandbox_events.c). */
 #define _GNU_SOURCE
 #include "engine_internal.h"
 
@@ -124,11 +128,15 @@ static char **executor_environment(const engine *eng, const char *sandbox_home, 
         return env;
     }
     k++;
-    if (sandbox_home && (asprintf(&env[k], "HOME=%s", sandbox_home) < 0 || !(env[++k] = strdup("TMPDIR=/tmp")))) {
-        env[k] = NULL;
-        return env;
+    if (sandbox_home) {
+        if (asprintf(&env[k], "HOME=%s", sandbox_home) < 0) {
+            env[k] = NULL;
+            return env;
+        }
+        k++;
+        if (!(env[k] = strdup("TMPDIR=/tmp"))) return env;
+        k++;
     }
-    if (sandbox_home) k++;
     if (eng->processes.dir[0] && asprintf(&env[k], "%s=%s", CELL_CGROUPS_ENV, eng->processes.dir) < 0) env[k] = NULL;
     return env;
 }
@@ -420,13 +428,15 @@ void engine_limit_memory(engine *eng) {
 
 /* ---------------------------------------------------------------- stopping a cell */
 
-/* Before a hung cell is killed: what its threads wait for, from the board of waits the runtime
- * keeps in the progress page (conclab_host.h). Only for the stops where a cell may be stuck. */
-/* The board names threads by the sandbox's pids and tids (sandbox.h). */
+/* In a sandbox the board names threads by the sandbox's pids and tids (sandbox.h). */
 static int thread_in_sandbox_alive(int pid, int tid, void *ctx) {
     const engine *eng = ctx;
     return sandbox_thread_alive(&eng->sandbox, pid, tid);
 }
+
+/* Before a hung cell is killed: what its threads wait for, from the board of waits the runtime
+ * keeps in the progress page (conclab_host.h). Only for the stops where a cell may be stuck.
+ * group is the cell's pid as the cell itself saw it. */
 
 static void read_waits(engine *eng, stop_reason why, pid_t group) {
     if (!eng->progress || group <= 0 || (why != STOP_INTERRUPT && why != STOP_TIMEOUT)) return;

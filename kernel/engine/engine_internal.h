@@ -6,7 +6,8 @@
  *   displays.c  what cells show (conclab/display.h) and their clears, from the display socket
  *   execute.c   one cell: magics, the execute op, the events until "done"
  *   outcome.c   how the cell ended, in words: engine_outcome
- *   symbols.c   what the notebook defined, for completion and inspection */
+ *   symbols.c   what the notebook defined, for completion and inspection
+ *   sandbox*.c  the executor in a bubblewrap sandbox (sandbox.h), its pids turned into ours */
 #ifndef CONCLAB_ENGINE_INTERNAL_H
 #define CONCLAB_ENGINE_INTERNAL_H
 
