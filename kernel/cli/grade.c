@@ -54,6 +54,12 @@ static const char grade_usage[] =
     "  --repeat N                 run every test cell N times under schedule perturbation\n"
     "                             (%%chaos) besides its plain run; it passes only if all do\n"
     "  --seed S                   the first perturbation seed (default: chosen and recorded)\n"
+    "  --sandbox                  the cells must run in the bubblewrap sandbox (no network, a\n"
+    "                             private /tmp, the system read-only, no other files): stop\n"
+    "                             with status 1 where it cannot start. Default: the sandbox\n"
+    "                             where it can start; otherwise graded without one, and the\n"
+    "                             report's notes and stderr say so\n"
+    "  --no-sandbox               run the cells without the sandbox\n"
     "  -q, --quiet                print nothing but errors\n"
     "  -h, --help                 show this help\n"
     "\n"
@@ -111,6 +117,8 @@ static int parse_options(int argc, char **argv, grade_options *o) {
         if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) return 1;
         if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) o->run.quiet = true;
         else if (strcmp(arg, "--stderr-fails") == 0) o->run.stderr_fails = true;
+        else if (strcmp(arg, "--sandbox") == 0) o->run.sandbox = GRADE_SANDBOX_REQUIRED;
+        else if (strcmp(arg, "--no-sandbox") == 0) o->run.sandbox = GRADE_SANDBOX_OFF;
         else if ((v = value_of(argc, argv, &i, "--source", &missing))) o->source = v;
         else if ((v = value_of(argc, argv, &i, "--output", &missing)) || (v = value_of(argc, argv, &i, "-o", &missing)))
             o->outdir = v;

@@ -444,9 +444,24 @@ static void stop_guard_end(pthread_t watcher) {
     close(stop_pipe[1]);
 }
 
-int grade_run(grade_plan *plan, grade_run_options *o, char **err) {
-    engine_options eo = {.timeout_s = o->timeout_s};
+/* The engine, in the sandbox unless asked otherwise; NULL with *err when none can start (or the
+ * sandbox was required and cannot). Each submission gets a private, empty sandbox folder. */
+static engine *start_engine(grade_run_options *o, json_t *notes, char **err) {
+    engine_options eo = {.timeout_s = o->timeout_s, .sandbox = o->sandbox != GRADE_SANDBOX_OFF};
     engine *eng = engine_start(&eo, err);
+    o->sandboxed = eng && eo.sandbox;
+    if (eng || o->sandbox != GRADE_SANDBOX_AUTO) return eng;
+    fprintf(stderr, "conclab grade: warning: graded WITHOUT a sandbox: %s\n", *err);
+    json_array_append_new(notes, json_sprintf("graded without a sandbox (%s): the submission could read and "
+                                              "write what the grader can", *err));
+    free(*err);
+    *err = NULL;
+    eo.sandbox = false;
+    return engine_start(&eo, err);
+}
+
+int grade_run(grade_plan *plan, grade_run_options *o, char **err) {
+    engine *eng = start_engine(o, plan->notes, err);
     if (!eng) return -1;
     pthread_t watcher;
     bool guarded = stop_guard_start(eng, &watcher);

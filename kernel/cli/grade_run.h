@@ -7,6 +7,10 @@
 
 #include "grading.h"
 
+/* Whether the cells run in the engine's sandbox (bubblewrap). AUTO, the default: in the sandbox
+ * where it can start, otherwise without it, saying so in the report's notes and on stderr. */
+typedef enum grade_sandbox { GRADE_SANDBOX_AUTO, GRADE_SANDBOX_REQUIRED, GRADE_SANDBOX_OFF } grade_sandbox;
+
 typedef struct grade_run_options {
     const char *submission, *source;  /* as given on the command line, for replay commands */
     double timeout_s;                 /* per cell */
@@ -16,6 +20,8 @@ typedef struct grade_run_options {
     bool seed_given;
     bool seed_used;                   /* out: some test ran under chaos */
     bool quiet;
+    grade_sandbox sandbox;
+    bool sandboxed;                   /* out: the cells ran in the sandbox */
 } grade_run_options;
 
 enum { GRADE_RUN_STOPPED = -2 };

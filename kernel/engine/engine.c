@@ -43,7 +43,6 @@ enum { DEFAULT_OUTPUT_LIMIT = 4 << 20, DEFAULT_PROCESS_LIMIT = 256 };
  * executor's 0-5), how long bwrap may take to set up, how much each private tmpfs may hold */
 enum { SANDBOX_INFO_FD = 6 };
 #define SANDBOX_START_S 10.0
-#define SANDBOX_TMPFS_MAX ((size_t)1 << 30)
 #define DEFAULT_MEMORY_LIMIT ((size_t)4 << 30)
 
 void engine_reap_children(void) {
@@ -191,7 +190,7 @@ static int plan_sandbox(engine *eng, sandbox_plan *plan, int info[2], char **err
         error_set(err, "cannot create the sandbox's info pipe: %s", strerror(errno));
         return -1;
     }
-    size_t tmpfs = eng->opts.memory_limit < SANDBOX_TMPFS_MAX ? eng->opts.memory_limit : SANDBOX_TMPFS_MAX;
+    size_t tmpfs = sandbox_tmpfs_size(eng->opts.memory_limit);
     if (sandbox_plan_build(plan, eng->bwrap, eng->opts.sandbox_dir, exe, eng->executor_channel_fd, SANDBOX_INFO_FD,
                            tmpfs, err) != 0) {
         close(info[0]);

@@ -70,11 +70,10 @@ static void answer_limits(engine *eng, const engine_callbacks *cb) {
 
 static bool only_blank(const char *code) { return code[strspn(code, " \t\r\n")] == '\0'; }
 
-/* %export writes a file and %%tsan builds and runs the cell, both from the kernel process,
- * outside the sandbox: a sandboxed notebook may do neither. */
+/* %export writes a file from the kernel process, outside the sandbox: a sandboxed notebook may
+ * not. (%%tsan builds and runs its program in a sandbox of its own: tsan_cell.c.) */
 static bool refused_in_sandbox(const engine *eng, const cell_magics *magics, engine_outcome *out) {
-    const char *what = magics->export_file ? "%export writes its file from outside the sandbox"
-                     : magics->tsan ? "%%tsan runs the cell outside the sandbox" : NULL;
+    const char *what = magics->export_file ? "%export writes its file from outside the sandbox" : NULL;
     if (!eng->opts.sandbox || !what) return false;
     char text[160];
     snprintf(text, sizeof text, "%s, so a sandboxed notebook cannot use it", what);
@@ -326,7 +325,7 @@ void engine_execute(engine *eng, const engine_request *req, const engine_callbac
     help_query asked[HELP_LINES_MAX];  /* `name?` lines: blanked, answered after the cell ran */
     size_t n_asked = code ? help_lines_take(code, asked, HELP_LINES_MAX) : 0;
     bool needs_executor = code && !handle_magics(eng, code, cb, &magics, out);
-    if (code && magics.tsan && !out->ename && !eng->opts.sandbox) {  /* %%tsan: built with gcc, run outside (tsan_cell.c) */
+    if (code && magics.tsan && !out->ename) {  /* %%tsan: built with gcc, run outside the notebook (tsan_cell.c) */
         out->ok = false;
         engine_tsan_cell(eng, req, &magics, cb, out);
         set_executing(eng, false);

@@ -152,30 +152,64 @@ static int add_workdir(sandbox_plan *plan, const char *dir, size_t tmpfs_size, c
     return add_all(plan, (const char *[]){"--chdir", plan->workdir, NULL});
 }
 
-int sandbox_plan_build(sandbox_plan *plan, const char *bwrap, const char *dir, const char *executor_path,
-                       int channel_fd, int info_fd, size_t tmpfs_size, char **err) {
-    memset(plan, 0, sizeof *plan);
-    char info[16], channel[16];
-    snprintf(info, sizeof info, "%d", info_fd);
-    snprintf(channel, sizeof channel, "%d", channel_fd);
-    /* the private /tmp first: the executor's own files may live under /tmp (a build tree), and
-     * their binds must go on top of it, not under it */
+/* Everything up to the command: the namespaces, the system, /proc, /dev, the private /tmp and
+ * /dev/shm, the executor's own files and the working folder. info_fd < 0: no --info-fd. */
+static int add_sandbox(sandbox_plan *plan, const char *bwrap, const char *dir, const char *executor_path, int info_fd,
+                       size_t tmpfs_size, char **err) {
     int rc = add_all(plan, (const char *[]){bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-                                            "--cap-drop", "ALL", "--hostname", "conclab-sandbox",
-                                            "--info-fd", info, NULL});
+                                            "--cap-drop", "ALL", "--hostname", "conclab-sandbox", NULL});
+    if (rc == 0 && info_fd >= 0) {
+        char info[16];
+        snprintf(info, sizeof info, "%d", info_fd);
+        rc = add_all(plan, (const char *[]){"--info-fd", info, NULL});
+    }
     if (rc == 0) rc = add_system(plan);
     if (rc == 0) rc = add_all(plan, (const char *[]){"--proc", "/proc", "--dev", "/dev", NULL});
+    /* the private /tmp first: the executor's own files may live under /tmp (a build tree), and
+     * their binds must go on top of it, not under it */
     if (rc == 0) rc = add_tmpfs(plan, "/dev/shm", tmpfs_size);
     if (rc == 0) rc = add_tmpfs(plan, "/tmp", tmpfs_size);
     if (rc == 0) rc = sandbox_bind_own_files(plan, executor_path);
     if (rc == 0) rc = add_workdir(plan, dir, tmpfs_size, err);
+    return rc;
+}
+
+static int finish(sandbox_plan *plan, int rc, char **err) {
+    if (rc == 0) return 0;
+    if (err && !*err) error_set(err, "cannot build the sandbox's command line: out of memory");
+    sandbox_plan_free(plan);
+    return -1;
+}
+
+int sandbox_plan_build(sandbox_plan *plan, const char *bwrap, const char *dir, const char *executor_path,
+                       int channel_fd, int info_fd, size_t tmpfs_size, char **err) {
+    memset(plan, 0, sizeof *plan);
+    char channel[16];
+    snprintf(channel, sizeof channel, "%d", channel_fd);
+    int rc = add_sandbox(plan, bwrap, dir, executor_path, info_fd, tmpfs_size, err);
     if (rc == 0) rc = add_all(plan, (const char *[]){"--", executor_path, "executor-keeper", channel, NULL});
-    if (rc != 0) {
-        if (err && !*err) error_set(err, "cannot build the sandbox's command line: out of memory");
-        sandbox_plan_free(plan);
+    return finish(plan, rc, err);
+}
+
+int sandbox_plan_command(sandbox_plan *plan, const char *bwrap, const char *dir, char *const *argv,
+                         size_t tmpfs_size, char **err) {
+    memset(plan, 0, sizeof *plan);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) {
+        error_set(err, "cannot find the conclab binary for the sandbox: %s", strerror(errno));
         return -1;
     }
-    return 0;
+    exe[n] = '\0';
+    int rc = add_sandbox(plan, bwrap, dir, exe, -1, tmpfs_size, err);
+    if (rc == 0) rc = sandbox_plan_add(plan, "--");
+    for (; rc == 0 && *argv; argv++) rc = sandbox_plan_add(plan, *argv);
+    return finish(plan, rc, err);
+}
+
+size_t sandbox_tmpfs_size(size_t memory_limit) {
+    const size_t most = (size_t)1 << 30;
+    return memory_limit && memory_limit < most ? memory_limit : most;
 }
 
 void sandbox_plan_free(sandbox_plan *plan) {

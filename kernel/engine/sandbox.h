@@ -44,6 +44,16 @@ int sandbox_plan_build(sandbox_plan *plan, const char *bwrap, const char *dir, c
                        int channel_fd, int info_fd, size_t tmpfs_size, char **err);
 void sandbox_plan_free(sandbox_plan *plan);
 
+/* What each private tmpfs (/tmp, /dev/shm, the private folder) may hold: the memory limit, at
+ * most 1 GiB (what is written there is memory too). */
+size_t sandbox_tmpfs_size(size_t memory_limit);
+
+/* The same sandbox around any command (argv, NULL-terminated; argv[0] a path inside): for the
+ * programs the kernel runs for a sandboxed notebook itself (%%tsan's gcc and its build). dir is
+ * the folder it may read and write and runs in. -1 with *err on failure. */
+int sandbox_plan_command(sandbox_plan *plan, const char *bwrap, const char *dir, char *const *argv,
+                         size_t tmpfs_size, char **err);
+
 /* Read-only binds for the files outside the system folders that the executor needs: adds
  * `--ro-bind P P` to plan for each. -1 on no memory. */
 int sandbox_bind_own_files(sandbox_plan *plan, const char *executor_path);

@@ -466,6 +466,41 @@ def test_without_namespaces_the_sandbox_says_why(tmp_path):
     assert proc.returncode == 2 and "bubblewrap" in proc.stderr, proc.stderr
 
 
+TSAN_RACE = r'''%%tsan
+long sold = 0;
+cl_event *go;
+void *sell(void *unused) { cl_event_wait(go); for (int i = 0; i < 20000; i++) sold++; return NULL; }
+go = cl_event_new();
+cl_thread *a = cl_thread_start(sell, NULL), *b = cl_thread_start(sell, NULL);
+cl_event_set(go);
+cl_thread_join(a);
+cl_thread_join(b);
+'''
+
+
+@pytest.mark.skipif(not shutil.which("gcc"), reason="%%tsan needs gcc")
+def test_tsan_runs_its_build_and_program_in_the_sandbox(tmp_path, home_secret):
+    """%%tsan compiles and runs the notebook outside the executor: in a sandboxed notebook both gcc
+    and the program run in the sandbox too, so neither a file it opens nor one it #includes shows."""
+    home_path, home_token = home_secret
+    secret = tmp_path / "answers.txt"
+    token = "GRADER-SECRET-" + secrets.token_hex(8)
+    secret.write_text(token)
+    reader = "%%tsan\n" + READ_FILE + "try_read(%s);\ntry_read(%s);\n" % (c_string(secret), c_string(home_path))
+    includer = "%%%%tsan\n#include %s\n" % c_string(secret)
+    plain = run_cells(tmp_path, [reader, includer], sandbox=False, name="plain")
+    if plain.error(0) and plain.error(0)[0] in ("ToolMissing", "TsanUnavailable"):
+        pytest.skip("ThreadSanitizer cannot run here: %s" % (plain.error(0),))
+    assert token in plain.text(0) and home_token in plain.text(0), plain.describe()
+    assert token in json.dumps(plain.cells[1]["outputs"]), plain.describe()  # gcc quotes the line
+    boxed = run_cells(tmp_path, [reader, includer, TSAN_RACE], "--sandbox-dir", str(sandbox_dir(tmp_path)))
+    everything = json.dumps(boxed.cells) + boxed.stdout + boxed.stderr
+    assert token not in everything and home_token not in everything, boxed.describe()
+    assert boxed.text(0).count("DENIED") == 2, boxed.describe()
+    assert boxed.error(1) is not None, boxed.describe()  # the file to include is not there
+    assert boxed.error(2) and boxed.error(2)[0] == "DataRace", boxed.describe()
+
+
 def test_export_is_refused_in_the_sandbox(tmp_path):
     target = tmp_path / "escape.c"
     ran = run_cells(tmp_path, ['int x = 1;', '%export ' + str(target)])
