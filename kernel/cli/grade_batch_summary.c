@@ -281,10 +281,15 @@ static char *summary_json(const class_results *c, const char *source) {
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
-/* Temporary file and rename: a reader (or an interrupted run) never sees half a summary. */
+/* Temporary file and rename: a reader (or an interrupted run) never sees half a summary. Shards
+ * on several machines may write the summary into one shared folder at once: the temporary
+ * file's name holds the host's name as well as the process id. */
 static int write_atomically(const char *outdir, const char *name, const char *text) {
+    char host[256] = "host";
+    gethostname(host, sizeof host - 1);
+    host[strcspn(host, "/")] = '\0';
     char *path = xasprintf("%s/%s", outdir, name);
-    char *tmp = xasprintf("%s/.%s.%ld.tmp", outdir, name, (long)getpid());
+    char *tmp = xasprintf("%s/.%s.%s.%ld.tmp", outdir, name, host, (long)getpid());
     FILE *f = fopen(tmp, "w");
     int rc = f && fputs(text, f) >= 0 ? 0 : -1;
     if (f && fclose(f) != 0) rc = -1;
