@@ -120,7 +120,12 @@ static char *outcome_error(const running *r, int status, const pool_options *o) 
     if (WIFSIGNALED(status))
         return xasprintf("the grader was killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
     int code = WEXITSTATUS(status);
-    if (code == GRADER_GRADED || code == GRADER_UNREADABLE) return NULL;
+    if (code == GRADER_GRADED || code == GRADER_UNREADABLE) {
+        char *report = student_file(o->outdir, r->sub->student, "results.json");
+        bool written = access(report, F_OK) == 0;
+        free(report);
+        return written ? NULL : xasprintf("the grader exited with status %d but wrote no results.json", code);
+    }
     char *why = last_log_line(o, r->sub);
     char *error = xasprintf("the grader failed (exit status %d)%s%s", code, why ? ": " : "", why ? why : "");
     free(why);
