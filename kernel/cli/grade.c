@@ -26,6 +26,7 @@ enum {
     GRADE_FAILED = 1,      /* the grader itself failed (the engine, the output folder) */
     GRADE_USAGE = 2,       /* usage error or a bad instructor notebook: nothing written */
     GRADE_UNREADABLE = 3,  /* the submission cannot be used: results.json says why */
+    GRADE_INTERRUPTED = 130, /* SIGINT, SIGTERM or SIGHUP: nothing written, as shells report SIGINT */
 };
 
 enum { DEFAULT_TIMEOUT_S = 30 };
@@ -61,7 +62,8 @@ static const char grade_usage[] =
     "\n"
     "exit status: 0 graded (any score), 1 the grader failed, 2 usage error or a bad instructor\n"
     "notebook (nothing written), 3 the submission is unusable (missing, empty, not a notebook,\n"
-    "larger than 20 MB, no cells): results.json says why, with score 0.\n";
+    "larger than 20 MB, no cells): results.json says why, with score 0; 130 stopped by SIGINT,\n"
+    "SIGTERM or SIGHUP (the running cell and its processes are stopped; nothing is written).\n";
 
 typedef struct grade_options {
     const char *submission, *source, *outdir;
@@ -155,6 +157,9 @@ static void print_summary(const grade_report *r, const char *outdir) {
     printf("%s: %g / %g", r->submission, r->score, r->max_score);
     if (r->manual_pending > 0) printf(" (%g points need manual grading)", r->manual_pending);
     printf(" in %.1f s; reports in %s/\n", r->seconds, outdir);
+    size_t i;
+    json_t *note;
+    json_array_foreach((json_t *)r->notes, i, note) printf("  note: %s\n", json_string_value(note));
 }
 
 /* Writes every report file; -1 (reported) when one cannot be written. */
@@ -240,14 +245,19 @@ int cli_grade(int argc, char **argv) {
         char *plan_err = NULL;
         grade_plan_build(source, submission, &plan, &plan_err);  /* the source was checked above */
         free(plan_err);
-        if (grade_run(&plan, &o.run, &err) != 0) {
+        int ran = grade_run(&plan, &o.run, &err);
+        if (ran == GRADE_RUN_STOPPED) {
+            fprintf(stderr, "conclab grade: %s: %s\n", o.submission, err);
+            status = GRADE_INTERRUPTED;
+        } else if (ran != 0) {
             fprintf(stderr, "conclab grade: cannot run the notebook: %s\n", err ? err : "the engine failed");
             status = GRADE_FAILED;
         }
     }
-    if (status != GRADE_FAILED) {
+    if (status != GRADE_FAILED && status != GRADE_INTERRUPTED) {
         report.items = plan.items;
         report.n_items = plan.n_items;
+        report.notes = plan.notes;
         report.has_seed = o.run.seed_used || o.run.seed_given;
         report.seed = o.run.seed;
         grade_report_total(&report);

@@ -15,9 +15,14 @@
 #define _GNU_SOURCE
 #include "grade_run.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "strbuf.h"
@@ -169,24 +174,33 @@ static void chaos_runs(engine *eng, const char *code, int count, int runs, grade
     o->seed_used = true;
     it->has_runs = true;
     it->runs = runs;
-    const char *summary = c.text.data ? strstr(c.text.data, "chaos: failed ") : NULL;
+    /* the engine's summary line says how many trials ran (the time limit may end them early) */
+    const char *failed_line = c.text.data ? strstr(c.text.data, "chaos: failed ") : NULL;
+    const char *passed_line = c.text.data ? strstr(c.text.data, "chaos: passed ") : NULL;
     int failed = 0, ran = 0;
     unsigned long long seed = 0;
-    if (summary && sscanf(summary, "chaos: failed %d of %d runs; first failing seed %llu", &failed, &ran, &seed) == 3) {
+    if (failed_line && sscanf(failed_line, "chaos: failed %d of %d runs; first failing seed %llu", &failed, &ran, &seed) == 3) {
         it->runs = ran;
         it->runs_failed = failed;
         it->first_failing_seed = seed;
         it->has_failing_seed = true;
+    } else if (passed_line && sscanf(passed_line, "chaos: passed %d of", &ran) == 1 && ran < runs) {
+        it->runs = ran;
+        x->note = xasprintf("only %d of the %d runs under schedule perturbation finished within the time limit", ran, runs);
     }
-    it->replay = xasprintf("conclab grade '%s' --source '%s' --seed %llu%s", o->submission, o->source, o->seed,
-                           o->repeat ? "" : "");
+    it->replay = xasprintf("conclab grade '%s' --source '%s' --seed %llu", o->submission, o->source, o->seed);
     if (o->repeat) {
         char *with = xasprintf("%s --repeat %d", it->replay, o->repeat);
         free(it->replay);
         it->replay = with;
     }
     if (!out.ok && out.ename && strcmp(out.ename, "ChaosUnavailable") == 0) {
-        x->note = xasprintf("not repeated under chaos: %s", out.evalue ? out.evalue : "unavailable");
+        /* Passing would reward leaving a thread running to dodge the repeats: the question asked
+         * for them, so a test that cannot be repeated has not passed. */
+        x->failed = true;
+        x->ename = xstrdup("ChaosUnavailable");
+        x->evalue = xasprintf("this test must pass %d runs under schedule perturbation and could not be repeated: %s",
+                              runs, out.evalue ? out.evalue : "unavailable");
         it->has_runs = false;
     } else if (!out.ok) {
         x->failed = true;
@@ -230,6 +244,44 @@ static void extra_free(extra *x) {
     free(x->note);
 }
 
+/* ---- macros that would blind the tests ---- */
+
+/* A macro persists into every later cell, so `#define cl_check(...) 1` in an answer would make
+ * every test pass. Names of the runtime and of what tests are written with may not be macros
+ * defined by a student's cell: they are undefined right after it, and the report says so. */
+static bool shadows_a_test_word(const char *name) {
+    static const char *const words[] = {"assert", "printf", "fprintf", "puts", "exit", "abort", "strcmp",
+                                        "memcmp", "if", "else", "return", "while", "for", "do", "int", "long",
+                                        "double", "void", "char", "sizeof", "main", NULL};
+    if (strncmp(name, "cl_", 3) == 0 || strncmp(name, "CL_", 3) == 0) return true;
+    for (const char *const *w = words; *w; w++)
+        if (strcmp(name, *w) == 0) return true;
+    return false;
+}
+
+static void undo_shadowing_macros(engine *eng, int cell_count, int *count, json_t *notes) {
+    const char *name;
+    json_t *sym;
+    strbuf undo = {0};
+    json_object_foreach((json_t *)engine_symbols(eng), name, sym) {
+        const char *kind = json_string_value(json_object_get(sym, "kind"));
+        if (!kind || strcmp(kind, "macro") != 0 || json_integer_value(json_object_get(sym, "cell")) != cell_count ||
+            !shadows_a_test_word(name))
+            continue;
+        strbuf_addf(&undo, "#undef %s\n", name);
+        json_array_append_new(notes, json_sprintf("cell In [%d] defined the macro %s, which would change what the "
+                                                  "tests check; it was undefined before the tests ran", cell_count, name));
+    }
+    if (undo.len) {
+        capture c;
+        engine_outcome out;
+        run_code(eng, undo.data, ++*count, &c, &out);
+        engine_outcome_clear(&out);
+        capture_free(&c);
+    }
+    strbuf_free(&undo);
+}
+
 /* ---- the notebook ---- */
 
 typedef struct runner {
@@ -244,6 +296,8 @@ typedef struct runner {
 static void rebuild_state(runner *r) {
     if (!r->o->quiet) fprintf(stderr, "conclab grade: the notebook's state was lost; running the %zu earlier cells again\n",
                               r->n_setup);
+    json_array_append_new(r->plan->notes, json_sprintf("the notebook's state was lost after In [%d]; the %zu earlier "
+                                                       "cells that are not tests ran again", r->count, r->n_setup));
     for (size_t i = 0; i < r->n_setup; i++) {
         json_t *cell = json_array_get(json_object_get(r->plan->notebook, "cells"), r->setup[i]);
         char *code = nbg_cell_source(cell);
@@ -256,34 +310,33 @@ static void rebuild_state(runner *r) {
     }
 }
 
-static void score_test_cell(runner *r, grade_item *it, const char *code, int count, const engine_outcome *out,
-                            capture *c) {
+static void score_test_cell(runner *r, grade_item *it, const char *code, const engine_outcome *out,
+                            capture *c, extra *tsan) {
     cell_result res = {.ok = out->ok, .ename = out->ename, .evalue = out->evalue, .wrote_stderr = c->wrote_stderr,
                        .lock_order_report = c->lock_order_report, .source = code};
     res.result_text = out->ok && out->result ? json_string_value(json_object_get(out->result, "text/plain")) : NULL;
     free(it->output);
     it->output = xstrdup(c->text.data ? c->text.data : "");
-    extra chaos = {0}, tsan = {0};
+    extra chaos = {0};
     int runs = r->o->repeat > 1 ? r->o->repeat : it->repeat > 1 ? it->repeat : it->chaos ? CHAOS_DEFAULT_RUNS : 0;
-    if (out->ok && runs > 1) chaos_runs(r->eng, code, count, runs, it, r->o, &chaos);
-    if (out->ok && !chaos.failed && it->tsan) tsan_run(r->eng, code, count, it, &tsan);
-    extra *failed = chaos.failed ? &chaos : tsan.failed ? &tsan : NULL;
+    /* the trials take a number of their own: the engine records each cell it is sent */
+    if (out->ok && runs > 1) chaos_runs(r->eng, code, ++r->count, runs, it, r->o, &chaos);
+    extra *failed = chaos.failed ? &chaos : tsan->failed ? tsan : NULL;
     if (failed) res.ok = false, res.ename = failed->ename, res.evalue = failed->evalue, res.result_text = NULL;
     scoring_score(it, &res, &(scoring_rules){.stderr_fails = r->o->stderr_fails});
-    if (it->has_runs && !it->runs_failed && strcmp(it->status, "passed") == 0) {
+    if (it->has_runs && !it->runs_failed && !chaos.note && strcmp(it->status, "passed") == 0) {
         char *m = xasprintf("%s (all %d runs under schedule perturbation, seeds %llu..%llu)", it->message, it->runs,
                             r->o->seed, r->o->seed + (unsigned long long)it->runs - 1);
         free(it->message);
         it->message = m;
     }
-    for (extra *x = &chaos; x; x = x == &chaos ? &tsan : NULL)
+    for (extra *x = &chaos; x; x = x == &chaos ? tsan : NULL)
         if (x->note) {
             char *m = xasprintf("%s; %s", it->message, x->note);
             free(it->message);
             it->message = m;
         }
     extra_free(&chaos);
-    extra_free(&tsan);
 }
 
 static void run_cell(runner *r, size_t index, json_t *cell) {
@@ -303,9 +356,14 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
         free(code);
         return;
     }
-    bool lockcheck = it && it->lockcheck && strcmp(it->kind, "test") == 0;
+    bool lockcheck = it && it->lockcheck && strcmp(it->kind, "test") == 0;  /* asked of tests only */
     char *text = lockcheck ? prefixed("%lockcheck on", code) : xstrdup(code);
     int count = ++r->count;
+    /* ThreadSanitizer builds the notebook so far plus this cell outside the notebook: before the
+     * plain run, or the cell's own definitions would be in that program twice. */
+    extra tsan = {0};
+    bool is_test = it && strcmp(it->kind, "test") == 0;
+    if (is_test && it->tsan) tsan_run(r->eng, code, count, it, &tsan);
     capture c;
     engine_outcome out;
     run_code(r->eng, text, count, &c, &out);
@@ -318,7 +376,7 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
         engine_outcome_clear(&off_out);
         capture_free(&off);
     }
-    if (it && strcmp(it->kind, "test") == 0) score_test_cell(r, it, code, count, &out, &c);
+    if (is_test) score_test_cell(r, it, code, &out, &c, &tsan);
     else if (it) {
         cell_result res = {.ok = out.ok, .ename = out.ename, .evalue = out.evalue, .source = code};
         scoring_score(it, &res, &(scoring_rules){0});
@@ -326,24 +384,87 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
         it->output = xstrdup(c.text.data ? c.text.data : "");
     }
     if (out.ok && !r->plan->is_test_cell[index]) r->setup[r->n_setup++] = index;
+    if (!is_test) undo_shadowing_macros(r->eng, count, &r->count, r->plan->notes);
     bool lost = state_was_lost(&out);
     engine_outcome_clear(&out);
     capture_free(&c);
     free(code);
+    extra_free(&tsan);
     if (lost) rebuild_state(r);
+}
+
+/* ---- being stopped ---- */
+
+/* SIGINT, SIGTERM or SIGHUP (Ctrl-C, a batch stopping its workers): the running cell is
+ * interrupted with every process it made, and grading ends without a report, so a resumed batch
+ * grades the submission again. engine_interrupt is not async-signal-safe: the handler writes a
+ * byte to a pipe and a watcher thread acts. */
+static int stop_pipe[2] = {-1, -1};
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig) {
+    (void)sig;
+    stop_requested = 1;
+    int saved = errno;
+    ssize_t n = write(stop_pipe[1], "s", 1);
+    (void)n;
+    errno = saved;
+}
+
+static void *stop_watcher(void *arg) {
+    char c;
+    while (read(stop_pipe[0], &c, 1) == 1 && c == 's') engine_interrupt(arg);
+    return NULL;
+}
+
+static const int STOP_SIGNALS[] = {SIGINT, SIGTERM, SIGHUP};
+
+static bool stop_guard_start(engine *eng, pthread_t *watcher) {
+    if (pipe2(stop_pipe, O_CLOEXEC) != 0) return false;
+    if (pthread_create(watcher, NULL, stop_watcher, eng) != 0) {
+        close(stop_pipe[0]);
+        close(stop_pipe[1]);
+        return false;
+    }
+    struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof STOP_SIGNALS / sizeof *STOP_SIGNALS; i++) sigaction(STOP_SIGNALS[i], &sa, NULL);
+    return true;
+}
+
+/* Before engine_free: the watcher must not touch the engine once it is gone. */
+static void stop_guard_end(pthread_t watcher) {
+    struct sigaction sa = {.sa_handler = SIG_DFL};
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof STOP_SIGNALS / sizeof *STOP_SIGNALS; i++) sigaction(STOP_SIGNALS[i], &sa, NULL);
+    ssize_t n = write(stop_pipe[1], "q", 1);
+    (void)n;
+    pthread_join(watcher, NULL);
+    close(stop_pipe[0]);
+    close(stop_pipe[1]);
 }
 
 int grade_run(grade_plan *plan, grade_run_options *o, char **err) {
     engine_options eo = {.timeout_s = o->timeout_s};
     engine *eng = engine_start(&eo, err);
     if (!eng) return -1;
+    pthread_t watcher;
+    bool guarded = stop_guard_start(eng, &watcher);
     json_t *cells = json_object_get(plan->notebook, "cells");
     runner r = {.eng = eng, .plan = plan, .o = o};
     r.setup = xmalloc((json_array_size(cells) + 1) * sizeof *r.setup);
     size_t i;
     json_t *cell;
-    json_array_foreach(cells, i, cell) run_cell(&r, i, cell);
+    json_array_foreach(cells, i, cell) {
+        if (stop_requested) break;
+        run_cell(&r, i, cell);
+    }
     free(r.setup);
+    if (guarded) stop_guard_end(watcher);
     engine_free(eng);
+    if (stop_requested) {
+        *err = xstrdup("interrupted: no report was written");
+        return GRADE_RUN_STOPPED;
+    }
     return 0;
 }

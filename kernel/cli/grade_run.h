@@ -18,9 +18,12 @@ typedef struct grade_run_options {
     bool quiet;
 } grade_run_options;
 
+enum { GRADE_RUN_STOPPED = -2 };
+
 /* Runs every code cell of plan->notebook in order (each with the time limit; a crash or hang
- * costs that cell only), records outputs into the notebook and scores plan->items. 0, or -1 with
- * *err when the engine cannot run at all. */
+ * costs that cell only), records outputs into the notebook and scores plan->items. 0; -1 with
+ * *err when the engine cannot run at all; GRADE_RUN_STOPPED when SIGINT, SIGTERM or SIGHUP
+ * stopped it (the running cell is interrupted with its processes). */
 int grade_run(grade_plan *plan, grade_run_options *o, char **err);
 
 #endif

@@ -200,6 +200,7 @@ static int build(const json_t *source, const json_t *submission, grade_plan *pla
         if (match[i] && sc[match[i] - 1].in_order) current = (int)(match[i] - 1);
     }
 
+    plan->notes = json_array();
     plan->notebook = submission ? json_deep_copy(submission) : json_deep_copy(source);
     json_object_set_new(plan->notebook, "cells", json_array());
     for (size_t i = 0; i < n_src; i++)
@@ -258,5 +259,6 @@ void grade_plan_free(grade_plan *plan) {
     free(plan->item_of_cell);
     free(plan->is_test_cell);
     json_decref(plan->notebook);
+    json_decref(plan->notes);
     memset(plan, 0, sizeof *plan);
 }

@@ -39,12 +39,16 @@ static json_t *item_json(const grade_item *it) {
 json_t *report_results_json(const grade_report *r) {
     json_t *tests = json_array();
     for (size_t i = 0; i < r->n_items; i++) json_array_append_new(tests, item_json(&r->items[i]));
-    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "schema", "conclab-grade/1",
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "schema", "conclab-grade/1",
                      "submission", r->submission, "source", r->source, "status", r->status, "error",
                      r->error ? json_string(r->error) : json_null(), "score", number(r->score), "max_score",
                      number(r->max_score), "manual_points_pending", number(r->manual_pending), "seconds",
                      json_real(round(r->seconds * 1000) / 1000), "seed", r->has_seed ? json_integer((json_int_t)r->seed) : json_null(),
                      "tests", tests);
+    /* after the contract's keys: what the grader did besides scoring (a macro undone, a lost
+     * state rebuilt), so every mark is explained */
+    json_object_set_new(out, "notes", r->notes ? json_deep_copy(r->notes) : json_array());
+    return out;
 }
 
 /* Gradescope's test: hidden tests are shown after the grades are published. A manual question

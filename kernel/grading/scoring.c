@@ -62,7 +62,8 @@ static void score_test(grade_item *item, const cell_result *r, const scoring_rul
         set(item, 0, "failed", xstrdup("the cell wrote to stderr, and this assignment counts that as a failure"));
     } else if (numeric_value(r->result_text, &value)) {
         double points = value < 0 ? 0 : value > max ? max : value;
-        set(item, points, points >= max ? "passed" : "partial", xasprintf("the test gave %g of %g points", points, max));
+        const char *status = points >= max ? "passed" : points > 0 ? "partial" : "failed";
+        set(item, points, status, xasprintf("the test gave %g of %g points", points, max));
     } else {
         set(item, max, "passed", xstrdup("passed"));
     }

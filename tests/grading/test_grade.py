@@ -9,7 +9,14 @@ import hashlib
 import html
 import io
 import json
+import os
+import shutil
+import signal
+import subprocess
+import time
 import xml.etree.ElementTree as ET
+
+import pytest
 
 import assignment as a
 from conftest import by_id
@@ -262,3 +269,154 @@ def test_gradescope_csv_and_junit_agree_with_results(grader):
     assert int(suite.get("errors")) == 1 and int(suite.get("skipped")) == 1 and int(suite.get("failures")) == 0
     crashed = [c for c in cases if c.get("name") == "deref_test"][0]
     assert "SIGSEGV" in crashed.find("error").get("message")
+
+
+# ---- state lost by a crash ----
+
+BACKGROUND = ('void *forever(void *arg) { (void)arg; for (;;) cl_sleep(0.05); return NULL; }\n'
+              'cl_thread *background = cl_thread_start(forever, NULL);\n')
+
+
+def test_when_a_crash_loses_the_state_earlier_cells_run_again_for_later_tests(grader):
+    """A crash while a thread of an earlier cell runs takes the notebook's state with it (the
+    engine cannot fork then); the grader runs the earlier cells again so a later test that needs
+    square() still finds it."""
+    source = a.instructor()
+    source["cells"].append(a.cell("code", 'cl_check(square(5) == 25, "square(5)");\n', "square_again", points=1,
+                                  grade=True, locked=True))
+    source_path = grader.save(source, "hw-again.ipynb")
+    nb = a.with_answer(source, "deref", "int value_or_minus_one(int *p) { return *p; }\n")
+    nb["cells"].insert(a.find(nb, "deref") + 1, a.cell("code", BACKGROUND))
+    results, _, p = grader.grade(nb, source=source_path)
+    tests = by_id(results)
+    assert tests["deref_test"]["status"] == "crashed" and "state was lost" in tests["deref_test"]["message"]
+    assert tests["square_again"]["status"] == "passed", tests["square_again"]
+    assert "running the" in p.stderr and "earlier cells again" in p.stderr
+
+
+def test_a_thread_left_running_does_not_dodge_the_repeated_race_test(grader):
+    nb = a.with_answer(a.instructor(), "sell", a.SELL_RACY + BACKGROUND)
+    results, _, _ = grader.grade(nb)
+    t = by_id(results)["sell_test"]
+    assert t["points"] == 0 and "could not be repeated" in t["message"], t
+
+
+# ---- %%tsan-clean required ----
+
+def tsan_missing():
+    gcc = shutil.which("gcc")
+    if not gcc:
+        return "gcc is not installed"
+    found = subprocess.run([gcc, "-print-file-name=libtsan.so"], capture_output=True, text=True).stdout
+    return None if "/" in found else "libtsan2 is not installed"
+
+
+ADD_MANY = """long total;
+cl_lock *total_lock;
+cl_event *start_gate;
+void *add_many(void *arg) {
+    (void)arg;
+    cl_event_wait(start_gate);
+    for (int i = 0; i < 100000; i++) {
+        // BEGIN SOLUTION
+        cl_lock_acquire(total_lock);
+        total++;
+        cl_lock_release(total_lock);
+        // END SOLUTION
+    }
+    return NULL;
+}
+"""
+ADD_MANY_TEST = """total_lock = cl_lock_new();
+start_gate = cl_event_new();
+cl_thread *adders[2] = {cl_thread_start(add_many, NULL), cl_thread_start(add_many, NULL)};
+cl_event_set(start_gate);
+cl_thread_join(adders[0]);
+cl_thread_join(adders[1]);
+cl_check(total > 0, "the adders added");
+"""
+
+
+@pytest.mark.skipif(tsan_missing() is not None, reason=str(tsan_missing()))
+def test_tsan_metadata_requires_a_race_free_run(grader):
+    nb = a.instructor()
+    nb["cells"] += [a.cell("code", ADD_MANY, "adders", solution=True),
+                    a.cell("code", ADD_MANY_TEST, "adders_test", points=2, grade=True, locked=True,
+                           conclab={"tsan": True})]
+    source = grader.save(nb, "hw-tsan.ipynb")
+    # gcc builds the ThreadSanitizer program within the cell's time limit: a generous one
+    results, _, _ = grader.grade(source, "--timeout", "60", source=source)
+    assert by_id(results)["adders_test"]["status"] == "passed", by_id(results)["adders_test"]
+    racy = a.with_answer(nb, "adders", ADD_MANY.replace("        cl_lock_acquire(total_lock);\n", "")
+                         .replace("        cl_lock_release(total_lock);\n", ""))
+    results, _, _ = grader.grade(racy, "--timeout", "60", source=source)
+    t = by_id(results)["adders_test"]
+    assert t["points"] == 0 and t["status"] == "failed" and "DataRace" in t["message"], t
+
+
+def test_a_macro_that_would_blind_the_tests_is_undone_and_reported(grader):
+    cheat = a.with_answer(a.instructor(), "square", "#define cl_check(c, ...) 1\nint square(int x) { return x; }\n")
+    results, _, p = grader.grade(cheat)
+    tests = by_id(results)
+    assert tests["square_test"]["points"] == 0 and tests["square_test"]["status"] == "failed", tests["square_test"]
+    assert any("macro cl_check" in n for n in results["notes"]), results["notes"]
+    assert "macro cl_check" in p.stdout
+
+
+def test_a_code_answer_graded_by_hand_is_pending_unless_it_fails(grader):
+    nb = a.instructor()
+    nb["cells"].append(a.cell("code", "// BEGIN SOLUTION\nint answer = 42;\n// END SOLUTION\n", "essay_code",
+                              points=3, solution=True, grade=True))
+    source = grader.save(nb, "hw-answer.ipynb")
+    results, _, _ = grader.grade(source, source=source)
+    t = by_id(results)["essay_code"]
+    assert t["kind"] == "answer" and t["status"] == "manual" and results["manual_points_pending"] == 5, t
+    results, _, _ = grader.grade(a.with_answer(nb, "essay_code", "int answer = ;\n"), source=source)
+    t = by_id(results)["essay_code"]
+    assert t["status"] == "error" and t["points"] == 0 and results["manual_points_pending"] == 2, t
+
+
+def test_sigterm_stops_the_running_cell_and_writes_nothing(grader):
+    """A batch stopping its workers: the deadlocked cell (time limit 60 s) and every process of the
+    grader go at once, exit 130, no report (a resumed batch grades the submission again)."""
+    hung = grader.save(a.with_answer(a.instructor(), "pair", a.PAIR.replace(
+        "cl_lock_acquire(second_lock);", "cl_lock_acquire(first_lock);")), "hung.ipynb")
+    outdir = grader.dir / "out-hung"
+    p = subprocess.Popen([grader.conclab, "grade", hung, "--source", grader.source, "-o", str(outdir),
+                          "--timeout", "60", "-q"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not children_of(p.pid, deep=True):
+        time.sleep(0.1)
+    time.sleep(1.5)  # into the deadlocked cell
+    family = children_of(p.pid, deep=True)
+    assert family
+    p.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    assert p.wait(timeout=30) == 130, p.stderr.read()
+    assert time.monotonic() - started < 20  # not the cell's 60 s limit
+    assert "interrupted" in p.stderr.read()
+    assert not (outdir / "results.json").exists()
+    time.sleep(0.5)
+    assert not [pid for pid in family if os.path.exists("/proc/%d" % pid) and not zombie(pid)], family
+
+
+def children_of(pid, deep=False):
+    found = []
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return found
+    for k in kids:
+        found.append(k)
+        if deep:
+            found += children_of(k, deep=True)
+    return found
+
+
+def zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

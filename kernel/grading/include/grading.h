@@ -102,6 +102,7 @@ typedef struct grade_plan {
     size_t n_items;
     int *item_of_cell;     /* for each cell of notebook: index into items, or -1 */
     bool *is_test_cell;    /* for each cell: an autograded test (not re-run to rebuild state) */
+    json_t *notes;         /* what the grader did besides scoring, in words (array of strings) */
 } grade_plan;
 
 /* Builds the plan from a checked instructor notebook and a submission (both borrowed). */
@@ -144,6 +145,7 @@ typedef struct grade_report {
     unsigned long long seed;
     const grade_item *items;
     size_t n_items;
+    const json_t *notes;     /* array of strings, or NULL */
 } grade_report;
 
 void grade_report_total(grade_report *r);
