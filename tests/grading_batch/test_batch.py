@@ -142,7 +142,7 @@ def test_an_unknown_only_name_is_a_usage_error(graded_class):
 
 
 def test_two_shards_then_the_summary_equal_the_unsharded_batch(graded_class, tmp_path):
-    chosen = {s for i, s in enumerate(sorted(graded_class["expected"])) if i % 6 == 0 or "huge" in s}
+    chosen = {s for i, s in enumerate(sorted(graded_class["expected"])) if i % 10 == 0 or "huge" in s}
     subs, source = copy_class(graded_class, tmp_path, chosen)
     outdir = str(tmp_path / "sharded")
     logs = []
@@ -162,20 +162,20 @@ def test_two_shards_then_the_summary_equal_the_unsharded_batch(graded_class, tmp
 
 
 def test_an_interrupted_batch_resumes_without_regrading(graded_class, tmp_path):
-    chosen = {s for s in graded_class["expected"] if s < "s024"}
+    chosen = {s for s in graded_class["expected"] if s < "s017"}
     subs, source = copy_class(graded_class, tmp_path, chosen)
     outdir = str(tmp_path / "graded")
     args = [CONCLAB, "grade", subs, "--source", source, "-o", outdir, "--jobs", "2", "--timeout", CELL_TIMEOUT]
     batch = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while len(results_mtimes(outdir) if os.path.isdir(outdir) else {}) < 5 and time.monotonic() < deadline:
+    while len(results_mtimes(outdir) if os.path.isdir(outdir) else {}) < 4 and time.monotonic() < deadline:
         time.sleep(0.05)
     batch.send_signal(signal.SIGINT)
     _, log = batch.communicate(timeout=60)
     assert batch.returncode == 130, log
     assert "interrupted" in log
     first = results_mtimes(outdir)
-    assert 5 <= len(first) < len(chosen), log  # stopped midway
+    assert 4 <= len(first) < len(chosen), log  # stopped midway
     # no grader of this batch is left running
     out = subprocess.run(["pgrep", "-f", outdir], capture_output=True, text=True).stdout
     assert out.strip() == "", out

@@ -20,7 +20,7 @@ CONCLAB = os.environ.get("CONCLAB_BIN", "conclab")
 
 
 def some_students(graded_class):
-    return {s for i, s in enumerate(sorted(graded_class["expected"])) if i % 9 == 0}
+    return {s for i, s in enumerate(sorted(graded_class["expected"])) if i % 14 == 0}
 
 
 def script(*args, env=None, timeout=120):
