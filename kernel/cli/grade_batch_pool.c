@@ -6,7 +6,7 @@
  * a student's forked processes that escaped the grader's own clean-up) is killed with it when
  * it exits, overruns the submission's time limit, or the batch is interrupted.
  *
- * SIGCHLD, SIGINT and SIGTERM are blocked and taken with sigtimedwait, so one loop waits for
+ * SIGCHLD, SIGINT, SIGTERM and SIGHUP are blocked and taken with sigtimedwait, so one loop waits for
  * a child to end, for Ctrl-C, and for the next redraw of the progress bar, without races. */
 #define _GNU_SOURCE /* sigtimedwait, execv */
 #include <errno.h>
@@ -56,6 +56,7 @@ static void exec_grader(const submission *sub, const pool_options *o, const sigs
     sigprocmask(SIG_SETMASK, old_mask, NULL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     char *log = student_file(o->outdir, sub->student, "grader.log");
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd >= 0) {
@@ -232,6 +233,7 @@ pool_result pool_run(const roster *r, const pool_options *o, progress *p) {
     sigaddset(&watched, SIGCHLD);
     sigaddset(&watched, SIGINT);
     sigaddset(&watched, SIGTERM);
+    sigaddset(&watched, SIGHUP); /* the terminal closed: the graders must not run on unwatched */
     sigprocmask(SIG_BLOCK, &watched, &old_mask);
 
     running *slots = xcalloc((size_t)o->jobs, sizeof *slots);
@@ -249,7 +251,7 @@ pool_result pool_run(const roster *r, const pool_options *o, progress *p) {
         }
         if (count_running(slots, o->jobs) == 0) break;
         int sig = wait_for_event(&watched);
-        if (sig == SIGINT || sig == SIGTERM) {
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
             result = POOL_INTERRUPTED;
             stop_all(slots, o->jobs);
             break;
