@@ -120,7 +120,7 @@ static const char page_head[] =
     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
     "<title>Class overview</title>\n<style>\n"
     "body{font-family:system-ui,sans-serif;color:#222;background:#fff;margin:2em;max-width:72em}\n"
-    "section.question{display:inline-block;vertical-align:top;margin:0 2em 2em 0}\n"
+    "section.question{display:inline-block;vertical-align:top;width:440px;margin:0 2em 2em 0}\n"
     "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}\n"
     "td.num{text-align:right}.error{color:#a00000}a{color:#005a9c}\n"
     "</style>\n</head>\n<body>\n";
@@ -149,19 +149,32 @@ static void add_question_section(strbuf *b, const class_results *c, size_t q) {
     strbuf_add(b, "</section>\n");
 }
 
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static void add_totals(strbuf *b, const class_results *c) {
     size_t graded = 0;
+    double sum = 0, *scores = xcalloc(c->student_count + 1, sizeof *scores);
     bins bn = make_bins(c->max_score);
     for (size_t i = 0; i < c->student_count; i++) {
         const student_result *s = &c->students[i];
         if (strcmp(s->status, "graded") != 0) continue;
         bin_add(&bn, s->score);
-        graded++;
+        sum += s->score;
+        scores[graded++] = s->score;
     }
     strbuf_addf(b, "<section class=\"question\">\n<h3>Total <small>(%g points)</small></h3>\n", c->max_score);
     char *title = xasprintf("Total score: number of students per score, %zu graded", graded);
     add_chart(b, "total", title, &bn);
     free(title);
+    if (graded) {
+        qsort(scores, graded, sizeof *scores, by_value);
+        double median = graded % 2 ? scores[graded / 2] : (scores[graded / 2 - 1] + scores[graded / 2]) / 2;
+        strbuf_addf(b, "<p>mean %.2f, median %g (of %zu graded)</p>\n", sum / (double)graded, median, graded);
+    }
+    free(scores);
     strbuf_add(b, "</section>\n");
 }
 
@@ -223,8 +236,9 @@ char *overview_html(const class_results *c, const char *source) {
     size_t graded = 0;
     for (size_t i = 0; i < c->student_count; i++) graded += strcmp(c->students[i].status, "graded") == 0;
     strbuf_add(&b, page_head);
+    const char *slash = strrchr(source, '/');
     strbuf_add(&b, "<h1>Class overview: ");
-    add_escaped(&b, source);
+    add_escaped(&b, slash ? slash + 1 : source);
     strbuf_addf(&b, "</h1>\n<p>%zu submissions, %zu graded, %zu not graded. Charts and figures count the "
                     "graded submissions only.</p>\n<h2>Questions</h2>\n",
                 c->student_count, graded, c->student_count - graded);
