@@ -7,6 +7,7 @@ test runs the real conclab binary on real files and reads what it leaves on disk
 import html.parser
 import json
 import os
+import pty
 import shutil
 import signal
 import subprocess
@@ -200,10 +201,37 @@ def test_a_submission_over_its_time_limit_is_an_error_and_the_batch_goes_on(grad
     assert rows["s001_correct"]["status"] == "graded" and float(rows["s001_correct"]["score"]) == 7
     assert rows["s051_deadlocking"]["status"] == "error"
     assert "time limit" in rows["s051_deadlocking"]["error"] or "longer than" in rows["s051_deadlocking"]["error"]
+    # the killed grader's whole process group went with it
+    left = subprocess.run(["pgrep", "-f", "s051_deadlocking"], capture_output=True, text=True).stdout
+    assert left.strip() == "", left
     # no report: the next run grades it again (with the whole-submission limit raised, in full)
     run = grade(subs, "--source", source, "-o", outdir, "--timeout", CELL_TIMEOUT)
     assert "s051_deadlocking: 5/7" in run.stderr and "s001_correct: already graded" in run.stderr, run.stderr
     assert read_summary(outdir)["s051_deadlocking"]["status"] == "graded"
+
+
+def test_a_terminal_gets_a_progress_bar(graded_class, tmp_path):
+    subs, source = copy_class(graded_class, tmp_path, {"s001_correct", "s002_correct", "s090_not_json"})
+    outdir = str(tmp_path / "graded")
+    primary, secondary = pty.openpty()
+    batch = subprocess.Popen([CONCLAB, "grade", subs, "--source", source, "-o", outdir, "--jobs", "1"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary)
+    os.close(secondary)
+    shown = b""
+    while True:  # read as it comes: a full terminal would stall the batch
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: every writer has closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(primary)
+    text = shown.decode()
+    assert batch.wait(timeout=120) == 0, text
+    assert "\r\033[K[" in text and "3/3  errors 1" in text and "ETA" in text, text
+    assert "s090_not_json: unreadable" in text  # an error keeps a line of its own
+    assert "[1/3]" not in text  # no per-submission log lines on a terminal
 
 
 def test_nbgrader_folders_and_odd_entries(tmp_path):
