@@ -255,6 +255,7 @@ int cli_grade(int argc, char **argv) {
         }
     }
     if (status != GRADE_FAILED && status != GRADE_INTERRUPTED) {
+        grade_plan_hide(&plan);
         report.items = plan.items;
         report.n_items = plan.n_items;
         report.notes = plan.notes;

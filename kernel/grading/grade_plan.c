@@ -150,6 +150,7 @@ static void item_from_source(grade_item *it, const source_cell *s, const json_t 
     it->output = xstrdup("");
     char *text = nbg_cell_source(s->cell);
     it->hidden = strcmp(it->kind, "test") == 0 && regions_has_marker(text, "HIDDEN TESTS");
+    it->hidden_text = it->hidden ? regions_hidden_text(text) : NULL;
     free(text);
     it->restored = submission ? restored_state(s, submission) : "unchanged";
     const json_t *conclab = json_object_get(json_object_get(s->cell, "metadata"), "conclab");
@@ -170,7 +171,31 @@ static void item_from_source(grade_item *it, const source_cell *s, const json_t 
     }
 }
 
+/* nbformat 4.5 wants cell ids unique: a student's copy of a cell keeps its id, so a second one
+ * gets a suffix. */
+static void make_id_unique(const grade_plan *p, json_t *cell) {
+    const char *id = json_string_value(json_object_get(cell, "id"));
+    if (!id) return;
+    for (int suffix = 2;; suffix++) {
+        char *candidate = suffix == 2 ? xstrdup(id) : xasprintf("%s-%d", id, suffix - 1);
+        bool taken = false;
+        size_t i;
+        json_t *other;
+        json_array_foreach(json_object_get(p->notebook, "cells"), i, other) {
+            const char *other_id = json_string_value(json_object_get(other, "id"));
+            if (other_id && strcmp(other_id, candidate) == 0) taken = true;
+        }
+        if (!taken) {
+            json_object_set_new(cell, "id", json_string(candidate));
+            free(candidate);
+            return;
+        }
+        free(candidate);
+    }
+}
+
 static void plan_add(grade_plan *p, json_t *cell, int item, bool is_test) {
+    make_id_unique(p, cell);
     size_t n = json_array_size(json_object_get(p->notebook, "cells"));
     json_array_append_new(json_object_get(p->notebook, "cells"), cell);
     p->item_of_cell = xrealloc(p->item_of_cell, (n + 1) * sizeof *p->item_of_cell);
@@ -246,6 +271,22 @@ int grade_plan_items_only(const json_t *source, grade_plan *plan, char **err) {
     return build(source, NULL, plan);
 }
 
+void grade_plan_hide(grade_plan *plan) {
+    /* every item: one test's hidden line may show in another's output (a later crash's traceback) */
+    for (size_t h = 0; h < plan->n_items; h++) {
+        if (!plan->items[h].hidden_text) continue;
+        for (size_t i = 0; i < plan->n_items; i++) {
+            grade_item *it = &plan->items[i];
+            char *message = regions_redact(it->message, plan->items[h].hidden_text);
+            char *output = regions_redact(it->output, plan->items[h].hidden_text);
+            free(it->message);
+            free(it->output);
+            it->message = message;
+            it->output = output;
+        }
+    }
+}
+
 void grade_plan_free(grade_plan *plan) {
     for (size_t i = 0; i < plan->n_items; i++) {
         grade_item *it = &plan->items[i];
@@ -254,6 +295,7 @@ void grade_plan_free(grade_plan *plan) {
         free(it->message);
         free(it->output);
         free(it->replay);
+        free(it->hidden_text);
     }
     free(plan->items);
     free(plan->item_of_cell);

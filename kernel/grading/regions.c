@@ -116,3 +116,62 @@ bool regions_has_marker(const char *source, const char *what) {
     }
     return false;
 }
+
+char *regions_hidden_text(const char *source) {
+    strbuf b = {0};
+    bool inside = false;
+    const char *line = source;
+    while (*line) {
+        const char *nl = strchr(line, '\n');
+        const char *end = nl ? nl : line + strlen(line);
+        const char *next = nl ? nl + 1 : end;
+        enum marker m = marker_of(line, end, "HIDDEN TESTS");
+        if (m != NOT_A_MARKER) inside = m == BEGIN;
+        else if (inside) strbuf_addn(&b, line, (size_t)(next - line));
+        line = next;
+    }
+    return strbuf_take(&b);
+}
+
+/* The line [p, end) without its leading and trailing blanks. */
+static void trim(const char **p, const char **end) {
+    while (*p < *end && strchr(" \t\r", **p)) (*p)++;
+    while (*end > *p && strchr(" \t\r", (*end)[-1])) (*end)--;
+}
+
+/* Whether the line [p, end) shows one of the hidden lines (a traceback quotes the line it
+ * stopped at). Hidden lines shorter than 4 characters ("}", "x;") say nothing worth hiding. */
+static bool shows_hidden_line(const char *p, const char *end, const char *hidden) {
+    const char *h = hidden;
+    while (*h) {
+        const char *nl = strchr(h, '\n');
+        const char *h_end = nl ? nl : h + strlen(h), *h_next = nl ? nl + 1 : h_end;
+        const char *hp = h;
+        trim(&hp, &h_end);
+        size_t n = (size_t)(h_end - hp);
+        if (n >= 4)
+            for (const char *q = p; q + n <= end; q++)
+                if (memcmp(q, hp, n) == 0) return true;
+        h = h_next;
+    }
+    return false;
+}
+
+char *regions_redact(const char *text, const char *hidden) {
+    strbuf b = {0};
+    const char *line = text ? text : "";
+    while (*line) {
+        const char *nl = strchr(line, '\n');
+        const char *end = nl ? nl : line + strlen(line);
+        const char *next = nl ? nl + 1 : end;
+        if (shows_hidden_line(line, end, hidden)) {
+            strbuf_addn(&b, line, strspn(line, " \t"));
+            strbuf_add(&b, "[a line of a hidden test]");
+            if (nl) strbuf_add(&b, "\n");
+        } else {
+            strbuf_addn(&b, line, (size_t)(next - line));
+        }
+        line = next;
+    }
+    return strbuf_take(&b);
+}

@@ -16,6 +16,7 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 
+import nbformat
 import pytest
 
 import assignment as a
@@ -43,6 +44,7 @@ def test_assign_writes_a_student_version_without_solutions_or_hidden_tests(grade
     p = grader.run("assign", "hw.ipynb", "-o", "student.ipynb")
     assert p.returncode == 0, p.stderr
     student = json.loads((grader.dir / "student.ipynb").read_text())
+    nbformat.validate(nbformat.reads((grader.dir / "student.ipynb").read_text(), as_version=4))
     text = json.dumps(student)
     assert "cl_lock_acquire(sold_lock)" not in text and "return x * x" not in text
     assert a.HIDDEN_TOKEN not in text and "HIDDEN TESTS" not in text and "BEGIN SOLUTION" not in text
@@ -132,7 +134,7 @@ def test_repeat_and_seed_options_apply_to_every_test_and_are_recorded(grader):
 def test_a_deadlock_times_out_only_its_cell_and_says_who_waits(grader):
     deadlocked = a.with_answer(a.instructor(), "pair",
                                a.PAIR.replace("cl_lock_acquire(second_lock);", "cl_lock_acquire(first_lock);"))
-    results, _, _ = grader.grade(deadlocked)
+    results, _, _ = grader.grade(deadlocked, "--timeout", "3")
     t = by_id(results)["pair_test"]
     assert t["status"] == "timeout" and t["points"] == 0, t
     assert "Deadlock" in t["message"] and "waits for" in t["message"], t
@@ -164,6 +166,8 @@ def test_tampered_moved_duplicated_and_deleted_tests_are_restored(grader):
     cells = nb["cells"]
     deref_test = cells[a.find(nb, "deref_test")]
     cells.insert(a.find(nb, "deref_test"), json.loads(json.dumps(deref_test)))  # duplicated
+    square = cells[a.find(nb, "square")]
+    cells.insert(a.find(nb, "square") + 1, json.loads(json.dumps(square)))  # an answer twice: same cell id
     del cells[a.find(nb, "pair_test")]                                # deleted
     sell_test = cells.pop(a.find(nb, "sell_test"))                    # moved to the end
     cells.append(sell_test)
@@ -176,6 +180,7 @@ def test_tampered_moved_duplicated_and_deleted_tests_are_restored(grader):
     assert tests["pair_test"]["restored"] == "deleted" and tests["pair_test"]["points"] == 2
     assert tests["sell_test"]["restored"] == "moved" and tests["sell_test"]["points"] == 3
     graded = json.loads((outdir / "graded.ipynb").read_text())
+    nbformat.validate(nbformat.reads((outdir / "graded.ipynb").read_text(), as_version=4))
     ids = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in graded["cells"]]
     expected = [c["metadata"].get("nbgrader", {}).get("grade_id") for c in a.instructor()["cells"]]
     assert [i for i in ids if i] == [i for i in expected if i]
@@ -346,12 +351,13 @@ def test_tsan_metadata_requires_a_race_free_run(grader):
     source = grader.save(nb, "hw-tsan.ipynb")
     # gcc builds the ThreadSanitizer program within the cell's time limit: a generous one
     results, _, _ = grader.grade(source, "--timeout", "60", source=source)
-    assert by_id(results)["adders_test"]["status"] == "passed", by_id(results)["adders_test"]
+    t = by_id(results)["adders_test"]
+    assert t["status"] == "passed", (t["message"], t["output"])
     racy = a.with_answer(nb, "adders", ADD_MANY.replace("        cl_lock_acquire(total_lock);\n", "")
                          .replace("        cl_lock_release(total_lock);\n", ""))
     results, _, _ = grader.grade(racy, "--timeout", "60", source=source)
     t = by_id(results)["adders_test"]
-    assert t["points"] == 0 and t["status"] == "failed" and "DataRace" in t["message"], t
+    assert t["points"] == 0 and t["status"] == "failed" and "DataRace" in t["message"], (t["message"], t["output"])
 
 
 def test_a_macro_that_would_blind_the_tests_is_undone_and_reported(grader):
@@ -420,3 +426,17 @@ def zombie(pid):
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_traceback_at_a_hidden_test_line_does_not_show_that_line(grader):
+    """A crash inside the hidden part: the engine's traceback quotes the line it stopped at; the
+    reports show that a hidden line was there, not the line."""
+    crash_on_zero = a.with_answer(a.instructor(), "square",
+                                  "int square(int x) { if (x == 0) { int *p = 0; return *p; } return x * x; }\n")
+    results, outdir, _ = grader.grade(crash_on_zero)
+    t = by_id(results)["square_test"]
+    assert t["status"] == "crashed" and "[a line of a hidden test]" in t["output"], t["output"]
+    for name in ("feedback.html", "results.json", "gradescope.json", "junit.xml", "results.csv"):
+        text = (outdir / name).read_text()
+        assert a.HIDDEN_TOKEN not in text and "square(0)" not in text, name
+    assert a.HIDDEN_TOKEN in (outdir / "graded.ipynb").read_text()  # the instructor's copy keeps it

@@ -76,6 +76,17 @@ static void hidden_regions(void) {
     free(text);
 }
 
+static void hidden_lines_are_redacted(void) {
+    const char *source = "x = f();\n// BEGIN HIDDEN TESTS\nif (f(0) != 0) fail(); // secret\n}\n// END HIDDEN TESTS\n";
+    char *hidden = regions_hidden_text(source);
+    CHECK_STR(hidden, "if (f(0) != 0) fail(); // secret\n}\n");
+    char *shown = regions_redact("SIGSEGV at line 3\n  line 3:\n    if (f(0) != 0) fail(); // secret\n    ^\n}\n", hidden);
+    /* the quoted line goes; "}" is too short to hide anything and stays */
+    CHECK_STR(shown, "SIGSEGV at line 3\n  line 3:\n    [a line of a hidden test]\n    ^\n}\n");
+    free(shown);
+    free(hidden);
+}
+
 static void bad_assignments_are_refused(void) {
     json_t *nb = json_pack("{s:[{s:s, s:s, s:{s:{s:s, s:b}}}]}", "cells", "cell_type", "code", "source", "x;",
                            "metadata", "nbgrader", "grade_id", "t", "grade", 1);
@@ -90,6 +101,7 @@ int main(void) {
     checksums_match_nbgrader();
     solution_regions();
     hidden_regions();
+    hidden_lines_are_redacted();
     bad_assignments_are_refused();
     return check_summary("test_grading");
 }

@@ -50,6 +50,13 @@ char *regions_clear_solution(const char *source, bool is_code, char **err);
  * whether there were any. NULL and *err on unbalanced markers. */
 char *regions_remove_hidden(const char *source, bool *had_hidden, char **err);
 
+/* The lines inside the HIDDEN TESTS regions of source (malloc'd; "" when none). */
+char *regions_hidden_text(const char *source);
+
+/* text with every line that shows one of hidden's lines (a traceback quoting the line a hidden
+ * test stopped at) replaced by "[a line of a hidden test]" (malloc'd). */
+char *regions_redact(const char *text, const char *hidden);
+
 /* Whether the text has a marker line of that kind ("SOLUTION" or "HIDDEN TESTS"). */
 bool regions_has_marker(const char *source, const char *what);
 
@@ -80,6 +87,7 @@ typedef struct grade_item {
     char *message;         /* one line */
     char *output;          /* the cell's output text (capped) */
     bool hidden;           /* the test had hidden tests */
+    char *hidden_text;     /* their lines, kept out of message and output (grade_plan_hide) */
     const char *restored;  /* "unchanged", "edited", "moved", "duplicated", "deleted" */
     bool pending;          /* counted in max_score, waiting for a person */
     bool unanswered;       /* a written answer left as released */
@@ -110,6 +118,10 @@ int grade_plan_build(const json_t *source, const json_t *submission, grade_plan 
 
 /* The items alone, every one "deleted"-free and unscored (for an unreadable submission). */
 int grade_plan_items_only(const json_t *source, grade_plan *plan, char **err);
+
+/* Keeps the hidden tests' lines out of every item's message and output: a traceback quotes the
+ * line a test stopped at, and the student must not read a hidden one there. */
+void grade_plan_hide(grade_plan *plan);
 
 void grade_plan_free(grade_plan *plan);
 
