@@ -123,7 +123,7 @@ static int usage_error(const char *message, const char *what) {
 
 /* One option that takes a value: 1 handled, 0 not one of these, -1 usage error. */
 static int parse_valued(batch_options *o, int argc, char **argv, int *i) {
-    const char *arg = argv[*i], *v = NULL;
+    const char *v = NULL;
     int took;
     double seconds;
     int n;
@@ -157,7 +157,6 @@ static int parse_valued(batch_options *o, int argc, char **argv, int *i) {
     } else {
         return 0;
     }
-    (void)arg;
     return 1;
 }
 
