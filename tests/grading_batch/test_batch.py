@@ -243,13 +243,20 @@ def test_nbgrader_folders_and_odd_entries(tmp_path):
     for name in ("a.ipynb", "b.ipynb"):
         (subs / "carol" / name).write_text("{}")
     (subs / ".ipynb_checkpoints").mkdir()
+    odd = "Zoë, O'Brien & <co>"  # a name to quote in CSV, escape in HTML and encode in a link
+    (subs / (odd + ".ipynb")).write_bytes(make_class.dump(make_class.source_notebook()))
     source = tmp_path / "homework.ipynb"
     source.write_bytes(make_class.dump(make_class.source_notebook()))
     outdir = subs / "graded"  # inside the folder: not a student
     run = grade(str(subs), "--source", str(source), "-o", str(outdir), "--timeout", CELL_TIMEOUT)
     assert run.returncode == 0, run.stderr
     rows = read_summary(str(outdir))
-    assert sorted(rows) == ["alice", "bob", "carol"]
+    assert sorted(rows) == sorted(["alice", "bob", "carol", odd])
+    assert rows[odd]["status"] == "graded" and float(rows[odd]["score"]) == 7
+    with open(outdir / "overview.html", encoding="utf-8") as f:
+        page = f.read()
+    assert "Zoë, O&#39;Brien &amp; &lt;co&gt;" in page and "<co>" not in page
+    assert 'href="Zo%C3%AB%2C%20O%27Brien%20%26%20%3Cco%3E/feedback.html"' in page
     assert rows["alice"]["status"] == "graded" and float(rows["alice"]["score"]) == 7
     assert rows["bob"]["status"] == "error" and "no notebook" in rows["bob"]["error"]
     assert rows["carol"]["status"] == "error" and "2 notebooks" in rows["carol"]["error"]
