@@ -56,6 +56,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "assign") == 0) return cli_assign(argc - 1, argv + 1);
     if (strcmp(cmd, "grade") == 0) return cli_grade(argc - 1, argv + 1);
     if (strcmp(cmd, "executor") == 0 && argc == 3) return executor_main(atoi(argv[2]));
+    if (strcmp(cmd, "executor-keeper") == 0 && argc == 3) return executor_keeper_main(atoi(argv[2]));
     fprintf(stderr, "conclab: unknown command '%s'\n", cmd);
     return usage(stderr);
 }
