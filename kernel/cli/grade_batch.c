@@ -249,7 +249,7 @@ static int grade_all(const roster *r, const batch_options *o) {
     pool_result result = pool_run(r, &po, p);
     progress_end(p);
     double seconds = monotonic_seconds() - started;
-    if (to_grade && !o->quiet)
+    if (to_grade && !o->quiet && (result == POOL_DONE || result == POOL_INTERRUPTED))
         fprintf(stderr, "conclab grade: %zu submissions graded in %.1f s (%.2f s each, %d at a time)\n", to_grade,
                 seconds, seconds / (double)to_grade, o->jobs);
     if (result == POOL_INTERRUPTED) fprintf(stderr, "conclab grade: interrupted; run the same command to resume\n");
