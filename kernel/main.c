@@ -24,6 +24,8 @@ static int usage(FILE *to) {
             "                                           the student version of an assignment\n"
             "       conclab grade SUBMISSION.ipynb --source INSTRUCTOR.ipynb [-o OUTDIR]\n"
             "                                           grade one submission\n"
+            "       conclab grade DIR/ --source INSTRUCTOR.ipynb [--jobs N] [-o OUTDIR]\n"
+            "                                           grade a class's submissions in parallel\n"
             "       conclab --version\n");
     return to == stderr ? 2 : 0;
 }
@@ -49,6 +51,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0) return cli_export(argc - 1, argv + 1);
     if (strcmp(cmd, "lab") == 0) return cli_lab(argc - 1, argv + 1);
+    if (strcmp(cmd, "grade") == 0 && grade_wants_batch(argc - 1, argv + 1)) return cli_grade_batch(argc - 1, argv + 1);
     if (strcmp(cmd, "hub-config") == 0) return cli_hub_config(argc - 1, argv + 1);
     if (strcmp(cmd, "assign") == 0) return cli_assign(argc - 1, argv + 1);
     if (strcmp(cmd, "grade") == 0) return cli_grade(argc - 1, argv + 1);
