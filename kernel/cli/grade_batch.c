@@ -49,7 +49,7 @@ static const char batch_usage[] =
     "  -q, --quiet                  report errors only\n"
     "  -h, --help                   show this help\n"
     "passed to each submission's grader (see conclab grade --help):\n"
-    "      --timeout S, --repeat N, --seed S, --stderr-fails, --sandbox\n"
+    "      --timeout S, --repeat N, --seed S, --stderr-fails, --sandbox, --no-sandbox\n"
     "\n"
     "Resuming: a submission whose OUTDIR/<student>/results.json is newer than both the submission\n"
     "and the source is skipped as already graded, so after Ctrl-C, a crash or a reboot the same\n"
@@ -181,7 +181,7 @@ static int parse_options(int argc, char **argv, batch_options *o) {
             o->summary_only = true;
         } else if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) {
             o->quiet = true;
-        } else if (!strcmp(arg, "--stderr-fails") || !strcmp(arg, "--sandbox")) {
+        } else if (!strcmp(arg, "--stderr-fails") || !strcmp(arg, "--sandbox") || !strcmp(arg, "--no-sandbox")) {
             pass_through(o, arg, NULL);
         } else if ((handled = parse_valued(o, argc, argv, &i)) != 0) {
             if (handled < 0) return -1;

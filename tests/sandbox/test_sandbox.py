@@ -469,7 +469,7 @@ def test_without_namespaces_the_sandbox_says_why(tmp_path):
 TSAN_RACE = r'''%%tsan
 long sold = 0;
 cl_event *go;
-void *sell(void *unused) { cl_event_wait(go); for (int i = 0; i < 20000; i++) sold++; return NULL; }
+void *sell(void *unused) { cl_event_wait(go); for (int i = 0; i < 200000; i++) sold++; return NULL; }
 go = cl_event_new();
 cl_thread *a = cl_thread_start(sell, NULL), *b = cl_thread_start(sell, NULL);
 cl_event_set(go);
