@@ -180,12 +180,7 @@ static uint64_t new_nonce(void) {
 /* With opts.sandbox: the bwrap command line, and the pipe bwrap reports its first pid on. */
 static int plan_sandbox(engine *eng, sandbox_plan *plan, int info[2], char **err) {
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        error_set(err, "cannot find the conclab binary for the sandbox: %s", strerror(errno));
-        return -1;
-    }
-    exe[n] = '\0';
+    if (sandbox_conclab_binary(exe, err) != 0) return -1;
     if (pipe2(info, O_CLOEXEC) != 0) {
         error_set(err, "cannot create the sandbox's info pipe: %s", strerror(errno));
         return -1;

@@ -191,16 +191,21 @@ int sandbox_plan_build(sandbox_plan *plan, const char *bwrap, const char *dir, c
     return finish(plan, rc, err);
 }
 
-int sandbox_plan_command(sandbox_plan *plan, const char *bwrap, const char *dir, char *const *argv,
-                         size_t tmpfs_size, char **err) {
-    memset(plan, 0, sizeof *plan);
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+int sandbox_conclab_binary(char exe[PATH_MAX], char **err) {
+    ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
     if (n <= 0) {
         error_set(err, "cannot find the conclab binary for the sandbox: %s", strerror(errno));
         return -1;
     }
     exe[n] = '\0';
+    return 0;
+}
+
+int sandbox_plan_command(sandbox_plan *plan, const char *bwrap, const char *dir, char *const *argv,
+                         size_t tmpfs_size, char **err) {
+    memset(plan, 0, sizeof *plan);
+    char exe[PATH_MAX];
+    if (sandbox_conclab_binary(exe, err) != 0) return -1;
     int rc = add_sandbox(plan, bwrap, dir, exe, -1, tmpfs_size, err);
     if (rc == 0) rc = sandbox_plan_add(plan, "--");
     for (; rc == 0 && *argv; argv++) rc = sandbox_plan_add(plan, *argv);

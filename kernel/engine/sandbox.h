@@ -13,6 +13,7 @@
 #ifndef CONCLAB_SANDBOX_H
 #define CONCLAB_SANDBOX_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -47,6 +48,10 @@ void sandbox_plan_free(sandbox_plan *plan);
 /* What each private tmpfs (/tmp, /dev/shm, the private folder) may hold: the memory limit, at
  * most 1 GiB (what is written there is memory too). */
 size_t sandbox_tmpfs_size(size_t memory_limit);
+
+/* The running conclab binary's path (the executor the sandbox starts, and its files to bind);
+ * -1 with *err when /proc cannot say. */
+int sandbox_conclab_binary(char exe[PATH_MAX], char **err);
 
 /* The same sandbox around any command (argv, NULL-terminated; argv[0] a path inside): for the
  * programs the kernel runs for a sandboxed notebook itself (%%tsan's gcc and its build). dir is
