@@ -318,10 +318,10 @@ def tsan_missing():
 
 ADD_MANY = """long total;
 cl_lock *total_lock;
-cl_event *start_gate;
+cl_barrier *start_gate;  /* both adders meet first, so their loops overlap */
 void *add_many(void *arg) {
     (void)arg;
-    cl_event_wait(start_gate);
+    cl_barrier_wait(start_gate);
     for (int i = 0; i < 100000; i++) {
         // BEGIN SOLUTION
         cl_lock_acquire(total_lock);
@@ -333,9 +333,8 @@ void *add_many(void *arg) {
 }
 """
 ADD_MANY_TEST = """total_lock = cl_lock_new();
-start_gate = cl_event_new();
+start_gate = cl_barrier_new(2, NULL, NULL, 10);
 cl_thread *adders[2] = {cl_thread_start(add_many, NULL), cl_thread_start(add_many, NULL)};
-cl_event_set(start_gate);
 cl_thread_join(adders[0]);
 cl_thread_join(adders[1]);
 cl_check(total > 0, "the adders added");
