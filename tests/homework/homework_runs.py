@@ -1,0 +1,74 @@
+"""homework_runs.py — runs a homework notebook with `conclab run` and says which graded cells
+passed, as a grader would see it: a test cell passes when it ran without an error output.
+Shared by the homework tests and check_wrong_answers.py."""
+import json
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+HOMEWORK = Path(__file__).resolve().parents[2] / "notebooks" / "homework"
+RUN_TIMEOUT = 120  # seconds for a whole notebook: a guard against a hang, not a measurement
+
+
+def conclab_binary():
+    binary = os.environ.get("CONCLAB_BIN", "")
+    if not os.access(binary, os.X_OK):
+        raise SystemExit("CONCLAB_BIN must name the built conclab binary (ctest sets it)")
+    return binary
+
+
+def grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def with_replacements(notebook, replace):
+    """A copy of notebook whose cells named in replace ({grade_id: source}) hold that source."""
+    copy = json.loads(json.dumps(notebook))
+    missing = set(replace)
+    for cell in copy["cells"]:
+        name = grade_id(cell)
+        if name in replace:
+            cell["source"] = replace[name]
+            missing.discard(name)
+    if missing:
+        raise KeyError(f"no cell with grade_id {sorted(missing)}")
+    return copy
+
+
+def run_notebook(notebook, name="homework.ipynb", allow_errors=True):
+    """Runs notebook (a dict); returns (exit status, stderr text, {grade_id: outcome}) where the
+    outcome of each code cell with a grade_id is "pass", "fail" or "not run"."""
+    conclab = conclab_binary()
+    with tempfile.TemporaryDirectory(prefix="conclab-homework-") as scratch:
+        source = Path(scratch) / name
+        executed = Path(scratch) / ("executed-" + name)
+        source.write_text(json.dumps(notebook), encoding="utf-8")
+        arguments = [conclab, "run", "-q", str(source), "-o", str(executed)]
+        if allow_errors:
+            arguments.append("--allow-errors")
+        process = subprocess.run(arguments, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                                 cwd=scratch, stdin=subprocess.DEVNULL)
+        outcomes = {}
+        if executed.exists():
+            for cell in json.loads(executed.read_text(encoding="utf-8"))["cells"]:
+                if cell["cell_type"] != "code" or not grade_id(cell):
+                    continue
+                if cell.get("execution_count") is None:
+                    outcomes[grade_id(cell)] = "not run"
+                elif any(output["output_type"] == "error" for output in cell["outputs"]):
+                    outcomes[grade_id(cell)] = "fail"
+                else:
+                    outcomes[grade_id(cell)] = "pass"
+        return process.returncode, process.stderr, outcomes
+
+
+def cell_text(executed_cell):
+    """Everything a cell printed (streams and error), for messages."""
+    parts = []
+    for output in executed_cell.get("outputs", []):
+        if output["output_type"] == "stream":
+            parts.append("".join(output["text"]))
+        elif output["output_type"] == "error":
+            parts.append(output["ename"] + ": " + output["evalue"])
+    return "".join(parts)
