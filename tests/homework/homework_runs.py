@@ -12,7 +12,7 @@ RUN_TIMEOUT = 120  # seconds for a whole notebook: a guard against a hang, not a
 
 
 def conclab_binary():
-    binary = os.environ.get("CONCLAB_BIN", "")
+    binary = os.path.abspath(os.environ.get("CONCLAB_BIN", ""))
     if not os.access(binary, os.X_OK):
         raise SystemExit("CONCLAB_BIN must name the built conclab binary (ctest sets it)")
     return binary
