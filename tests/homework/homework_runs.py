@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 
 HOMEWORK = Path(__file__).resolve().parents[2] / "notebooks" / "homework"
-RUN_TIMEOUT = 120  # seconds for a whole notebook: a guard against a hang, not a measurement
+RUN_TIMEOUT = 300  # seconds for a whole notebook: a guard against a hang, not a measurement
+CELL_TIMEOUT = 30  # seconds for one cell: a wrong answer that hangs fails its cell, the rest go on
 
 
 def conclab_binary():
@@ -44,11 +45,14 @@ def run_notebook(notebook, name="homework.ipynb", allow_errors=True):
         source = Path(scratch) / name
         executed = Path(scratch) / ("executed-" + name)
         source.write_text(json.dumps(notebook), encoding="utf-8")
-        arguments = [conclab, "run", "-q", str(source), "-o", str(executed)]
+        arguments = [conclab, "run", "-q", str(source), "-o", str(executed), "--timeout", str(CELL_TIMEOUT)]
         if allow_errors:
             arguments.append("--allow-errors")
-        process = subprocess.run(arguments, capture_output=True, text=True, timeout=RUN_TIMEOUT,
-                                 cwd=scratch, stdin=subprocess.DEVNULL)
+        try:
+            process = subprocess.run(arguments, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                                     cwd=scratch, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return None, f"conclab run did not end within {RUN_TIMEOUT} s", {}
         outcomes = {}
         if executed.exists():
             for cell in json.loads(executed.read_text(encoding="utf-8"))["cells"]:
