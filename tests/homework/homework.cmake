@@ -2,7 +2,8 @@
 # tests/homework/make_homework.py from notebooks/homework/src/.
 # homework_format: nbgrader schema 3 metadata, markers, points, and each .ipynb equal to its source.
 conclab_pytest(homework_format tests/homework/test_format.py TIMEOUT 60)
-# homework_run: every instructor notebook runs clean with `conclab run`, every check ✓.
+# homework_run: every instructor notebook runs clean with `conclab run`, every check ✓; emptied of
+# its solutions, each fails every autograded test.
 # RUN_SERIAL: the notebooks time overlapping waits (with wide margins).
 conclab_pytest(homework_run tests/homework/test_run.py TIMEOUT 600 RUN_SERIAL)
 # homework_wrong_answers: one realistic wrong submission per notebook fails the tests it should.

@@ -76,3 +76,25 @@ def cell_text(executed_cell):
         elif output["output_type"] == "error":
             parts.append(output["ename"] + ": " + output["evalue"])
     return "".join(parts)
+
+
+def blank_submission(notebook, stub=""):
+    """The notebook as a student who wrote nothing hands it in: every solution region of every
+    code cell replaced by stub (the markers go too, as nbgrader's ClearSolutions does)."""
+    copy = json.loads(json.dumps(notebook))
+    for cell in copy["cells"]:
+        if cell["cell_type"] != "code" or not cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            continue
+        kept, inside = [], False
+        for line in "".join(cell["source"]).splitlines(keepends=True):
+            marker = line.strip()
+            if marker == "// BEGIN SOLUTION":
+                inside = True
+                if stub:
+                    kept.append(line[:len(line) - len(line.lstrip())] + stub + "\n")
+            elif marker == "// END SOLUTION":
+                inside = False
+            elif not inside:
+                kept.append(line)
+        cell["source"] = kept
+    return copy
