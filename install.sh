@@ -152,6 +152,47 @@ register_kernel() {
 started=$SECONDS
 if [[ $WITH_DEPS == 1 ]]; then install_packages; fi
 
+# ---- BEGIN sandbox (optional: conclab run --sandbox, conclab grade --sandbox) ----
+# bubblewrap builds the sandbox submissions run in. Optional: without it (or without user
+# namespaces) install goes on, and --sandbox says what is missing.
+install_sandbox() {
+  [[ $WITH_DEPS == 1 ]] || return 0
+  if [[ $(dpkg-query -W -f='${db:Status-Status}' bubblewrap 2>/dev/null) != installed ]]; then
+    step "Sandbox: installing bubblewrap"
+    local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
+    as_root "${apt[@]}" update </dev/null || true
+    as_root "${apt[@]}" install -y --no-install-recommends bubblewrap </dev/null ||
+      { echo "install.sh: note: bubblewrap could not be installed; --sandbox will say it is unavailable" >&2; return 0; }
+  fi
+  if ! bwrap --unshare-all --ro-bind / / true 2>/dev/null; then
+    echo "install.sh: note: bwrap cannot make user namespaces here; --sandbox will say so (and ctest cli_sandbox skips)" >&2
+  fi
+}
+install_sandbox
+# ---- END sandbox ----
+
+# ---- BEGIN Slurm (optional: the test of tools/slurm/grade-array.sh against a real Slurm) ----
+# The batch grader's Slurm job script is tested by submitting it to a one-node Slurm on 127.0.0.1
+# (ctest cli_grading_batch). slurm-wlm brings daemons a workstation does not want, so it is
+# installed only for CI (CI=true) or when asked (CONCLAB_WITH_SLURM=1); elsewhere that one test
+# skips and says so. Optional: a failure is a note.
+install_slurm() {
+  [[ $WITH_DEPS == 1 ]] || return 0
+  [[ ${CI:-} == true || ${CONCLAB_WITH_SLURM:-} == 1 ]] || return 0
+  local missing=() name
+  for name in slurm-wlm munge; do
+    [[ $(dpkg-query -W -f='${db:Status-Status}' "$name" 2>/dev/null) == installed ]] || missing+=("$name")
+  done
+  ((${#missing[@]})) || return 0
+  step "Slurm for the batch grader's test: installing ${missing[*]}"
+  local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
+  as_root "${apt[@]}" update </dev/null || true
+  as_root "${apt[@]}" install -y --no-install-recommends "${missing[@]}" </dev/null ||
+    echo "install.sh: note: slurm-wlm could not be installed; the real-Slurm test will skip" >&2
+}
+install_slurm
+# ---- END Slurm ----
+
 # ---- BEGIN UI test dependencies (tests/ui: ctest ui_notebook, ui_services_*) ----
 # The notebook UI test drives Jupyter Notebook in headless Chromium with Playwright; the services
 # tests drive jupyter_server and Notebook from Node with JupyterLab's @jupyterlab/services. Chromium,

@@ -20,6 +20,12 @@ static int usage(FILE *to) {
             "                                           JupyterLab on 127.0.0.1, opening DIR\n"
             "       conclab hub-config [-o FILE] [options]\n"
             "                                           a JupyterHub configuration for a class\n"
+            "       conclab assign INSTRUCTOR.ipynb [-o STUDENT.ipynb]\n"
+            "                                           the student version of an assignment\n"
+            "       conclab grade SUBMISSION.ipynb --source INSTRUCTOR.ipynb [-o OUTDIR]\n"
+            "                                           grade one submission\n"
+            "       conclab grade DIR/ --source INSTRUCTOR.ipynb [--jobs N] [-o OUTDIR]\n"
+            "                                           grade a class's submissions in parallel\n"
             "       conclab --version\n");
     return to == stderr ? 2 : 0;
 }
@@ -45,8 +51,12 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "run") == 0) return cli_run(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0) return cli_export(argc - 1, argv + 1);
     if (strcmp(cmd, "lab") == 0) return cli_lab(argc - 1, argv + 1);
+    if (strcmp(cmd, "grade") == 0 && grade_wants_batch(argc - 1, argv + 1)) return cli_grade_batch(argc - 1, argv + 1);
     if (strcmp(cmd, "hub-config") == 0) return cli_hub_config(argc - 1, argv + 1);
+    if (strcmp(cmd, "assign") == 0) return cli_assign(argc - 1, argv + 1);
+    if (strcmp(cmd, "grade") == 0) return cli_grade(argc - 1, argv + 1);
     if (strcmp(cmd, "executor") == 0 && argc == 3) return executor_main(atoi(argv[2]));
+    if (strcmp(cmd, "executor-keeper") == 0 && argc == 3) return executor_keeper_main(atoi(argv[2]));
     fprintf(stderr, "conclab: unknown command '%s'\n", cmd);
     return usage(stderr);
 }

@@ -16,4 +16,14 @@ int cli_lab(int argc, char **argv);
 /* conclab hub-config [-o FILE] [options]: a jupyterhub_config.py for a class (hub/). */
 int cli_hub_config(int argc, char **argv);
 
+/* conclab assign INSTRUCTOR.ipynb [-o STUDENT.ipynb]: the student version of an assignment. */
+int cli_assign(int argc, char **argv);
+/* conclab grade SUBMISSION.ipynb --source INSTRUCTOR.ipynb [-o OUTDIR]: grades one submission. */
+int cli_grade(int argc, char **argv);
+/* conclab grade DIR/ --source SRC [options]: a class's submissions, graded in parallel
+ * (grade_batch.c); chosen over the single-submission grader when an operand is a folder. */
+#include <stdbool.h>
+bool grade_wants_batch(int argc, char **argv);
+int cli_grade_batch(int argc, char **argv);
+
 #endif

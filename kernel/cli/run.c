@@ -50,6 +50,11 @@ static const char run_usage[] =
     "      --allow-errors      record a failing cell's error and go on with the next cells;\n"
     "                          the exit status is then 0\n"
     "      --timeout SECONDS   stop any cell that runs longer than SECONDS (default: none)\n"
+    "      --sandbox           run the cells in a bubblewrap sandbox: no network, a private\n"
+    "                          /tmp, the system read-only, no other files but the sandbox\n"
+    "                          folder; needs bwrap (Debian: bubblewrap) and user namespaces\n"
+    "      --sandbox-dir DIR   the folder a sandboxed notebook may read and write, and its\n"
+    "                          working directory (default: a private empty one)\n"
     "  -q, --quiet             do not echo cell output; only report failures\n"
     "  -h, --help              show this help\n"
     "\n"
@@ -68,6 +73,8 @@ typedef struct run_options {
     bool allow_errors;
     bool quiet;
     double timeout_s;    /* 0: no limit */
+    bool sandbox;
+    const char *sandbox_dir;  /* with sandbox: its read-write folder; NULL: a private one */
 } run_options;
 
 /* ---- options ---------------------------------------------------------------------------- */
@@ -118,6 +125,14 @@ static int parse_options(int argc, char **argv, run_options *o) {
             o->quiet = true;
         } else if (strcmp(arg, "--allow-errors") == 0) {
             o->allow_errors = true;
+        } else if (strcmp(arg, "--sandbox") == 0) {
+            o->sandbox = true;
+        } else if ((took = take_value(argc, argv, &i, "--sandbox-dir", &value)) != 0) {
+            if (took < 0 || value[0] == '\0') {
+                fprintf(stderr, "conclab run: --sandbox-dir needs a folder\n");
+                return -1;
+            }
+            o->sandbox_dir = value;
         } else if (strcmp(arg, "--inplace") == 0) {
             o->inplace = true;
         } else if ((took = take_value(argc, argv, &i, "-o", &value)) != 0 ||
@@ -143,6 +158,10 @@ static int parse_options(int argc, char **argv, run_options *o) {
     }
     if (o->inplace && o->output) {
         fprintf(stderr, "conclab run: -o and --inplace cannot be used together\n");
+        return -1;
+    }
+    if (o->sandbox_dir && !o->sandbox) {
+        fprintf(stderr, "conclab run: --sandbox-dir goes with --sandbox\n");
         return -1;
     }
     if (o->inplace) o->output = o->input;
@@ -647,7 +666,7 @@ int cli_run(int argc, char **argv) {
     if (!nb) return RUN_CANNOT;
     warn_about_language(o.input, nb);
 
-    engine_options eo = {.output_limit = 0, .timeout_s = o.timeout_s};
+    engine_options eo = {.output_limit = 0, .timeout_s = o.timeout_s, .sandbox = o.sandbox, .sandbox_dir = o.sandbox_dir};
     char *err = NULL;
     engine *eng = engine_start(&eo, &err);
     if (!eng) {

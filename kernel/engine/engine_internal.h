@@ -6,7 +6,8 @@
  *   displays.c  what cells show (conclab/display.h) and their clears, from the display socket
  *   execute.c   one cell: magics, the execute op, the events until "done"
  *   outcome.c   how the cell ended, in words: engine_outcome
- *   symbols.c   what the notebook defined, for completion and inspection */
+ *   symbols.c   what the notebook defined, for completion and inspection
+ *   sandbox*.c  the executor in a bubblewrap sandbox (sandbox.h), its pids turned into ours */
 #ifndef CONCLAB_ENGINE_INTERNAL_H
 #define CONCLAB_ENGINE_INTERNAL_H
 
@@ -20,6 +21,7 @@
 #include "messages.h"
 #include "process_limit.h"
 #include "progress.h"
+#include "sandbox.h"
 #include "strbuf.h"
 
 typedef enum stop_reason { STOP_NONE, STOP_INTERRUPT, STOP_TIMEOUT, STOP_OUTPUT, STOP_PROCESSES, STOP_CHANNEL } stop_reason;
@@ -53,10 +55,13 @@ struct engine {
     int progress_fd;          /* shared with every executor: where the running cell is */
     progress_page *progress;
     char *thread_notice;      /* the last "threads still running" notice shown */
+    char bwrap[4096];         /* with opts.sandbox: bwrap's path (sandbox.h) */
+    sandbox_pids sandbox;     /* with opts.sandbox: the running sandbox's PID namespace */
 
     pthread_mutex_t lock;     /* guards the fields below, touched by engine_interrupt */
     bool executing;
     pid_t running_group;
+    pid_t running_group_inside;  /* the same as the executor numbers it (differs in a sandbox) */
     stop_reason stop;
     char *waits_report;       /* what the cell's threads were doing when it was stopped, or NULL */
     bool waits_deadlock;      /* ... and they were in a wait-for cycle */
@@ -82,10 +87,14 @@ typedef struct run_state {
 
 /* engine.c */
 void engine_stop_cell(engine *eng, stop_reason why);   /* kills the running cell's group */
-void engine_note_running(engine *eng, pid_t group);    /* the "running" event */
+void engine_note_running(engine *eng, pid_t group, pid_t group_inside);  /* the "running" event */
 void engine_follow_holder(engine *eng, pid_t holder);  /* a cell handed the notebook over */
 void engine_reap_children(void);
 void engine_limit_memory(engine *eng);                    /* before each cell (memory_guard.h) */
+
+/* sandbox_events.c: the pids an event names, as the kernel numbers them (sandbox.h); the
+ * running cell's pid as the executor numbers it goes to *inside */
+void engine_translate_event_pids(const engine *eng, event *ev, pid_t *inside);
 
 /* streams.c */
 size_t engine_forward_stream(engine *eng, const engine_callbacks *cb, output_stream *s, bool counted);

@@ -70,6 +70,17 @@ static void answer_limits(engine *eng, const engine_callbacks *cb) {
 
 static bool only_blank(const char *code) { return code[strspn(code, " \t\r\n")] == '\0'; }
 
+/* %export writes a file from the kernel process, outside the sandbox: a sandboxed notebook may
+ * not. (%%tsan builds and runs its program in a sandbox of its own: tsan_cell.c.) */
+static bool refused_in_sandbox(const engine *eng, const cell_magics *magics, engine_outcome *out) {
+    const char *what = magics->export_file ? "%export writes its file from outside the sandbox" : NULL;
+    if (!eng->opts.sandbox || !what) return false;
+    char text[160];
+    snprintf(text, sizeof text, "%s, so a sandboxed notebook cannot use it", what);
+    engine_set_error(out, "SandboxError", text, NULL);
+    return true;
+}
+
 /* Magic lines first: a settings magic is answered here, and the rest of the cell (if any) runs
  * with them. Returns true when the cell needs no executor. */
 static bool handle_magics(engine *eng, char *code, const engine_callbacks *cb, cell_magics *magics,
@@ -80,6 +91,7 @@ static bool handle_magics(engine *eng, char *code, const engine_callbacks *cb, c
         free(err);
         return true;
     }
+    if (refused_in_sandbox(eng, magics, out)) return true;
     engine_say(cb, magics->note);
     if (magics->query == QUERY_THREADS) answer_threads(eng, cb);
     if (magics->query == QUERY_LIMITS) answer_limits(eng, cb);
@@ -108,12 +120,13 @@ static void refuse(run_state *rs, const char *what) {
     engine_stop_cell(rs->eng, STOP_CHANNEL);
 }
 
-static void handle_event(run_state *rs, event *ev) {
+static void handle_event(run_state *rs, event *ev, pid_t inside) {
     switch (ev->kind) {
     case EV_RUNNING: {
         /* the pid is signalled later: only one below the kernel will do (a cell that crashed
          * at once may be gone already: then there is nothing to signal) */
-        process_place place = process_tree_place(ev->running.pid);
+        process_place place = ev->running.pid == -1 && rs->eng->opts.sandbox ? PROCESS_GONE  /* none of the sandbox's */
+                                                                             : process_tree_place(ev->running.pid);
         if (place == PROCESS_ELSEWHERE) {
             refuse(rs, "a \"running\" message naming a process not the notebook's");
             break;
@@ -121,7 +134,7 @@ static void handle_event(run_state *rs, event *ev) {
         rs->running_seen = true;
         rs->running_at = monotonic_seconds();
         rs->in_place = ev->running.in_place;
-        if (place == PROCESS_BELOW) engine_note_running(rs->eng, ev->running.pid);
+        if (place == PROCESS_BELOW) engine_note_running(rs->eng, ev->running.pid, inside);
         break;
     }
     case EV_DISPLAY:
@@ -170,6 +183,8 @@ static void read_channel(run_state *rs) {
     if (rc == -2) refuse(rs, "a malformed message");
     if (rc == -3) refuse(rs, "bytes that were not a message");
     free(err);
+    pid_t inside = 0;
+    if (rc == 0) engine_translate_event_pids(rs->eng, &ev, &inside);
     const char *wrong = rc == 0 ? unexpected(rs, &ev) : NULL;
     if (wrong) refuse(rs, wrong);
     if (rc != 0 || wrong) {
@@ -182,7 +197,7 @@ static void read_channel(run_state *rs) {
         rs->definitions_length = length;
         payload = NULL;
     }
-    handle_event(rs, &ev);
+    handle_event(rs, &ev, inside);
     event_clear(&ev);
     free(payload);
 }
@@ -227,7 +242,7 @@ static void wait_for_done(run_state *rs) {
 static void set_executing(engine *eng, bool on) {
     pthread_mutex_lock(&eng->lock);
     eng->executing = on;
-    eng->running_group = 0;
+    eng->running_group = eng->running_group_inside = 0;
     if (on) {
         eng->stop = STOP_NONE;
         free(eng->waits_report);
@@ -250,7 +265,10 @@ static void restart_if_lost(engine *eng, const engine_callbacks *cb) {
  * missed. What a finished cell leaves running on purpose (a server, a pool) stays. */
 static void end_what_the_cell_left(engine *eng, int cell, const process_list *before) {
     process_limit_end_cell(&eng->processes, cell);
-    process_tree_kill_new(before, eng->holder);
+    if (eng->opts.sandbox) {  /* what the cell left is below the keeper; a sandbox made since stays */
+        process_tree_kill_new(before, eng->sandbox.bwrap);
+        process_tree_kill_new_below(eng->sandbox.keeper, before, eng->holder);
+    } else process_tree_kill_new(before, eng->holder);
     engine_reap_children();
 }
 
@@ -307,7 +325,7 @@ void engine_execute(engine *eng, const engine_request *req, const engine_callbac
     help_query asked[HELP_LINES_MAX];  /* `name?` lines: blanked, answered after the cell ran */
     size_t n_asked = code ? help_lines_take(code, asked, HELP_LINES_MAX) : 0;
     bool needs_executor = code && !handle_magics(eng, code, cb, &magics, out);
-    if (code && magics.tsan && !out->ename) {  /* %%tsan: built with gcc, run outside (tsan_cell.c) */
+    if (code && magics.tsan && !out->ename) {  /* %%tsan: built with gcc, run outside the notebook (tsan_cell.c) */
         out->ok = false;
         engine_tsan_cell(eng, req, &magics, cb, out);
         set_executing(eng, false);

@@ -178,6 +178,9 @@ static void explain_death(engine *eng, run_state *rs, stop_reason why, engine_ou
                  strsignal(WTERMSIG(status)));
     else if (reaped && WIFEXITED(status))
         snprintf(what, sizeof what, "the executor ended with exit status %d", WEXITSTATUS(status));
+    else if (eng->opts.sandbox)  /* its parent inside reaped it: how it ended is not seen from here */
+        snprintf(what, sizeof what, "the executor died or closed its channel to the kernel (in the sandbox, "
+                 "how it ended cannot be seen from outside)");
     else
         snprintf(what, sizeof what, "the executor's channel to the kernel closed (did the cell close "
                  "descriptors it had not opened?)");

@@ -218,10 +218,10 @@ void process_list_free(process_list *list) {
 }
 
 /* One round: dooms the children `choose` picks and everything below them, and kills them. */
-static int kill_round(bool (*choose)(const process_row *, const void *), const void *ctx) {
+static int kill_round(pid_t parent, bool (*choose)(const process_row *, const void *), const void *ctx) {
     process_table t;
     read_table(&t);
-    for (size_t i = 0; i < t.n; i++) t.rows[i].doomed = t.rows[i].ppid == getpid() && choose(&t.rows[i], ctx);
+    for (size_t i = 0; i < t.n; i++) t.rows[i].doomed = t.rows[i].ppid == parent && choose(&t.rows[i], ctx);
     doom_descendants(&t);
     int killed = 0;
     for (size_t i = 0; i < t.n; i++)
@@ -232,10 +232,10 @@ static int kill_round(bool (*choose)(const process_row *, const void *), const v
 
 /* Rounds until one finds nobody (a process forking as it is killed leaves children for the
  * next round), at most 50. */
-static int kill_rounds(bool (*choose)(const process_row *, const void *), const void *ctx) {
+static int kill_rounds(pid_t parent, bool (*choose)(const process_row *, const void *), const void *ctx) {
     int total = 0;
     for (int round = 0; round < 50; round++) {
-        int killed = kill_round(choose, ctx);
+        int killed = kill_round(parent, choose, ctx);
         if (!killed) break;
         total += killed;
         usleep(2000);  /* the killed hand their children to us as they die */
@@ -254,8 +254,12 @@ static bool is_new_child(const process_row *row, const void *ctx) {
 }
 
 int process_tree_kill_new(const process_list *before, pid_t keep) {
+    return process_tree_kill_new_below(getpid(), before, keep);
+}
+
+int process_tree_kill_new_below(pid_t parent, const process_list *before, pid_t keep) {
     new_children n = {before, keep};
-    return kill_rounds(is_new_child, &n);
+    return kill_rounds(parent, is_new_child, &n);
 }
 
 static bool any_child(const process_row *row, const void *ctx) {
@@ -264,4 +268,4 @@ static bool any_child(const process_row *row, const void *ctx) {
     return true;
 }
 
-int process_tree_kill_all(void) { return kill_rounds(any_child, NULL); }
+int process_tree_kill_all(void) { return kill_rounds(getpid(), any_child, NULL); }

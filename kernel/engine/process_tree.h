@@ -41,6 +41,10 @@ void process_list_free(process_list *list);
  * worker). Returns how many processes were signalled. */
 int process_tree_kill_new(const process_list *before, pid_t keep);
 
+/* The same for the new children of parent, a process below this one that is a subreaper too
+ * (the sandbox's keeper, whose orphans go to it, not to us). */
+int process_tree_kill_new_below(pid_t parent, const process_list *before, pid_t keep);
+
 /* Where pid is: a live process below this one (its parents lead here: the only kind the kernel
  * signals when a message names one), elsewhere, or gone already (or a zombie: nothing to
  * signal either way). */

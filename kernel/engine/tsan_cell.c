@@ -32,6 +32,7 @@
 #include "export_program.h"
 #include "monotonic.h"
 #include "runtime_paths.h"
+#include "sandbox.h"
 #include "tsan_report.h"
 #include "tsan_shim.h"
 #include "text_file.h"
@@ -91,6 +92,7 @@ typedef struct child {
     char *const *argv;
     char *const *envp;
     const char *dir;             /* where it runs; NULL: the kernel's own directory */
+    const char *sandbox_dir;     /* for a sandboxed notebook: the one folder it may write, where it runs */
     double timeout_s;
     const engine_callbacks *cb;  /* its stdout goes to the cell as it comes when set */
     strbuf out, err;             /* what it wrote (stdout only when not streamed) */
@@ -137,8 +139,25 @@ static child_end run_child(engine *eng, child *c) {
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    /* a sandboxed notebook's build and program run in the same sandbox as its cells (sandbox.h):
+     * gcc would otherwise show the lines of any file an #include names */
+    sandbox_plan plan = {0};
+    char *const *argv = c->argv;
+    if (eng->opts.sandbox) {
+        char *why = NULL;
+        if (sandbox_plan_command(&plan, eng->bwrap, c->sandbox_dir, c->argv, sandbox_tmpfs_size(eng->opts.memory_limit),
+                                 &why) != 0) {
+            free(why);
+            posix_spawn_file_actions_destroy(&actions);
+            posix_spawnattr_destroy(&attr);
+            close(out[0]), close(out[1]), close(err[0]), close(err[1]);
+            return CHILD_NOT_STARTED;
+        }
+        argv = plan.argv;
+    }
     pid_t pid;
-    int rc = posix_spawn(&pid, c->argv[0], &actions, &attr, c->argv, c->envp);
+    int rc = posix_spawn(&pid, argv[0], &actions, &attr, argv, c->envp);
+    sandbox_plan_free(&plan);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     close(out[1]), close(err[1]);
@@ -210,7 +229,7 @@ static bool toolchain_ready(tsan_job *job) {
         return false;
     }
     char *argv[] = {job->gcc, "-print-file-name=libtsan.so", NULL};
-    child c = {.argv = argv, .envp = environ, .timeout_s = 30};
+    child c = {.argv = argv, .envp = environ, .timeout_s = 30};  /* before job->dir exists */
     bool found = run_child(job->eng, &c) == CHILD_EXITED && c.out.data && strchr(c.out.data, '/');
     strbuf_free(&c.out);
     strbuf_free(&c.err);
@@ -287,7 +306,7 @@ static bool build(tsan_job *job) {
     /* built in its directory, so the debug information's paths are ./cell[k] once mapped */
     char *argv[] = {job->gcc, "-g", "-O0", "-fsanitize=thread", prefix_map, "-pthread", include, "notebook.c",
                     "conclab_tsan.c", "-o", output, link_dir, rpath, (char *)tsan_link_wraps, "-lconclab", "-lm", NULL};
-    child c = {.argv = argv, .envp = environ, .dir = job->dir, .timeout_s = TSAN_BUILD_TIMEOUT_S};
+    child c = {.argv = argv, .envp = environ, .dir = job->dir, .sandbox_dir = job->dir, .timeout_s = TSAN_BUILD_TIMEOUT_S};
     child_end end = run_child(job->eng, &c);
     bool built = end == CHILD_EXITED && WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0;
     const char *said = c.err.data ? c.err.data : "";
@@ -333,7 +352,7 @@ static child_end run_program(tsan_job *job, child *c, bool *without_aslr) {
     char **envp = program_environment();
     char *plain[] = {program, NULL};
     double timeout = job->magics->timeout_s > 0 ? job->magics->timeout_s : TSAN_DEFAULT_TIMEOUT_S;
-    *c = (child){.argv = plain, .envp = envp, .timeout_s = timeout, .cb = job->cb};
+    *c = (child){.argv = plain, .envp = envp, .sandbox_dir = job->dir, .timeout_s = timeout, .cb = job->cb};
     child_end end = run_child(job->eng, c);
     *without_aslr = false;
     struct utsname machine;
@@ -342,7 +361,7 @@ static child_end run_program(tsan_job *job, child *c, bool *without_aslr) {
         char *no_aslr[] = {setarch, machine.machine, "-R", program, NULL};
         strbuf_free(&c->err);
         strbuf_free(&c->out);
-        *c = (child){.argv = no_aslr, .envp = envp, .timeout_s = timeout, .cb = job->cb};
+        *c = (child){.argv = no_aslr, .envp = envp, .sandbox_dir = job->dir, .timeout_s = timeout, .cb = job->cb};
         end = run_child(job->eng, c);
         *without_aslr = true;
     }

@@ -6,7 +6,8 @@ it is run through real Jupyter (nbclient, against a kernelspec for the conclab u
 through `conclab run`; every run must end without an error output and without a ✗ from a check
 cell, within the time a lab may take. The solutions run whole both ways; a student's copy runs
 through Jupyter up to its "## Exercises" heading (its exercise checks fail until the student
-answers) and whole through `conclab run`. An exercise's check is a cl_check whose text begins
+answers; skipped when those cells are exactly the solved copy's, whose own run takes them
+through Jupyter) and whole through `conclab run`. An exercise's check is a cl_check whose text begins
 with "exercise" ("exercise 2: 3 pages in %.2f s"): in the student's copy, run whole, each of
 them must fail (a clean-up check after them need not). A cell that shows an error on purpose (a
 %%tsan report, a %%chaos failure) carries Jupyter's `raises-exception` tag, which Notebook,
@@ -69,6 +70,19 @@ def up_to_exercises(nb, path):
     cut = copy.deepcopy(nb)
     cut["cells"] = cut["cells"][:start]
     return cut
+
+
+def same_cells_as_its_solutions(nb, path, start):
+    """True when a student's copy begins, up to its exercises, with exactly the cells of its solved
+    copy: the solved copy's Jupyter run has then already run them through Jupyter."""
+    solved = os.path.join(os.path.dirname(path), "solutions", os.path.basename(path))
+    if not os.path.exists(solved):
+        return False
+    with open(solved) as f:
+        cells = json.load(f)["cells"]
+    def shape(cell):
+        return cell["cell_type"], "".join(cell["source"]), cell.get("metadata", {})
+    return len(cells) >= start and [shape(c) for c in nb["cells"][:start]] == [shape(c) for c in cells[:start]]
 
 
 def unanswered_checks_that_pass(ran, start):
@@ -177,6 +191,9 @@ def check_notebook(path, conclab, home):
     start = exercises_start(nb)
     student = not is_solutions(path) and start is not None
     for way in ("jupyter", "conclab run"):
+        if way == "jupyter" and student and same_cells_as_its_solutions(nb, path, start):
+            print("  jupyter: its %d cells before the exercises are the solved copy's, run through Jupyter there" % start)
+            continue
         runnable = up_to_exercises(nb, path) if way == "jupyter" else nb
         workdir = tempfile.mkdtemp(prefix="conclab-lab-run-")
         started = time.monotonic()

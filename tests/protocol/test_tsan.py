@@ -26,12 +26,13 @@ def _tsan_missing():
 
 pytestmark = pytest.mark.skipif(_tsan_missing() is not None, reason=str(_tsan_missing()))
 
-# Both workers wait for `go`, so their loops overlap: TSan reports the races of the run it sees.
+# Both workers meet at `go` before their loops, so the loops overlap: had one ended before the other
+# began, the runtime's own bookkeeping between them would order their accesses and TSan would see no race.
 WORKERS = """long counter;
 cl_lock *lock;
-cl_event *go;
+cl_barrier *go;
 void *worker(void *locked) {
-    cl_event_wait(go);
+    cl_barrier_wait(go);
     for (int i = 0; i < 200000; i++) {
         if (locked) cl_lock_acquire(lock);
         counter++;
@@ -42,11 +43,10 @@ void *worker(void *locked) {
 RACE_LINE = 8  # counter++
 
 START = """%%tsan
-go = cl_event_new();
+go = cl_barrier_new(2, NULL, NULL, 10);
 lock = cl_lock_new();
 cl_thread *a = cl_thread_start_named("adder-1", worker, {arg});
 cl_thread *b = cl_thread_start_named("adder-2", worker, {arg});
-cl_event_set(go);
 cl_thread_join(a);
 cl_thread_join(b);
 printf("counter = %ld\\n", counter);"""

@@ -432,16 +432,23 @@ static void test_machine_load(void) {
         printf("  (no /proc/stat here: cl_machine_others_since is -1, as documented)\n");
         return;
     }
-    /* Other tests may run beside this one: judged on the best of three rounds. */
+    /* Other programs may run beside this one and come and go: up to eight rounds, and one that
+     * tells the three apart is enough. */
     int told_apart = 0;
     double thread = 0, child = 0, stranger = 0;
-    for (int round = 0; round < 3 && !told_apart; round++) {
+    for (int round = 0; round < 8 && !told_apart; round++) {
         thread = others_while_spinning(0, 1);
         child = others_while_spinning(0, 0);
         stranger = others_while_spinning(1, 0);
         told_apart = thread >= 0 && child >= 0 && stranger >= child + 0.5 && stranger >= thread + 0.5;
     }
     if (!told_apart) printf("  others: thread %.2f, own child %.2f, another session's child %.2f\n", thread, child, stranger);
+    /* A stranger can only show up as a core more of load when the others left one idle. */
+    double busiest = thread > child ? thread : child;
+    if (!told_apart && busiest > cl_cpu_count() - 1.5) {
+        printf("  the machine was busy (others kept %.2f of %d cores busy): not judged\n", busiest, cl_cpu_count());
+        return;
+    }
     CHECK(told_apart);
 }
 

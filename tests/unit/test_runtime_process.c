@@ -373,8 +373,9 @@ static void test_two_processes_run_in_parallel(void) {
         burn_cpu((void *)work);
         one = cl_now() - t0;
     }
-    double best = 1e9;
+    double best = 1e9, others_in_best = 0;
     for (int attempt = 0; attempt < 8 && best >= 0.9; attempt++) {
+        cl_machine_mark mark = cl_machine_mark_now();
         double t0 = cl_now();
         burn_cpu((void *)work);
         burn_cpu((void *)work);
@@ -384,12 +385,19 @@ static void test_two_processes_run_in_parallel(void) {
         b = cl_process_start(burn_cpu, (void *)work);
         CHECK(cl_process_join_timeout(a, 60) == 1 && cl_process_join_timeout(b, 60) == 1);
         double ratio = (cl_now() - t0) / sequential;
-        if (ratio < best) best = ratio;
+        if (ratio < best) {
+            best = ratio;
+            others_in_best = cl_machine_others_since(mark);
+        }
         cl_process_free(a);
         cl_process_free(b);
     }
-    printf("%s: 2 CPU-bound processes took %.2f of the sequential time (best try)\n", SUITE, best);
-    CHECK(best < 0.9);
+    printf("%s: 2 CPU-bound processes took %.2f of the sequential time (best try; other programs kept %.2f cores busy)\n",
+           SUITE, best, others_in_best);
+    /* Only a machine with a core to spare can show the speed-up: when other programs kept a core
+     * busy through every try, the figure says nothing about the runtime. */
+    if (others_in_best < 0.5) CHECK(best < 0.9);
+    else printf("%s: the machine was busy: the speed-up is not judged\n", SUITE);
 }
 
 /* ---- the hook and the GIL ---------------------------------------------------------------- */

@@ -17,6 +17,11 @@ typedef struct engine_options {
     double timeout_s;      /* default per-cell time limit in seconds; 0: none */
     size_t memory_limit;   /* address space a cell may add; 0: CONCLAB_MEMORY_LIMIT or 4 GiB */
     int process_limit;     /* processes the notebook may have at once; 0: CONCLAB_PROCESS_LIMIT or 256 */
+    bool sandbox;          /* run the executor in a bubblewrap sandbox (sandbox.h): no network, its own
+                            * pids, a private /tmp, the system read-only, nothing else of the files
+                            * but sandbox_dir; engine_start fails, saying why, where bwrap cannot run */
+    const char *sandbox_dir;  /* the folder the sandboxed notebook may read and write, its working
+                               * directory; NULL: a private empty one */
 } engine_options;
 
 typedef struct engine_callbacks {

@@ -7,4 +7,8 @@
 /* `conclab executor FD` (internal). Returns the process exit code. */
 int executor_main(int fd);
 
+/* `conclab executor-keeper FD` (internal): in a sandbox, starts `conclab executor FD` and stays
+ * until the sandbox is torn down (sandbox_keeper.c). */
+int executor_keeper_main(int fd);
+
 #endif

@@ -52,7 +52,7 @@ static int full_noted;    /* EDGE_MAX reached and said so */
 static __thread held_lock held[HELD_MAX];
 static __thread int n_held;
 
-static int is_lock_kind(const char *primitive) {
+int cl__is_lock_kind(const char *primitive) {
     return strcmp(primitive, "lock") == 0 || strcmp(primitive, "rlock") == 0 ||
            strcmp(primitive, "shared_lock") == 0;
 }
@@ -169,7 +169,7 @@ static void released(const void *object) {
 }
 
 void cl__lockcheck_event(unsigned kind, const char *primitive, const void *object) {
-    if (!primitive || !is_lock_kind(primitive)) return;
+    if (!primitive || !cl__is_lock_kind(primitive)) return;
     if (kind == CL_EVENT_ACQUIRE) acquired(primitive, object);
     else if (kind == CL_EVENT_RELEASE) released(object);
 }

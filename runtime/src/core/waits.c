@@ -15,6 +15,7 @@
 #include "conclab.h"
 #include "conclab_host.h"
 #include "call_site.h"
+#include "lockcheck_internal.h"
 #include "thread_internal.h"
 #include "trace_internal.h"
 #include "waits_internal.h"
@@ -84,17 +85,19 @@ static long holder_of(const char *primitive, const void *object) {
     return 0;
 }
 
-static int is_lock_kind(const char *primitive) {
-    return strcmp(primitive, "lock") == 0 || strcmp(primitive, "rlock") == 0 || strcmp(primitive, "shared_lock") == 0;
+/* A note that names only the calling thread and its process: what a new thread publishes, and
+ * what every wait starts from. */
+static void note_for_this_thread(cl__wait_note *note) {
+    memset(note, 0, sizeof *note);
+    snprintf(note->thread, sizeof note->thread, "%s", cl_thread_name());
+    snprintf(note->process, sizeof note->process, "%s", cl_process_current_name());
 }
 
 void cl__waits_note(const char *primitive, const void *object) {
     cl__wait_slot *s = my_slot();
     if (!s) return;
     cl__wait_note note;
-    memset(&note, 0, sizeof note);
-    snprintf(note.thread, sizeof note.thread, "%s", cl_thread_name());
-    snprintf(note.process, sizeof note.process, "%s", cl_process_current_name());
+    note_for_this_thread(&note);
     snprintf(note.primitive, sizeof note.primitive, "%s", primitive);
     const char *joined = !object ? NULL
                        : strcmp(primitive, "thread") == 0 ? cl__thread_name_of(object)
@@ -104,7 +107,7 @@ void cl__waits_note(const char *primitive, const void *object) {
     note.address = (uint64_t)(uintptr_t)object;
     note.holder = (int32_t)holder_of(primitive, object);
     note.since = cl_now();
-    if (!is_lock_kind(primitive) || !cl__call_site_describe(cl__call_site_get(), note.where, sizeof note.where))
+    if (!cl__is_lock_kind(primitive) || !cl__call_site_describe(cl__call_site_get(), note.where, sizeof note.where))
         note.where[0] = '\0';
     publish(s, &note, 0, sizeof note);
 }
@@ -121,9 +124,7 @@ void cl__waits_thread_started(void) {
     cl__wait_slot *s = my_slot();
     if (!s) return;
     cl__wait_note note;
-    memset(&note, 0, sizeof note);
-    snprintf(note.thread, sizeof note.thread, "%s", cl_thread_name());
-    snprintf(note.process, sizeof note.process, "%s", cl_process_current_name());
+    note_for_this_thread(&note);
     publish(s, &note, 0, sizeof note);
 }
 

@@ -49,12 +49,17 @@ static int copy_slot(const cl__wait_slot *s, int pid, int tid, cl__wait_slot *co
     return 0;
 }
 
-static int gather(const cl__wait_board *b, entry *entries) {
+static int same_namespace_alive(int pid, int tid, void *ctx) {
+    (void)ctx;
+    return syscall(SYS_tgkill, pid, tid, 0) == 0;
+}
+
+static int gather(const cl__wait_board *b, entry *entries, int (*alive)(int, int, void *), void *ctx) {
     int n = 0;
     for (uint32_t i = 0; i < b->n_slots && n < MAX_SHOWN; i++) {
         const cl__wait_slot *s = &b->slots[i];
         int tid = __atomic_load_n(&s->tid, __ATOMIC_ACQUIRE), pid = __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE);
-        if (tid == 0 || syscall(SYS_tgkill, pid, tid, 0) != 0) continue;  /* free, or gone */
+        if (tid == 0 || !alive(pid, tid, ctx)) continue;  /* free, or gone */
         if (copy_slot(s, pid, tid, &entries[n].slot)) n++;
     }
     return n;
@@ -156,12 +161,18 @@ static void cycle_sentence(text *t, const entry *entries, const int *cycle, int 
 }
 
 unsigned long cl_host_waits_report(const void *memory, int cell_pid, char *out, unsigned long size, int *deadlock) {
+    return cl_host_waits_report_alive(memory, cell_pid, out, size, deadlock, NULL, NULL);
+}
+
+unsigned long cl_host_waits_report_alive(const void *memory, int cell_pid, char *out, unsigned long size, int *deadlock,
+                                         int (*alive)(int pid, int tid, void *ctx), void *ctx) {
     const cl__wait_board *b = memory;
+    if (!alive) alive = same_namespace_alive;
     if (deadlock) *deadlock = 0;
     if (!b || !out || !size || b->magic != CL__WAITS_MAGIC) return 0;
     out[0] = '\0';
     entry entries[MAX_SHOWN];
-    int n = gather(b, entries);
+    int n = gather(b, entries, alive, ctx);
     if (n == 0) return 0;
     for (int i = 0; i < n; i++) entries[i].holder = find_holder(entries, n, &entries[i].slot);
     text t = {out, size, 0};
