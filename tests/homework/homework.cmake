@@ -8,3 +8,6 @@ conclab_pytest(homework_format tests/homework/test_format.py TIMEOUT 60)
 conclab_pytest(homework_run tests/homework/test_run.py TIMEOUT 600 RUN_SERIAL)
 # homework_wrong_answers: one realistic wrong submission per notebook fails the tests it should.
 conclab_pytest(homework_wrong_answers tests/homework/test_wrong_answers.py TIMEOUT 600 RUN_SERIAL)
+# homework_grade: through `conclab grade`: each instructor notebook earns every automatic point
+# (repeat/chaos/lockcheck/tsan honoured); its `conclab assign` student version, unanswered, none.
+conclab_pytest(homework_grade tests/homework/test_grade.py TIMEOUT 900 RUN_SERIAL)
