@@ -98,3 +98,26 @@ def blank_submission(notebook, stub=""):
                 kept.append(line)
         cell["source"] = kept
     return copy
+
+
+def grade_notebook(notebook, source, name="homework.ipynb"):
+    """Grades notebook (a dict) against the instructor notebook at source with `conclab grade`;
+    returns (exit status, stderr text, {grade_id: "pass" | "fail"}) for its autograded tests,
+    "pass" meaning full points (repeat, chaos, lockcheck and tsan metadata honoured)."""
+    with tempfile.TemporaryDirectory(prefix="conclab-homework-") as scratch:
+        submission = Path(scratch) / name
+        submission.write_text(json.dumps(notebook), encoding="utf-8")
+        report = Path(scratch) / "graded"
+        try:
+            process = subprocess.run([conclab_binary(), "grade", str(submission), "--source", str(source),
+                                      "-o", str(report), "-q"], capture_output=True, text=True,
+                                     timeout=RUN_TIMEOUT * 3, cwd=scratch, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return None, f"conclab grade did not end within {RUN_TIMEOUT * 3} s", {}
+        results_file = report / "results.json"
+        if not results_file.exists():
+            return process.returncode, process.stderr, {}
+        results = json.loads(results_file.read_text(encoding="utf-8"))
+        return process.returncode, process.stderr, {
+            test["grade_id"]: "pass" if test["points"] == test["max_points"] else "fail"
+            for test in results["tests"] if test["kind"] == "test"}
