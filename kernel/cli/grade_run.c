@@ -259,29 +259,6 @@ static bool shadows_a_test_word(const char *name) {
     return false;
 }
 
-static void undo_shadowing_macros(engine *eng, int cell_count, int *count, json_t *notes) {
-    const char *name;
-    json_t *sym;
-    strbuf undo = {0};
-    json_object_foreach((json_t *)engine_symbols(eng), name, sym) {
-        const char *kind = json_string_value(json_object_get(sym, "kind"));
-        if (!kind || strcmp(kind, "macro") != 0 || json_integer_value(json_object_get(sym, "cell")) != cell_count ||
-            !shadows_a_test_word(name))
-            continue;
-        strbuf_addf(&undo, "#undef %s\n", name);
-        json_array_append_new(notes, json_sprintf("cell In [%d] defined the macro %s, which would change what the "
-                                                  "tests check; it was undefined before the tests ran", cell_count, name));
-    }
-    if (undo.len) {
-        capture c;
-        engine_outcome out;
-        run_code(eng, undo.data, ++*count, &c, &out);
-        engine_outcome_clear(&out);
-        capture_free(&c);
-    }
-    strbuf_free(&undo);
-}
-
 /* ---- the notebook ---- */
 
 typedef struct runner {
@@ -291,7 +268,151 @@ typedef struct runner {
     int count;
     size_t *setup;          /* cells that ran well and are not tests: what rebuilds a lost state */
     size_t n_setup;
+    json_t *owners;         /* name -> index of the locked cell that defined it last */
+    json_t *locked_words;   /* identifiers written in locked cells (a set) */
+    char *locked_failure;   /* the first locked, ungraded cell that failed, in words */
 } runner;
+
+/* ---- locked cells keep their meaning ---- */
+
+/* A student cell runs after the instructor's setup and helpers, and its definitions replace
+ * theirs: `long run_depositors(...) { return the expected total; }` would pass the race test with
+ * a racy answer, and `#define run_depositors ...` would break a later helper. So names the locked
+ * cells define belong to them: after a student's cell, a macro that shadows a word of a locked
+ * cell (or of the runtime, or a test word) is undefined, and a locked cell whose definition was
+ * replaced runs again, so the instructor's definition is the one the tests use. */
+
+static const char *cell_label(const runner *r, size_t index, char *buf, size_t size) {
+    int item = r->plan->item_of_cell[index];
+    json_t *cell = json_array_get(json_object_get(r->plan->notebook, "cells"), index);
+    const char *gid = json_string_value(json_object_get(json_object_get(json_object_get(cell, "metadata"), "nbgrader"), "grade_id"));
+    if (item >= 0) gid = r->plan->items[item].grade_id;
+    if (gid) snprintf(buf, size, "'%s'", gid);
+    else snprintf(buf, size, "number %zu", index + 1);
+    return buf;
+}
+
+static void add_words(json_t *set, const char *text) {
+    for (const char *p = text; *p;) {
+        if (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')) {
+            const char *start = p;
+            while (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) p++;
+            char *word = xasprintf("%.*s", (int)(p - start), start);
+            json_object_set_new(set, word, json_true());
+            free(word);
+        } else if (*p >= '0' && *p <= '9') {
+            while (*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')) p++;
+        } else {
+            p++;
+        }
+    }
+}
+
+static void collect_locked_words(runner *r) {
+    r->locked_words = json_object();
+    size_t i;
+    json_t *cell;
+    json_array_foreach(json_object_get(r->plan->notebook, "cells"), i, cell) {
+        if (!r->plan->is_locked_cell[i]) continue;
+        char *code = nbg_cell_source(cell);
+        add_words(r->locked_words, code);
+        free(code);
+    }
+}
+
+/* The names cell number count defined now belong to locked cell index. */
+static void claim_names(runner *r, int count, size_t index) {
+    const char *name;
+    json_t *sym;
+    json_object_foreach((json_t *)engine_symbols(r->eng), name, sym)
+        if (json_integer_value(json_object_get(sym, "cell")) == count) json_object_set_new(r->owners, name, json_integer((json_int_t)index));
+}
+
+static void run_quietly(runner *r, const char *code, engine_outcome *out) {
+    capture c;
+    run_code(r->eng, code, ++r->count, &c, out);
+    capture_free(&c);
+}
+
+static void undo_shadowing_macros(runner *r, int count, const char *label) {
+    const char *name;
+    json_t *sym;
+    strbuf undo = {0};
+    json_object_foreach((json_t *)engine_symbols(r->eng), name, sym) {
+        const char *kind = json_string_value(json_object_get(sym, "kind"));
+        if (!kind || strcmp(kind, "macro") != 0 || json_integer_value(json_object_get(sym, "cell")) != count ||
+            (!shadows_a_test_word(name) && !json_object_get(r->locked_words, name)))
+            continue;
+        strbuf_addf(&undo, "#undef %s\n", name);
+        json_array_append_new(r->plan->notes, json_sprintf("cell %s (In [%d]) defined the macro %s, which would change "
+                                                           "what the tests or the locked cells do; it was undefined "
+                                                           "before the tests ran", label, count, name));
+    }
+    if (undo.len) {
+        engine_outcome out;
+        run_quietly(r, undo.data, &out);
+        engine_outcome_clear(&out);
+    }
+    strbuf_free(&undo);
+}
+
+static void restore_locked_definitions(runner *r, int count, const char *label) {
+    json_t *rerun = json_object();  /* locked cell index -> the names taken from it */
+    const char *name;
+    json_t *sym;
+    json_object_foreach((json_t *)engine_symbols(r->eng), name, sym) {
+        json_t *owner = json_object_get(r->owners, name);
+        const char *kind = json_string_value(json_object_get(sym, "kind"));
+        if (!owner || json_integer_value(json_object_get(sym, "cell")) != count || (kind && strcmp(kind, "macro") == 0)) continue;
+        char key[32];
+        snprintf(key, sizeof key, "%lld", (long long)json_integer_value(owner));
+        if (!json_object_get(rerun, key)) json_object_set_new(rerun, key, json_array());
+        json_array_append_new(json_object_get(rerun, key), json_string(name));
+    }
+    const char *key;
+    json_t *names;
+    json_object_foreach(rerun, key, names) {
+        size_t index = strtoul(key, NULL, 10);
+        char owner_label[160];
+        cell_label(r, index, owner_label, sizeof owner_label);
+        strbuf list = {0};
+        size_t k;
+        json_t *n;
+        json_array_foreach(names, k, n) strbuf_addf(&list, "%s%s", k ? ", " : "", json_string_value(n));
+        char *code = nbg_cell_source(json_array_get(json_object_get(r->plan->notebook, "cells"), index));
+        engine_outcome out;
+        run_quietly(r, code, &out);
+        free(code);
+        if (out.ok) claim_names(r, r->count, index);
+        json_array_append_new(r->plan->notes, json_sprintf("cell %s (In [%d]) redefined %s, defined by the locked cell %s; "
+                                                           "that cell ran again so the tests use the instructor's definition%s%s",
+                                                           label, count, list.data, owner_label,
+                                                           out.ok ? "" : ", and it failed: ", out.ok ? "" : (out.evalue ? out.evalue : "error")));
+        engine_outcome_clear(&out);
+        strbuf_free(&list);
+    }
+    json_decref(rerun);
+}
+
+/* After a student's cell (number count) ran. */
+static void guard_locked_cells(runner *r, size_t index, int count) {
+    char label[160];
+    cell_label(r, index, label, sizeof label);
+    undo_shadowing_macros(r, count, label);
+    restore_locked_definitions(r, count, label);
+}
+
+/* A locked cell that is not a test failed: nothing scores it, so the report says it, and so do
+ * the tests that fail after it. */
+static void note_locked_failure(runner *r, size_t index, int count, const engine_outcome *out) {
+    char label[160];
+    cell_label(r, index, label, sizeof label);
+    char *what = xasprintf("the locked cell %s (In [%d]) failed: %s: %s; tests that rely on it may fail for that reason",
+                           label, count, out->ename ? out->ename : "Error", out->evalue ? out->evalue : "");
+    json_array_append_new(r->plan->notes, json_string(what));
+    if (!r->locked_failure) r->locked_failure = what;
+    else free(what);
+}
 
 static void rebuild_state(runner *r) {
     if (!r->o->quiet) fprintf(stderr, "conclab grade: the notebook's state was lost; running the %zu earlier cells again\n",
@@ -327,6 +448,11 @@ static void score_test_cell(runner *r, grade_item *it, const char *code, const e
     if (it->has_runs && !it->runs_failed && !chaos.note && strcmp(it->status, "passed") == 0) {
         char *m = xasprintf("%s (all %d runs under schedule perturbation, seeds %llu..%llu)", it->message, it->runs,
                             r->o->seed, r->o->seed + (unsigned long long)it->runs - 1);
+        free(it->message);
+        it->message = m;
+    }
+    if (r->locked_failure && strcmp(it->status, "passed") != 0) {
+        char *m = xasprintf("%s (before it, %s)", it->message, r->locked_failure);
         free(it->message);
         it->message = m;
     }
@@ -384,7 +510,10 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
         it->output = xstrdup(c.text.data ? c.text.data : "");
     }
     if (out.ok && !r->plan->is_test_cell[index]) r->setup[r->n_setup++] = index;
-    if (!is_test) undo_shadowing_macros(r->eng, count, &r->count, r->plan->notes);
+    bool locked = r->plan->is_locked_cell[index];
+    if (locked && out.ok) claim_names(r, count, index);
+    if (locked && !out.ok && !is_test) note_locked_failure(r, index, count, &out);
+    if (!locked) guard_locked_cells(r, index, count);
     bool lost = state_was_lost(&out);
     engine_outcome_clear(&out);
     capture_free(&c);
@@ -466,8 +595,9 @@ int grade_run(grade_plan *plan, grade_run_options *o, char **err) {
     pthread_t watcher;
     bool guarded = stop_guard_start(eng, &watcher);
     json_t *cells = json_object_get(plan->notebook, "cells");
-    runner r = {.eng = eng, .plan = plan, .o = o};
+    runner r = {.eng = eng, .plan = plan, .o = o, .owners = json_object()};
     r.setup = xmalloc((json_array_size(cells) + 1) * sizeof *r.setup);
+    collect_locked_words(&r);
     size_t i;
     json_t *cell;
     json_array_foreach(cells, i, cell) {
@@ -475,6 +605,9 @@ int grade_run(grade_plan *plan, grade_run_options *o, char **err) {
         run_cell(&r, i, cell);
     }
     free(r.setup);
+    json_decref(r.owners);
+    json_decref(r.locked_words);
+    free(r.locked_failure);
     if (guarded) stop_guard_end(watcher);
     engine_free(eng);
     if (stop_requested) {

@@ -194,14 +194,16 @@ static void make_id_unique(const grade_plan *p, json_t *cell) {
     }
 }
 
-static void plan_add(grade_plan *p, json_t *cell, int item, bool is_test) {
+static void plan_add(grade_plan *p, json_t *cell, int item, bool is_test, bool is_locked) {
     make_id_unique(p, cell);
     size_t n = json_array_size(json_object_get(p->notebook, "cells"));
     json_array_append_new(json_object_get(p->notebook, "cells"), cell);
     p->item_of_cell = xrealloc(p->item_of_cell, (n + 1) * sizeof *p->item_of_cell);
     p->is_test_cell = xrealloc(p->is_test_cell, (n + 1) * sizeof *p->is_test_cell);
+    p->is_locked_cell = xrealloc(p->is_locked_cell, (n + 1) * sizeof *p->is_locked_cell);
     p->item_of_cell[n] = item;
     p->is_test_cell[n] = is_test;
+    p->is_locked_cell[n] = is_locked;
 }
 
 static int build(const json_t *source, const json_t *submission, grade_plan *plan) {
@@ -233,7 +235,7 @@ static int build(const json_t *source, const json_t *submission, grade_plan *pla
     plan->items = xcalloc(plan->n_items ? plan->n_items : 1, sizeof *plan->items);
 
     for (size_t i = 0; i < n_sub; i++)
-        if (!match[i] && !dropped[i] && anchor[i] == NO_ANCHOR) plan_add(plan, student_copy(json_array_get(sub_cells, i), true), -1, false);
+        if (!match[i] && !dropped[i] && anchor[i] == NO_ANCHOR) plan_add(plan, student_copy(json_array_get(sub_cells, i), true), -1, false, false);
     size_t item = 0;
     for (size_t s = 0; s < n_src; s++) {
         source_cell *c = &sc[s];
@@ -248,10 +250,10 @@ static int build(const json_t *source, const json_t *submission, grade_plan *pla
         if (nbg_is_locked(&c->meta) || !submission) cell = instructor_copy(c, !submission && !nbg_is_locked(&c->meta));
         else if (c->copies == 0) cell = instructor_copy(c, true);  /* a deleted answer: the stub comes back */
         else cell = student_copy(json_array_get(sub_cells, c->first_copy), false);
-        plan_add(plan, cell, item_index, is_test);
+        plan_add(plan, cell, item_index, is_test, nbg_is_locked(&c->meta));
         if (!c->in_order) continue;
         for (size_t i = 0; i < n_sub; i++)
-            if (!match[i] && !dropped[i] && anchor[i] == (int)s) plan_add(plan, student_copy(json_array_get(sub_cells, i), true), -1, false);
+            if (!match[i] && !dropped[i] && anchor[i] == (int)s) plan_add(plan, student_copy(json_array_get(sub_cells, i), true), -1, false, false);
     }
     free(anchor);
     free(dropped);
@@ -300,6 +302,7 @@ void grade_plan_free(grade_plan *plan) {
     free(plan->items);
     free(plan->item_of_cell);
     free(plan->is_test_cell);
+    free(plan->is_locked_cell);
     json_decref(plan->notebook);
     json_decref(plan->notes);
     memset(plan, 0, sizeof *plan);

@@ -439,3 +439,59 @@ def test_a_traceback_at_a_hidden_test_line_does_not_show_that_line(grader):
         text = (outdir / name).read_text()
         assert a.HIDDEN_TOKEN not in text and "square(0)" not in text, name
     assert a.HIDDEN_TOKEN in (outdir / "graded.ipynb").read_text()  # the instructor's copy keeps it
+
+
+# ---- locked cells keep their meaning (review M1) ----
+
+HELPERS = """long run_sellers(int n) {
+    sold = 0;
+    cl_thread *t[8];
+    for (int i = 0; i < n; i++) t[i] = cl_thread_start(seller_thread, NULL);
+    for (int i = 0; i < n; i++) cl_thread_join(t[i]);
+    return sold;
+}
+cl_check(sold_lock != NULL, "the lock exists");
+"""
+HELPERS_TEST = 'cl_check(run_sellers(4) == 4, "four sellers sold %ld tickets", sold);\n'
+SELLER_THREAD = "void *seller_thread(void *arg) { (void)arg; sell_one(); return NULL; }\n"
+SELL_NOTHING = "void sell_one(void) {}\n"
+
+
+def with_helpers(grader):
+    """The test assignment with a locked, ungraded helper cell that the sell test calls."""
+    nb = a.instructor()
+    at = a.find(nb, "sell") + 1
+    nb["cells"][at:at] = [a.cell("code", SELLER_THREAD + HELPERS, "helpers", locked=True),
+                          a.cell("code", HELPERS_TEST, "helpers_test", points=1, grade=True, locked=True)]
+    return nb, grader.save(nb, "hw-helpers.ipynb")
+
+
+def test_a_student_cell_cannot_redefine_a_locked_helper(grader):
+    nb, source = with_helpers(grader)
+    cheat = a.with_answer(nb, "sell", SELL_NOTHING)
+    cheat["cells"].insert(a.find(cheat, "helpers") + 1,
+                          a.cell("code", "long run_sellers(int n) { sold = n; return n; }\n"))
+    results, _, p = grader.grade(cheat, source=source)
+    t = by_id(results)["helpers_test"]
+    assert t["points"] == 0 and t["status"] == "failed", t
+    assert any("redefined run_sellers" in n and "'helpers'" in n for n in results["notes"]), results["notes"]
+
+
+def test_a_student_macro_cannot_break_a_locked_helper(grader):
+    nb, source = with_helpers(grader)
+    cheat = a.with_answer(nb, "sell", SELL_NOTHING + "#define run_sellers(n) (n)\n")
+    results, _, _ = grader.grade(cheat, source=source)
+    t = by_id(results)["helpers_test"]
+    assert t["points"] == 0 and t["status"] == "failed", t
+    assert any("macro run_sellers" in n for n in results["notes"]), results["notes"]
+    assert not any("locked cell 'helpers'" in n and "failed" in n for n in results["notes"]), results["notes"]
+
+
+def test_a_failing_locked_cell_is_reported(grader):
+    nb, source = with_helpers(grader)
+    broken = a.with_answer(nb, "sell", SELL_NOTHING + "sold_lock = NULL;\n")
+    results, _, _ = grader.grade(broken, source=source)
+    assert any("locked cell 'helpers'" in n and "failed" in n for n in results["notes"]), results["notes"]
+    t = by_id(results)["helpers_test"]
+    assert t["points"] == 0 and "locked cell 'helpers'" in t["message"], t
+

@@ -110,6 +110,7 @@ typedef struct grade_plan {
     size_t n_items;
     int *item_of_cell;     /* for each cell of notebook: index into items, or -1 */
     bool *is_test_cell;    /* for each cell: an autograded test (not re-run to rebuild state) */
+    bool *is_locked_cell;  /* for each cell: the instructor's locked cell (setup, helpers, tests) */
     json_t *notes;         /* what the grader did besides scoring, in words (array of strings) */
 } grade_plan;
 
