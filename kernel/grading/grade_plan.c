@@ -206,6 +206,29 @@ static void plan_add(grade_plan *p, json_t *cell, int item, bool is_test, bool i
     p->is_locked_cell[n] = is_locked;
 }
 
+/* An answer cell whose nbgrader metadata is gone (deleted, or retyped in a new cell). As nbgrader
+ * does, the released stub is not put back: it would stand after the student's own cells and
+ * replace their definitions. The student's cells run as they are; a graded answer that has no
+ * cell of its own is left unanswered. Either way the report says what happened. */
+static void note_missing_answer(grade_plan *plan, const source_cell *c, int item_index) {
+    if (item_index >= 0) {
+        grade_item *it = &plan->items[item_index];
+        it->unanswered = true;
+        scoring_manual(it, true);
+        free(it->message);
+        it->message = xasprintf("the answer cell '%s' is missing from the submission (deleted, or recreated without its "
+                                "nbgrader metadata): it was graded as unanswered", c->meta.grade_id);
+        json_array_append_new(plan->notes, json_sprintf("the answer cell '%s' is missing from the submission (deleted, or "
+                                                        "recreated without its nbgrader metadata); this question was "
+                                                        "graded as unanswered", c->meta.grade_id));
+        return;
+    }
+    json_array_append_new(plan->notes, json_sprintf("the answer cell '%s' is missing from the submission (deleted, or "
+                                                    "recreated without its nbgrader metadata); the released stub was not "
+                                                    "put back and the student's own cells were graded as they are",
+                                                    c->meta.grade_id));
+}
+
 static int build(const json_t *source, const json_t *submission, grade_plan *plan) {
     memset(plan, 0, sizeof *plan);
     const json_t *src_cells = json_object_get(source, "cells");
@@ -248,9 +271,10 @@ static int build(const json_t *source, const json_t *submission, grade_plan *pla
         bool is_test = item_index >= 0 && strcmp(plan->items[item_index].kind, "test") == 0;
         json_t *cell;
         if (nbg_is_locked(&c->meta) || !submission) cell = instructor_copy(c, !submission && !nbg_is_locked(&c->meta));
-        else if (c->copies == 0) cell = instructor_copy(c, true);  /* a deleted answer: the stub comes back */
+        else if (c->copies == 0) cell = NULL;
         else cell = student_copy(json_array_get(sub_cells, c->first_copy), false);
-        plan_add(plan, cell, item_index, is_test, nbg_is_locked(&c->meta));
+        if (cell) plan_add(plan, cell, item_index, is_test, nbg_is_locked(&c->meta));
+        else note_missing_answer(plan, c, item_index);
         if (!c->in_order) continue;
         for (size_t i = 0; i < n_sub; i++)
             if (!match[i] && !dropped[i] && anchor[i] == (int)s) plan_add(plan, student_copy(json_array_get(sub_cells, i), true), -1, false, false);

@@ -495,3 +495,17 @@ def test_a_failing_locked_cell_is_reported(grader):
     t = by_id(results)["helpers_test"]
     assert t["points"] == 0 and "locked cell 'helpers'" in t["message"], t
 
+
+# ---- answer cells without their metadata (review M2) ----
+
+def test_a_recreated_answer_cell_is_graded_and_the_stub_is_not_put_back(grader):
+    nb = a.instructor()
+    at = a.find(nb, "square")
+    nb["cells"][at] = a.cell("code", a.SQUARE)  # retyped in a new cell: no nbgrader metadata
+    del nb["cells"][a.find(nb, "explain")]       # a graded written answer deleted
+    results, _, _ = grader.grade(nb)
+    tests = by_id(results)
+    assert tests["square_test"]["points"] == 4 and tests["square_test"]["status"] == "passed", tests["square_test"]
+    assert any("answer cell 'square' is missing" in n for n in results["notes"]), results["notes"]
+    assert tests["explain"]["points"] == 0 and "answer cell 'explain' is missing" in tests["explain"]["message"]
+    assert any("answer cell 'explain' is missing" in n for n in results["notes"]), results["notes"]
