@@ -11,7 +11,8 @@
  * A test cell that asks for more (metadata "conclab": {"repeat": N, "chaos": true, "tsan": true,
  * "lockcheck": true}, or --repeat N) and passed its plain run is run again the way the engine's
  * magics do it: under %%chaos with recorded seeds (throwaway copies of the notebook), under
- * %%tsan, or with %lockcheck on during its plain run. */
+ * %%tsan (right after its plain run, which it rebuilds under TSan), or with %lockcheck on during
+ * its plain run. */
 #define _GNU_SOURCE
 #include "grade_run.h"
 
@@ -158,6 +159,7 @@ typedef struct extra {
     bool failed;
     char *ename, *evalue;
     char *note;             /* said in the message when the check could not be made */
+    char *output;           /* what the failing run printed, when it is not the plain run */
 } extra;
 
 static char *prefixed(const char *magic, const char *code) { return xasprintf("%s\n%s", magic, code); }
@@ -218,21 +220,32 @@ static void chaos_runs(engine *eng, const char *code, int count, int runs, grade
     capture_free(&c);
 }
 
-/* A %%tsan-clean run: ThreadSanitizer on the program of the notebook so far and this cell. */
-static void tsan_run(engine *eng, const char *code, int count, grade_item *it, extra *x) {
-    char *text = prefixed("%%tsan", code);
+/* A %%tsan-clean run: ThreadSanitizer on the program of the notebook so far, which now ends with
+ * the test cell (it ran just before, plainly, and passed). The %%tsan cell itself adds nothing:
+ * sending the test's code again would define its names twice in that program. A plain run that
+ * failed is not checked again, so a deadlock costs the time limit once, and its own diagnosis
+ * (who waits for what) is what the student reads. */
+static const char TSAN_CELL[] = "%%tsan\n(void)0;  /* the notebook so far, the test cell last, under ThreadSanitizer */";
+
+static void tsan_run(engine *eng, int count, double timeout_s, extra *x) {
     capture c;
     engine_outcome out;
-    run_code(eng, text, count, &c, &out);
-    free(text);
+    run_code(eng, TSAN_CELL, count, &c, &out);
     if (!out.ok && out.ename && strcmp(out.ename, "TsanUnavailable") == 0) {
         x->note = xasprintf("not checked with ThreadSanitizer: %s", out.evalue ? out.evalue : "unavailable");
+    } else if (!out.ok && out.ename && strcmp(out.ename, "TimeoutError") == 0) {
+        x->failed = true;
+        x->ename = xstrdup("TimeoutError");
+        x->evalue = xasprintf("the test passed its plain run, but the ThreadSanitizer run (every earlier cell and this "
+                              "test, built with TSan, which makes programs 5-15 times slower) did not finish within "
+                              "%g s: a deadlock or slow code in an earlier cell (a demo, a long loop) runs again there",
+                              timeout_s);
+        x->output = xstrdup(c.text.data ? c.text.data : "");
     } else if (!out.ok) {
         x->failed = true;
         x->ename = xstrdup(out.ename ? out.ename : "ThreadSanitizer");
         x->evalue = xasprintf("ThreadSanitizer run: %s", out.evalue ? out.evalue : "it failed");
-        free(it->output);
-        it->output = xstrdup(c.text.data ? c.text.data : "");
+        x->output = xstrdup(c.text.data ? c.text.data : "");
     }
     engine_outcome_clear(&out);
     capture_free(&c);
@@ -242,6 +255,7 @@ static void extra_free(extra *x) {
     free(x->ename);
     free(x->evalue);
     free(x->note);
+    free(x->output);
 }
 
 /* ---- macros that would blind the tests ---- */
@@ -431,6 +445,16 @@ static void rebuild_state(runner *r) {
     }
 }
 
+/* The TSan run's output first (its report is why the test failed), then the plain run's. */
+static void keep_tsan_output(grade_item *it, const extra *tsan) {
+    strbuf b = {0};
+    strbuf_addf(&b, "--- ThreadSanitizer run ---\n%.*s", (int)(OUTPUT_CAP * 3 / 4), tsan->output);
+    strbuf_addf(&b, "\n--- plain run ---\n%s", it->output);
+    if (b.len > OUTPUT_CAP) b.data[OUTPUT_CAP] = '\0';
+    free(it->output);
+    it->output = strbuf_take(&b);
+}
+
 static void score_test_cell(runner *r, grade_item *it, const char *code, const engine_outcome *out,
                             capture *c, extra *tsan) {
     cell_result res = {.ok = out->ok, .ename = out->ename, .evalue = out->evalue, .wrote_stderr = c->wrote_stderr,
@@ -438,10 +462,12 @@ static void score_test_cell(runner *r, grade_item *it, const char *code, const e
     res.result_text = out->ok && out->result ? json_string_value(json_object_get(out->result, "text/plain")) : NULL;
     free(it->output);
     it->output = xstrdup(c->text.data ? c->text.data : "");
+    if (out->ok && it->tsan) tsan_run(r->eng, ++r->count, r->o->timeout_s, tsan);
+    if (tsan->output) keep_tsan_output(it, tsan);
     extra chaos = {0};
     int runs = r->o->repeat > 1 ? r->o->repeat : it->repeat > 1 ? it->repeat : it->chaos ? CHAOS_DEFAULT_RUNS : 0;
     /* the trials take a number of their own: the engine records each cell it is sent */
-    if (out->ok && runs > 1) chaos_runs(r->eng, code, ++r->count, runs, it, r->o, &chaos);
+    if (out->ok && !tsan->failed && runs > 1) chaos_runs(r->eng, code, ++r->count, runs, it, r->o, &chaos);
     extra *failed = chaos.failed ? &chaos : tsan->failed ? tsan : NULL;
     if (failed) res.ok = false, res.ename = failed->ename, res.evalue = failed->evalue, res.result_text = NULL;
     scoring_score(it, &res, &(scoring_rules){.stderr_fails = r->o->stderr_fails});
@@ -485,11 +511,8 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
     bool lockcheck = it && it->lockcheck && strcmp(it->kind, "test") == 0;  /* asked of tests only */
     char *text = lockcheck ? prefixed("%lockcheck on", code) : xstrdup(code);
     int count = ++r->count;
-    /* ThreadSanitizer builds the notebook so far plus this cell outside the notebook: before the
-     * plain run, or the cell's own definitions would be in that program twice. */
     extra tsan = {0};
     bool is_test = it && strcmp(it->kind, "test") == 0;
-    if (is_test && it->tsan) tsan_run(r->eng, code, count, it, &tsan);
     capture c;
     engine_outcome out;
     run_code(r->eng, text, count, &c, &out);

@@ -357,6 +357,23 @@ def test_tsan_metadata_requires_a_race_free_run(grader):
     results, _, _ = grader.grade(racy, "--timeout", "60", source=source)
     t = by_id(results)["adders_test"]
     assert t["points"] == 0 and t["status"] == "failed" and "DataRace" in t["message"], (t["message"], t["output"])
+    # the TSan report stays in the feedback, before the plain run's output
+    out = t["output"]
+    assert "--- ThreadSanitizer run ---" in out and "--- plain run ---" in out, out
+    assert "data race" in out[:out.index("--- plain run ---")], out
+
+
+@pytest.mark.skipif(tsan_missing() is not None, reason=str(tsan_missing()))
+def test_a_deadlock_in_a_tsan_test_is_reported_as_a_deadlock(grader):
+    nb = a.instructor()
+    nb["cells"][a.find(nb, "pair_test")]["metadata"]["conclab"] = {"tsan": True}
+    source = grader.save(nb, "hw-tsan-pair.ipynb")
+    deadlocked = a.with_answer(nb, "pair", a.PAIR.replace("cl_lock_acquire(second_lock);", "cl_lock_acquire(first_lock);"))
+    results, _, _ = grader.grade(deadlocked, "--timeout", "3", source=source)
+    t = by_id(results)["pair_test"]
+    assert t["status"] == "timeout" and t["points"] == 0, t
+    assert "Deadlock" in t["message"] and "ThreadSanitizer" not in t["message"], t
+    assert "TSan makes programs" not in t["message"] + t["output"], t
 
 
 def test_a_macro_that_would_blind_the_tests_is_undone_and_reported(grader):
