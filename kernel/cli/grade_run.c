@@ -164,6 +164,32 @@ typedef struct extra {
 
 static char *prefixed(const char *magic, const char *code) { return xasprintf("%s\n%s", magic, code); }
 
+/* s as one shell word: in single quotes, each ' written as '\'' (a file may be named
+ * "o'brien; touch PWNED.ipynb"). */
+static void add_shell_word(strbuf *b, const char *s) {
+    strbuf_add(b, " '");
+    for (const char *p = s; *p; p++) {
+        if (*p == '\'') strbuf_add(b, "'\\''");
+        else strbuf_addn(b, p, 1);
+    }
+    strbuf_add(b, "'");
+}
+
+/* The command that grades the submission again the same way: same seeds, limit and sandbox. */
+static char *replay_command(const grade_run_options *o) {
+    strbuf b = {0};
+    strbuf_add(&b, "conclab grade");
+    add_shell_word(&b, o->submission);
+    strbuf_add(&b, " --source");
+    add_shell_word(&b, o->source);
+    strbuf_addf(&b, " --seed %llu --timeout %g", o->seed, o->timeout_s);
+    if (o->repeat) strbuf_addf(&b, " --repeat %d", o->repeat);
+    if (o->stderr_fails) strbuf_add(&b, " --stderr-fails");
+    bool sandboxed = o->sandbox == GRADE_SANDBOX_REQUIRED || (o->sandbox == GRADE_SANDBOX_AUTO && o->sandboxed);
+    strbuf_add(&b, sandboxed ? " --sandbox" : " --no-sandbox");
+    return strbuf_take(&b);
+}
+
 /* Repeats under schedule perturbation: %%chaos --seed S --runs N, in throwaway copies. */
 static void chaos_runs(engine *eng, const char *code, int count, int runs, grade_item *it, grade_run_options *o, extra *x) {
     char magic[96];
@@ -190,12 +216,7 @@ static void chaos_runs(engine *eng, const char *code, int count, int runs, grade
         it->runs = ran;
         x->note = xasprintf("only %d of the %d runs under schedule perturbation finished within the time limit", ran, runs);
     }
-    it->replay = xasprintf("conclab grade '%s' --source '%s' --seed %llu", o->submission, o->source, o->seed);
-    if (o->repeat) {
-        char *with = xasprintf("%s --repeat %d", it->replay, o->repeat);
-        free(it->replay);
-        it->replay = with;
-    }
+    it->replay = replay_command(o);
     if (!out.ok && out.ename && strcmp(out.ename, "ChaosUnavailable") == 0) {
         /* Passing would reward leaving a thread running to dodge the repeats: the question asked
          * for them, so a test that cannot be repeated has not passed. */

@@ -127,7 +127,7 @@ def test_repeat_and_seed_options_apply_to_every_test_and_are_recorded(grader):
     assert results["seed"] == 1234
     t = by_id(results)["sell_test"]
     assert t["points"] == 0 and t["runs"]["runs"] == 40, t
-    assert t["runs"]["replay"].endswith("--seed 1234 --repeat 40")
+    assert "--seed 1234 --timeout 5 --repeat 40" in t["runs"]["replay"], t["runs"]["replay"]
     assert by_id(results)["square_test"]["runs"]["failed"] == 0
 
 
@@ -526,3 +526,17 @@ def test_a_recreated_answer_cell_is_graded_and_the_stub_is_not_put_back(grader):
     assert any("answer cell 'square' is missing" in n for n in results["notes"]), results["notes"]
     assert tests["explain"]["points"] == 0 and "answer cell 'explain' is missing" in tests["explain"]["message"]
     assert any("answer cell 'explain' is missing" in n for n in results["notes"]), results["notes"]
+
+
+# ---- the replay command (review S5) ----
+
+def test_the_replay_command_is_shell_quoted_and_carries_the_options(grader):
+    name = "o'brien; touch PWNED.ipynb"
+    shutil.copy(grader.source, grader.dir / name)
+    results, _, _ = grader.grade(str(grader.dir / name), "--no-sandbox")
+    replay = by_id(results)["sell_test"]["runs"]["replay"]
+    assert "--timeout 5" in replay and "--no-sandbox" in replay and "--seed %d" % results["seed"] in replay, replay
+    env = dict(os.environ, PATH=os.path.dirname(grader.conclab) + os.pathsep + os.environ["PATH"])
+    p = subprocess.run(["bash", "-c", replay], cwd=grader.dir, env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, (replay, p.stdout, p.stderr)
+    assert not (grader.dir / "PWNED").exists() and not (grader.dir / "PWNED.ipynb").exists(), replay
