@@ -113,6 +113,22 @@ static void add_plain_line(strbuf *b, const char *s) {
     strbuf_add(b, "\n");
 }
 
+/* The engine's time-out messages tell a notebook user how to raise the limit (%%timeout); in
+ * grading the limit is the grader's (--timeout), so that advice is replaced. malloc'd. */
+static const char TIMEOUT_ADVICE[] = " (%%timeout SECONDS changes it)";
+
+static char *grader_words(const char *text) {
+    strbuf b = {0};
+    const char *at;
+    while ((at = strstr(text, TIMEOUT_ADVICE))) {
+        strbuf_addn(&b, text, (size_t)(at - text));
+        strbuf_add(&b, " (the grader's limit per cell)");
+        text = at + sizeof TIMEOUT_ADVICE - 1;
+    }
+    strbuf_add(&b, text);
+    return strbuf_take(&b);
+}
+
 /* Runs code as cell number count; fills out and c. */
 static void run_code(engine *eng, const char *code, int count, capture *c, engine_outcome *out) {
     memset(c, 0, sizeof *c);
@@ -127,7 +143,16 @@ static void run_code(engine *eng, const char *code, int count, capture *c, engin
         strbuf tb = {0};
         size_t i;
         json_t *line;
-        json_array_foreach(out->traceback, i, line) if (json_is_string(line)) add_plain_line(&tb, json_string_value(line));
+        json_array_foreach(out->traceback, i, line) if (json_is_string(line)) {
+            char *words = grader_words(json_string_value(line));
+            add_plain_line(&tb, words);
+            free(words);
+        }
+        if (out->evalue) {
+            char *words = grader_words(out->evalue);
+            free(out->evalue);
+            out->evalue = words;
+        }
         if (tb.len) add_text(c, tb.data, tb.len);
         strbuf_free(&tb);
     }
