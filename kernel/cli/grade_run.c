@@ -331,7 +331,57 @@ typedef struct runner {
     json_t *owners;         /* name -> index of the locked cell that defined it last */
     json_t *locked_words;   /* identifiers written in locked cells (a set) */
     char *locked_failure;   /* the first locked, ungraded cell that failed, in words */
+    json_t *question_of;    /* cell number (as text) -> the grade_id of the cell it ran */
 } runner;
+
+/* ---- naming the question a message points at ---- */
+
+/* The engine's messages say "cell[7]", a number the student never sees; the question's grade_id
+ * is added after it. */
+static void remember_question(runner *r, int count, size_t index) {
+    char buf[160], key[24];
+    int item = r->plan->item_of_cell[index];
+    json_t *cell = json_array_get(json_object_get(r->plan->notebook, "cells"), index);
+    const char *gid = json_string_value(json_object_get(json_object_get(json_object_get(cell, "metadata"), "nbgrader"), "grade_id"));
+    if (item >= 0) gid = r->plan->items[item].grade_id;
+    if (!gid) return;
+    snprintf(key, sizeof key, "%d", count);
+    snprintf(buf, sizeof buf, "%s", gid);
+    json_object_set_new(r->question_of, key, json_string(buf));
+}
+
+static char *name_questions(const runner *r, const char *text) {
+    strbuf b = {0};
+    const char *at;
+    while ((at = strstr(text, "cell["))) {
+        char *end;
+        long n = strtol(at + 5, &end, 10);
+        if (end == at + 5 || *end != ']') {
+            strbuf_addn(&b, text, (size_t)(at - text) + 5);
+            text = at + 5;
+            continue;
+        }
+        strbuf_addn(&b, text, (size_t)(end + 1 - text));
+        char key[24];
+        snprintf(key, sizeof key, "%ld", n);
+        const char *gid = json_string_value(json_object_get(r->question_of, key));
+        if (gid) strbuf_addf(&b, " ('%s')", gid);
+        text = end + 1;
+    }
+    strbuf_add(&b, text);
+    return strbuf_take(&b);
+}
+
+static void name_questions_in_items(const runner *r) {
+    for (size_t i = 0; i < r->plan->n_items; i++) {
+        grade_item *it = &r->plan->items[i];
+        char *message = name_questions(r, it->message), *output = name_questions(r, it->output);
+        free(it->message);
+        free(it->output);
+        it->message = message;
+        it->output = output;
+    }
+}
 
 /* ---- locked cells keep their meaning ---- */
 
@@ -501,19 +551,25 @@ static void keep_tsan_output(grade_item *it, const extra *tsan) {
     it->output = strbuf_take(&b);
 }
 
-static void score_test_cell(runner *r, grade_item *it, const char *code, const engine_outcome *out,
+static void score_test_cell(runner *r, size_t index, grade_item *it, const char *code, const engine_outcome *out,
                             capture *c, extra *tsan) {
     cell_result res = {.ok = out->ok, .ename = out->ename, .evalue = out->evalue, .wrote_stderr = c->wrote_stderr,
                        .lock_order_report = c->lock_order_report, .source = code};
     res.result_text = out->ok && out->result ? json_string_value(json_object_get(out->result, "text/plain")) : NULL;
     free(it->output);
     it->output = xstrdup(c->text.data ? c->text.data : "");
-    if (out->ok && it->tsan) tsan_run(r->eng, ++r->count, r->o->timeout_s, tsan);
+    if (out->ok && it->tsan) {
+        remember_question(r, ++r->count, index);
+        tsan_run(r->eng, r->count, r->o->timeout_s, tsan);
+    }
     if (tsan->output) keep_tsan_output(it, tsan);
     extra chaos = {0};
     int runs = r->o->repeat > 1 ? r->o->repeat : it->repeat > 1 ? it->repeat : it->chaos ? CHAOS_DEFAULT_RUNS : 0;
     /* the trials take a number of their own: the engine records each cell it is sent */
-    if (out->ok && !tsan->failed && runs > 1) chaos_runs(r->eng, code, ++r->count, runs, it, r->o, &chaos);
+    if (out->ok && !tsan->failed && runs > 1) {
+        remember_question(r, ++r->count, index);
+        chaos_runs(r->eng, code, r->count, runs, it, r->o, &chaos);
+    }
     extra *failed = chaos.failed ? &chaos : tsan->failed ? tsan : NULL;
     if (failed) res.ok = false, res.ename = failed->ename, res.evalue = failed->evalue, res.result_text = NULL;
     scoring_score(it, &res, &(scoring_rules){.stderr_fails = r->o->stderr_fails});
@@ -557,6 +613,7 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
     bool lockcheck = it && it->lockcheck && strcmp(it->kind, "test") == 0;  /* asked of tests only */
     char *text = lockcheck ? prefixed("%lockcheck on", code) : xstrdup(code);
     int count = ++r->count;
+    remember_question(r, count, index);
     extra tsan = {0};
     bool is_test = it && strcmp(it->kind, "test") == 0;
     capture c;
@@ -571,7 +628,7 @@ static void run_cell(runner *r, size_t index, json_t *cell) {
         engine_outcome_clear(&off_out);
         capture_free(&off);
     }
-    if (is_test) score_test_cell(r, it, code, &out, &c, &tsan);
+    if (is_test) score_test_cell(r, index, it, code, &out, &c, &tsan);
     else if (it) {
         cell_result res = {.ok = out.ok, .ename = out.ename, .evalue = out.evalue, .source = code};
         scoring_score(it, &res, &(scoring_rules){0});
@@ -664,7 +721,7 @@ int grade_run(grade_plan *plan, grade_run_options *o, char **err) {
     pthread_t watcher;
     bool guarded = stop_guard_start(eng, &watcher);
     json_t *cells = json_object_get(plan->notebook, "cells");
-    runner r = {.eng = eng, .plan = plan, .o = o, .owners = json_object()};
+    runner r = {.eng = eng, .plan = plan, .o = o, .owners = json_object(), .question_of = json_object()};
     r.setup = xmalloc((json_array_size(cells) + 1) * sizeof *r.setup);
     collect_locked_words(&r);
     size_t i;
@@ -674,6 +731,8 @@ int grade_run(grade_plan *plan, grade_run_options *o, char **err) {
         run_cell(&r, i, cell);
     }
     free(r.setup);
+    name_questions_in_items(&r);
+    json_decref(r.question_of);
     json_decref(r.owners);
     json_decref(r.locked_words);
     free(r.locked_failure);

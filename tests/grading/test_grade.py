@@ -139,6 +139,7 @@ def test_a_deadlock_times_out_only_its_cell_and_says_who_waits(grader):
     assert t["status"] == "timeout" and t["points"] == 0, t
     assert "Deadlock" in t["message"] and "waits for" in t["message"], t
     assert "%%timeout" not in t["message"] + t["output"], t
+    assert "('pair_test')" in t["message"] + t["output"], t  # the question, not only a cell number
     assert results["score"] == a.AUTOGRADED - 2
 
 
