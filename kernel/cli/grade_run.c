@@ -397,8 +397,18 @@ static const char *cell_label(const runner *r, size_t index, char *buf, size_t s
     json_t *cell = json_array_get(json_object_get(r->plan->notebook, "cells"), index);
     const char *gid = json_string_value(json_object_get(json_object_get(json_object_get(cell, "metadata"), "nbgrader"), "grade_id"));
     if (item >= 0) gid = r->plan->items[item].grade_id;
-    if (gid) snprintf(buf, size, "'%s'", gid);
-    else snprintf(buf, size, "number %zu", index + 1);
+    if (gid) {
+        snprintf(buf, size, "'%s'", gid);
+        return buf;
+    }
+    /* a cell the student added: its first line is what they can find it by */
+    char *code = nbg_cell_source(cell);
+    const char *first = code + strspn(code, " \t\r\n");
+    int len = (int)strcspn(first, "\r\n");
+    int shown = len > 40 ? 40 : len;
+    while (shown > 0 && shown < len && ((unsigned char)first[shown] & 0xC0) == 0x80) shown--;  /* whole UTF-8 characters */
+    snprintf(buf, size, "\"%.*s%s\"", shown, first, shown < len ? "..." : "");
+    free(code);
     return buf;
 }
 

@@ -494,6 +494,7 @@ def test_a_student_cell_cannot_redefine_a_locked_helper(grader):
     t = by_id(results)["helpers_test"]
     assert t["points"] == 0 and t["status"] == "failed", t
     assert any("redefined run_sellers" in n and "'helpers'" in n for n in results["notes"]), results["notes"]
+    assert any('cell "long run_sellers(int n)' in n for n in results["notes"]), results["notes"]  # found by its text
 
 
 def test_a_student_macro_cannot_break_a_locked_helper(grader):
