@@ -266,20 +266,24 @@ static void chaos_runs(engine *eng, const char *code, int count, int runs, grade
     capture_free(&c);
 }
 
-/* A %%tsan-clean run: ThreadSanitizer on the program of the notebook so far, which now ends with
- * the test cell (it ran just before, plainly, and passed). The %%tsan cell itself adds nothing:
- * sending the test's code again would define its names twice in that program. A plain run that
- * failed is not checked again, so a deadlock costs the time limit once, and its own diagnosis
- * (who waits for what) is what the student reads. */
+/* A %%tsan-clean run: ThreadSanitizer on the program of the notebook so far and the test cell.
+ * After a plain run that passed, the notebook so far ends with the test cell, so the %%tsan cell
+ * adds nothing (code NULL): the test's code again would define its names twice in that program.
+ * After a plain run whose checks failed, the test cell is not part of the notebook and is sent
+ * with %%tsan (code): TSan's report says why the checks failed (a data race on balance). A plain
+ * run that timed out or crashed is not checked again, so a deadlock costs the time limit once
+ * and its own diagnosis (who waits for what) is what the student reads. */
 static const char TSAN_CELL[] = "%%tsan\n(void)0;  /* the notebook so far, the test cell last, under ThreadSanitizer */";
 
-static void tsan_run(engine *eng, int count, double timeout_s, extra *x) {
+static void tsan_run(engine *eng, const char *code, int count, double timeout_s, extra *x) {
     capture c;
     engine_outcome out;
-    run_code(eng, TSAN_CELL, count, &c, &out);
+    char *text = code ? prefixed("%%tsan", code) : xstrdup(TSAN_CELL);
+    run_code(eng, text, count, &c, &out);
+    free(text);
     if (!out.ok && out.ename && strcmp(out.ename, "TsanUnavailable") == 0) {
         x->note = xasprintf("not checked with ThreadSanitizer: %s", out.evalue ? out.evalue : "unavailable");
-    } else if (!out.ok && out.ename && strcmp(out.ename, "TimeoutError") == 0) {
+    } else if (!out.ok && !code && out.ename && strcmp(out.ename, "TimeoutError") == 0) {
         x->failed = true;
         x->ename = xstrdup("TimeoutError");
         x->evalue = xasprintf("the test passed its plain run, but the ThreadSanitizer run (every earlier cell and this "
@@ -551,6 +555,10 @@ static void rebuild_state(runner *r) {
     }
 }
 
+static bool tsan_counts_as_report(const extra *tsan) {
+    return tsan->failed && tsan->ename && (strcmp(tsan->ename, "DataRace") == 0 || strcmp(tsan->ename, "ThreadSanitizer") == 0);
+}
+
 /* The TSan run's output first (its report is why the test failed), then the plain run's. */
 static void keep_tsan_output(grade_item *it, const extra *tsan) {
     strbuf b = {0};
@@ -568,11 +576,12 @@ static void score_test_cell(runner *r, size_t index, grade_item *it, const char 
     res.result_text = out->ok && out->result ? json_string_value(json_object_get(out->result, "text/plain")) : NULL;
     free(it->output);
     it->output = xstrdup(c->text.data ? c->text.data : "");
-    if (out->ok && it->tsan) {
+    bool checks_failed = !out->ok && out->ename && strcmp(out->ename, "CheckFailed") == 0;
+    if (it->tsan && (out->ok || checks_failed)) {
         remember_question(r, ++r->count, index);
-        tsan_run(r->eng, r->count, r->o->timeout_s, tsan);
+        tsan_run(r->eng, out->ok ? NULL : code, r->count, r->o->timeout_s, tsan);
     }
-    if (tsan->output) keep_tsan_output(it, tsan);
+    if (tsan->output && (out->ok || tsan_counts_as_report(tsan))) keep_tsan_output(it, tsan);
     extra chaos = {0};
     int runs = r->o->repeat > 1 ? r->o->repeat : it->repeat > 1 ? it->repeat : it->chaos ? CHAOS_DEFAULT_RUNS : 0;
     /* the trials take a number of their own: the engine records each cell it is sent */
@@ -580,7 +589,9 @@ static void score_test_cell(runner *r, size_t index, grade_item *it, const char 
         remember_question(r, ++r->count, index);
         chaos_runs(r->eng, code, r->count, runs, it, r->o, &chaos);
     }
-    extra *failed = chaos.failed ? &chaos : tsan->failed ? tsan : NULL;
+    /* after failed checks, only a TSan report tells more than the plain run's failure */
+    bool tsan_counts = tsan->failed && (out->ok || tsan_counts_as_report(tsan));
+    extra *failed = chaos.failed ? &chaos : tsan_counts ? tsan : NULL;
     if (failed) res.ok = false, res.ename = failed->ename, res.evalue = failed->evalue, res.result_text = NULL;
     scoring_score(it, &res, &(scoring_rules){.stderr_fails = r->o->stderr_fails});
     if (it->has_runs && !it->runs_failed && !chaos.note && strcmp(it->status, "passed") == 0) {
