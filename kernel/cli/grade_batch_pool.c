@@ -82,11 +82,29 @@ static void exec_grader(const submission *sub, const pool_options *o, const sigs
     _exit(127);
 }
 
+/* Before a regrade: the last report is moved aside (results.previous.json, feedback.previous.html),
+ * so a regrade that ends without a report (killed, over its time limit, crashed) shows as an
+ * error in the summary instead of the old score passing for a current one, and the student's
+ * feedback page is not a stale one. */
+static void retire_old_report(const pool_options *o, const submission *sub) {
+    static const char *const moved[][2] = {{"results.json", "results.previous.json"},
+                                           {"feedback.html", "feedback.previous.html"}};
+    for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
+        char *from = student_file(o->outdir, sub->student, moved[i][0]);
+        char *to = student_file(o->outdir, sub->student, moved[i][1]);
+        if (rename(from, to) != 0 && errno != ENOENT)
+            fprintf(stderr, "conclab grade: cannot move %s aside: %s\n", from, strerror(errno));
+        free(from);
+        free(to);
+    }
+}
+
 static int start_child(running *slot, const submission *sub, const pool_options *o, const sigset_t *old_mask) {
     if (make_student_dir(o->outdir, sub->student) != 0) {
         fprintf(stderr, "conclab grade: cannot create %s/%s: %s\n", o->outdir, sub->student, strerror(errno));
         return -1;
     }
+    retire_old_report(o, sub);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {

@@ -274,3 +274,22 @@ def test_usage_errors(graded_class, tmp_path, args, message):
     run = grade(graded_class["subs"], "-o", str(tmp_path / "out"), *args)
     assert run.returncode == 2 and message in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_failed_regrade_shows_as_an_error_not_the_old_score(graded_class, tmp_path):
+    subs, source = copy_class(graded_class, tmp_path, {"s001_correct"})
+    outdir = str(tmp_path / "graded")
+    shutil.copytree(os.path.join(graded_class["outdir"], "s001_correct"), os.path.join(outdir, "s001_correct"))
+    assert grade(subs, "--source", source, "-o", outdir, "--summary-only").returncode == 0
+    assert read_summary(outdir)["s001_correct"]["status"] == "graded"
+    os.utime(source)  # the source was fixed: the regrade is killed before it can write a report
+    run = grade(subs, "--source", source, "-o", outdir, "--submission-timeout", "0.05")
+    assert "s001_correct: error:" in run.stderr, run.stderr
+    row = read_summary(outdir)["s001_correct"]
+    assert row["status"] == "error" and row["score"] == "" and "longer than" in row["error"], row
+    student = os.path.join(outdir, "s001_correct")
+    assert not os.path.exists(os.path.join(student, "results.json"))
+    assert not os.path.exists(os.path.join(student, "feedback.html"))  # no stale page for the student
+    assert os.path.exists(os.path.join(student, "results.previous.json"))
+    students = {s["student"]: s for s in json.load(open(os.path.join(outdir, "summary.json")))["students"]}
+    assert students["s001_correct"]["status"] == "error" and students["s001_correct"]["score"] is None
