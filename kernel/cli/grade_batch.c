@@ -52,9 +52,10 @@ static const char batch_usage[] =
     "      --timeout S, --repeat N, --seed S, --stderr-fails, --sandbox, --no-sandbox\n"
     "\n"
     "Resuming: a submission whose OUTDIR/<student>/results.json is newer than both the submission\n"
-    "and the source is skipped as already graded, so after Ctrl-C, a crash or a reboot the same\n"
-    "command carries on where it stopped. Ctrl-C stops the graders at once; only complete reports\n"
-    "are kept.\n"
+    "and the source, and was graded with the same grader options (recorded in batch-options.json),\n"
+    "is skipped as already graded, so after Ctrl-C, a crash or a reboot the same command carries on\n"
+    "where it stopped; other options regrade it. Ctrl-C stops the graders at once; only complete\n"
+    "reports are kept. A regrade moves the old report aside (results.previous.json).\n"
     "\n"
     "exit status: 0 every submission graded or its error recorded (a broken submission is not a\n"
     "failure of the batch), 1 the batch itself failed, 2 usage error, 130 interrupted.\n";
@@ -219,13 +220,14 @@ static size_t count_state(const roster *r, submission_state state) {
 
 static void choose_submissions(roster *r, const batch_options *o) {
     if (o->shard_count) roster_keep_shard(r, o->shard_index, o->shard_count);
-    if (!o->force && !o->only_count) roster_skip_graded(r, o->source, o->outdir);
+    if (!o->force && !o->only_count) roster_skip_graded(r, o->source, o->outdir, o->grader_args, o->grader_argc);
 }
 
 static void report_skipped(const roster *r, progress *p) {
     for (size_t i = 0; i < r->count; i++) {
         const submission *s = &r->items[i];
         if (s->state == SUBMISSION_ALREADY_GRADED) progress_skipped(p, s, "already graded");
+        if (s->state == SUBMISSION_TO_GRADE && s->options_changed) progress_note(p, s, "options changed: regrading");
         if (s->state == SUBMISSION_BROKEN) {
             char *why = xasprintf("error: %s", s->error);
             progress_skipped(p, s, why);

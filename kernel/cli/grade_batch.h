@@ -24,6 +24,7 @@ typedef struct submission {
     char *path;     /* the notebook (or whatever file) to grade; NULL when BROKEN before that */
     char *error;    /* why it is BROKEN */
     submission_state state;
+    bool options_changed; /* graded before, with other grader options: graded again */
 } submission;
 
 typedef struct roster {
@@ -45,8 +46,13 @@ void roster_keep_shard(roster *r, int index, int count);
 int roster_keep_only(roster *r, char **names, size_t count);
 
 /* Marks TO_GRADE submissions whose OUTDIR/<student>/results.json is newer than both the
- * submission and the source as ALREADY_GRADED. */
-void roster_skip_graded(roster *r, const char *source, const char *outdir);
+ * submission and the source, and was graded with the same grader options (args), as
+ * ALREADY_GRADED; those graded with other options are marked options_changed. */
+void roster_skip_graded(roster *r, const char *source, const char *outdir, char **args, size_t argc);
+
+/* Records in OUTDIR/<student>/batch-options.json the grader options a submission is graded with.
+ * 0, or -1 with a message printed. */
+int grader_options_write(const char *outdir, const char *student, char **args, size_t argc);
 
 /* OUTDIR/<student>/<name>, allocated. */
 char *student_file(const char *outdir, const char *student, const char *name);
@@ -90,6 +96,7 @@ pool_result pool_run(const roster *r, const pool_options *o, progress *p);
 /* A bar redrawn in place on a terminal; one line per submission otherwise. */
 progress *progress_start(size_t total, bool quiet);
 void progress_skipped(progress *p, const submission *sub, const char *why);
+void progress_note(progress *p, const submission *sub, const char *what); /* a line, not counted */
 void progress_started(progress *p, const submission *sub);
 void progress_finished(progress *p, const grading_outcome *o, const char *outdir);
 void progress_tick(progress *p); /* redraws the bar (elapsed time moves) */

@@ -105,6 +105,7 @@ static int start_child(running *slot, const submission *sub, const pool_options 
         return -1;
     }
     retire_old_report(o, sub);
+    if (grader_options_write(o->outdir, sub->student, o->grader_args, o->grader_argc) != 0) return -1;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {

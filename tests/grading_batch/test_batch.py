@@ -206,7 +206,8 @@ def test_a_submission_over_its_time_limit_is_an_error_and_the_batch_goes_on(grad
     assert left.strip() == "", left
     # no report: the next run grades it again (with the whole-submission limit raised, in full)
     run = grade(subs, "--source", source, "-o", outdir, "--timeout", CELL_TIMEOUT)
-    assert "s051_deadlocking: 5/7" in run.stderr and "s001_correct: already graded" in run.stderr, run.stderr
+    assert "s051_deadlocking: 5/7" in run.stderr, run.stderr
+    assert "s001_correct: options changed: regrading" in run.stderr, run.stderr  # --timeout 30 before
     assert read_summary(outdir)["s051_deadlocking"]["status"] == "graded"
 
 
@@ -293,3 +294,18 @@ def test_a_failed_regrade_shows_as_an_error_not_the_old_score(graded_class, tmp_
     assert os.path.exists(os.path.join(student, "results.previous.json"))
     students = {s["student"]: s for s in json.load(open(os.path.join(outdir, "summary.json")))["students"]}
     assert students["s001_correct"]["status"] == "error" and students["s001_correct"]["score"] is None
+
+
+def test_resume_regrades_a_submission_graded_with_other_options(graded_class, tmp_path):
+    subs, source = copy_class(graded_class, tmp_path, {"s001_correct"})
+    outdir = str(tmp_path / "graded")
+    shutil.copytree(os.path.join(graded_class["outdir"], "s001_correct"), os.path.join(outdir, "s001_correct"))
+    same = ["--timeout", CELL_TIMEOUT]
+    run = grade(subs, "--source", source, "-o", outdir, *same)
+    assert "s001_correct: already graded" in run.stderr, run.stderr
+    before = results_mtimes(outdir)["s001_correct"]
+    run = grade(subs, "--source", source, "-o", outdir, *same, "--seed", "7")
+    assert "s001_correct: options changed: regrading" in run.stderr, run.stderr
+    assert "s001_correct: already graded" not in run.stderr and results_mtimes(outdir)["s001_correct"] != before
+    run = grade(subs, "--source", source, "-o", outdir, *same, "--seed", "7")
+    assert "s001_correct: already graded" in run.stderr, run.stderr
