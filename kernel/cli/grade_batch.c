@@ -236,6 +236,24 @@ static void report_skipped(const roster *r, progress *p) {
     }
 }
 
+static const char *plural(size_t n, const char *one, const char *many) {
+    return n == 1 ? one : many;
+}
+
+/* The last line: what was actually done, not what was planned (an interrupt stops midway). */
+static void report_done(const roster *r, const pool_counts *done, size_t to_grade, double seconds, int jobs) {
+    size_t skipped = count_state(r, SUBMISSION_ALREADY_GRADED);
+    size_t failed = done->failed + count_state(r, SUBMISSION_BROKEN);
+    size_t ran = done->graded + done->failed;
+    size_t not_reached = to_grade - ran;
+    fprintf(stderr, "conclab grade: %zu %s graded, %zu failed, %zu already graded", done->graded,
+            plural(done->graded, "submission", "submissions"), failed, skipped);
+    if (not_reached) fprintf(stderr, ", %zu not reached", not_reached);
+    fprintf(stderr, " in %.1f s", seconds);
+    if (ran) fprintf(stderr, " (%.2f s each, %d at a time)", seconds / (double)ran, jobs);
+    fputc('\n', stderr);
+}
+
 static int grade_all(const roster *r, const batch_options *o) {
     size_t to_grade = count_state(r, SUBMISSION_TO_GRADE);
     size_t total = to_grade + count_state(r, SUBMISSION_ALREADY_GRADED) + count_state(r, SUBMISSION_BROKEN);
@@ -248,12 +266,12 @@ static int grade_all(const roster *r, const batch_options *o) {
     report_skipped(r, p);
     pool_options po = {.jobs = o->jobs, .submission_timeout_s = o->submission_timeout_s, .source = o->source,
                        .outdir = o->outdir, .grader_args = o->grader_args, .grader_argc = o->grader_argc};
-    pool_result result = pool_run(r, &po, p);
+    pool_counts done;
+    pool_result result = pool_run(r, &po, p, &done);
     progress_end(p);
     double seconds = monotonic_seconds() - started;
-    if (to_grade && !o->quiet && (result == POOL_DONE || result == POOL_INTERRUPTED))
-        fprintf(stderr, "conclab grade: %zu submissions graded in %.1f s (%.2f s each, %d at a time)\n", to_grade,
-                seconds, seconds / (double)to_grade, o->jobs);
+    if (!o->quiet && (result == POOL_DONE || result == POOL_INTERRUPTED))
+        report_done(r, &done, to_grade, seconds, o->jobs);
     if (result == POOL_INTERRUPTED) fprintf(stderr, "conclab grade: interrupted; run the same command to resume\n");
     switch (result) {
     case POOL_DONE: return BATCH_OK;

@@ -87,9 +87,15 @@ typedef enum pool_result {
     POOL_FAILED,         /* the batch could not start children */
 } pool_result;
 
+/* What a pool run actually did (an interrupted run did not reach every submission). */
+typedef struct pool_counts {
+    size_t graded; /* the grader wrote a report of a graded submission */
+    size_t failed; /* no report, or the submission was unreadable */
+} pool_counts;
+
 /* Grades every TO_GRADE submission, o->jobs at a time; each outcome goes to the progress
  * display and, for a submission without a report, into OUTDIR/<student>/batch-error.json. */
-pool_result pool_run(const roster *r, const pool_options *o, progress *p);
+pool_result pool_run(const roster *r, const pool_options *o, progress *p, pool_counts *counts);
 
 /* ---- progress (grade_batch_progress.c) ---------------------------------------------------- */
 

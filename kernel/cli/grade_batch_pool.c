@@ -246,7 +246,8 @@ static size_t next_to_grade(const roster *r, size_t from) {
     return from;
 }
 
-pool_result pool_run(const roster *r, const pool_options *o, progress *p) {
+pool_result pool_run(const roster *r, const pool_options *o, progress *p, pool_counts *counts) {
+    *counts = (pool_counts){0};
     sigset_t watched, old_mask;
     sigemptyset(&watched);
     sigaddset(&watched, SIGCHLD);
@@ -279,6 +280,8 @@ pool_result pool_run(const roster *r, const pool_options *o, progress *p) {
         grading_outcome g;
         while (reap_one(slots, o->jobs, &g, o)) {
             record_error(o, &g);
+            if (g.error || g.exit_status != GRADER_GRADED) counts->failed++;
+            else counts->graded++;
             progress_finished(p, &g, o->outdir);
             if (g.exit_status == GRADER_USAGE && result == POOL_DONE) {
                 /* the source or an option is bad: every other child would say the same */

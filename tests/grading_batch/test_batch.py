@@ -8,6 +8,7 @@ import html.parser
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -177,6 +178,11 @@ def test_an_interrupted_batch_resumes_without_regrading(graded_class, tmp_path):
     assert "interrupted" in log
     first = results_mtimes(outdir)
     assert 4 <= len(first) < len(chosen), log  # stopped midway
+    # the last line counts what was done, not what was planned
+    done = re.search(r"conclab grade: (\d+) submissions? graded, (\d+) failed, 0 already graded, (\d+) not reached", log)
+    assert done, log
+    graded, failed, not_reached = map(int, done.groups())
+    assert graded <= len(first) and not_reached >= 1 and graded + failed + not_reached == len(chosen), log
     # no grader of this batch is left running
     out = subprocess.run(["pgrep", "-f", outdir], capture_output=True, text=True).stdout
     assert out.strip() == "", out
@@ -185,6 +191,7 @@ def test_an_interrupted_batch_resumes_without_regrading(graded_class, tmp_path):
     assert run.returncode == 0, run.stderr
     after = results_mtimes(outdir)
     assert len(after) == len(chosen)
+    assert "%d already graded" % len(first) in run.stderr, run.stderr
     for student, mtime in first.items():
         assert after[student] == mtime, student + " was graded again"
         assert "%s: already graded" % student in run.stderr
