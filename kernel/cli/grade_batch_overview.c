@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "grade_batch.h"
+#include "grading.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -21,19 +22,6 @@
 #define MARGIN_B 34
 #define MARGIN_T 16
 #define MAX_BINS 20
-
-static void add_escaped(strbuf *b, const char *text) {
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
-        case '&': strbuf_add(b, "&amp;"); break;
-        case '<': strbuf_add(b, "&lt;"); break;
-        case '>': strbuf_add(b, "&gt;"); break;
-        case '"': strbuf_add(b, "&quot;"); break;
-        case '\'': strbuf_add(b, "&#39;"); break;
-        default: strbuf_addn(b, p, 1);
-        }
-    }
-}
 
 /* A student's folder name as a relative URL: unreserved bytes kept, the rest %XX. */
 static void add_url_path(strbuf *b, const char *text) {
@@ -89,7 +77,7 @@ static void add_chart(strbuf *out, const char *id, const char *title, const bins
     strbuf_addf(out, "<svg class=\"chart\" role=\"img\" aria-labelledby=\"%s-t\" width=\"%d\" height=\"%d\" "
                      "viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\">\n<title id=\"%s-t\">",
                 id, CHART_W, CHART_H, CHART_W, CHART_H, id);
-    add_escaped(out, title);
+    grading_html_escape(out, title);
     strbuf_add(out, "</title>\n");
     strbuf_addf(out, "<line x1=\"%d\" y1=\"%g\" x2=\"%d\" y2=\"%g\" stroke=\"#444\"/>\n", MARGIN_L,
                 MARGIN_T + plot_h, CHART_W - 8, MARGIN_T + plot_h);
@@ -134,7 +122,7 @@ static void add_question_section(strbuf *b, const class_results *c, size_t q) {
         if (strcmp(s->status, "graded") == 0 && !isnan(s->points[q])) bin_add(&bn, s->points[q]);
     }
     strbuf_add(b, "<section class=\"question\">\n<h3>");
-    add_escaped(b, qu->grade_id);
+    grading_html_escape(b, qu->grade_id);
     strbuf_addf(b, " <small>(%g points)</small></h3>\n", qu->max_points);
     char *id = xasprintf("q%zu", q + 1);
     char *title = xasprintf("%s: number of students per score, %zu graded", qu->grade_id, st.graded);
@@ -185,12 +173,12 @@ static void add_errors(strbuf *b, const class_results *c) {
         const student_result *s = &c->students[i];
         if (strcmp(s->status, "graded") == 0) continue;
         strbuf_add(b, n++ ? "<li>" : "<ul>\n<li>");
-        add_escaped(b, s->student);
+        grading_html_escape(b, s->student);
         strbuf_add(b, ": <span class=\"error\">");
-        add_escaped(b, s->status);
+        grading_html_escape(b, s->status);
         if (s->error) {
             strbuf_add(b, ": ");
-            add_escaped(b, s->error);
+            grading_html_escape(b, s->error);
         }
         strbuf_add(b, "</span></li>\n");
     }
@@ -203,13 +191,13 @@ static void add_student_row(strbuf *b, const class_results *c, const student_res
         strbuf_add(b, "<a href=\"");
         add_url_path(b, s->student);
         strbuf_add(b, "/feedback.html\">");
-        add_escaped(b, s->student);
+        grading_html_escape(b, s->student);
         strbuf_add(b, "</a>");
     } else {
-        add_escaped(b, s->student);
+        grading_html_escape(b, s->student);
     }
     strbuf_add(b, "</td><td>");
-    add_escaped(b, s->status);
+    grading_html_escape(b, s->status);
     if (s->has_score) strbuf_addf(b, "</td><td class=\"num\">%g / %g", s->score, s->max_score);
     else strbuf_add(b, "</td><td>");
     for (size_t q = 0; q < c->question_count; q++) {
@@ -223,7 +211,7 @@ static void add_students(strbuf *b, const class_results *c) {
     strbuf_add(b, "<h2>Students</h2>\n<table>\n<thead><tr><th>student</th><th>status</th><th>score</th>");
     for (size_t q = 0; q < c->question_count; q++) {
         strbuf_add(b, "<th>");
-        add_escaped(b, c->questions[q].grade_id);
+        grading_html_escape(b, c->questions[q].grade_id);
         strbuf_add(b, "</th>");
     }
     strbuf_add(b, "</tr></thead>\n<tbody>\n");
@@ -238,7 +226,7 @@ char *overview_html(const class_results *c, const char *source) {
     strbuf_add(&b, page_head);
     const char *slash = strrchr(source, '/');
     strbuf_add(&b, "<h1>Class overview: ");
-    add_escaped(&b, slash ? slash + 1 : source);
+    grading_html_escape(&b, slash ? slash + 1 : source);
     strbuf_addf(&b, "</h1>\n<p>%zu submissions, %zu graded, %zu not graded. Charts and figures count the "
                     "graded submissions only.</p>\n<h2>Questions</h2>\n",
                 c->student_count, graded, c->student_count - graded);

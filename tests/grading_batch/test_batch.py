@@ -316,3 +316,21 @@ def test_resume_regrades_a_submission_graded_with_other_options(graded_class, tm
     assert "s001_correct: already graded" not in run.stderr and results_mtimes(outdir)["s001_correct"] != before
     run = grade(subs, "--source", source, "-o", outdir, *same, "--seed", "7")
     assert "s001_correct: already graded" in run.stderr, run.stderr
+
+
+def grade_odd_names(source, tmp_path):
+    """A batch of empty files (unreadable at once, no code to run) whose names are the point."""
+    subs = tmp_path / "batch"
+    subs.mkdir()
+    for name in ["=HYPERLINK(1)", "+1", "-2", "@SUM(A1)", "bell\x07name", "plain"]:
+        (subs / (name + ".ipynb")).write_text("")
+    outdir = str(tmp_path / "graded")
+    run = grade(str(subs) + "//", "--source", source, "-o", outdir + "/", "--only", "plain")
+    assert run.returncode == 0, run.stderr
+    return outdir, run
+
+
+def test_the_overview_drops_control_characters_as_feedback_does(graded_class, tmp_path):
+    outdir, _ = grade_odd_names(graded_class["source"], tmp_path)
+    page = open(os.path.join(outdir, "overview.html")).read()
+    assert "\x07" not in page and "bellname" in page
