@@ -126,6 +126,7 @@ typedef struct student_result {
     double *points;      /* per question; NAN when the report has no such test */
     char **test_status;  /* per question: passed, failed, timeout, ... or NULL */
     bool has_feedback;   /* OUTDIR/<student>/feedback.html exists */
+    bool unsandboxed;    /* its report notes that its code ran without the sandbox */
 } student_result;
 
 typedef struct class_results {
@@ -134,6 +135,7 @@ typedef struct class_results {
     student_result *students;
     size_t student_count;
     double max_score;    /* the source's total */
+    size_t unsandboxed;  /* how many students' code ran without the sandbox */
 } class_results;
 
 /* Writes OUTDIR/summary.csv, summary.json and overview.html from every student's report.

@@ -111,6 +111,7 @@ static const char page_head[] =
     "section.question{display:inline-block;vertical-align:top;width:440px;margin:0 2em 2em 0}\n"
     "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}\n"
     "td.num{text-align:right}.error{color:#a00000}a{color:#005a9c}\n"
+    ".warning{border:2px solid #a00000;padding:.5em 1em;color:#a00000;font-weight:bold}\n"
     "</style>\n</head>\n<body>\n";
 
 static void add_question_section(strbuf *b, const class_results *c, size_t q) {
@@ -185,6 +186,22 @@ static void add_errors(strbuf *b, const class_results *c) {
     strbuf_add(b, n ? "</ul>\n" : "<p>none: every submission was graded</p>\n");
 }
 
+/* Code that ran outside the sandbox could have read or changed anything the grader can: that
+ * must be the first thing the instructor sees, with whose. */
+static void add_sandbox_warning(strbuf *b, const class_results *c) {
+    if (!c->unsandboxed) return;
+    strbuf_addf(b, "<p class=\"warning\" id=\"unsandboxed\">Warning: %zu %s graded without a sandbox (it could "
+                   "not start on this machine), so the students' code could read and write whatever the grader "
+                   "can: ", c->unsandboxed, c->unsandboxed == 1 ? "submission was" : "submissions were");
+    size_t n = 0;
+    for (size_t i = 0; i < c->student_count; i++) {
+        if (!c->students[i].unsandboxed) continue;
+        if (n++) strbuf_add(b, ", ");
+        grading_html_escape(b, c->students[i].student);
+    }
+    strbuf_add(b, ".</p>\n");
+}
+
 static void add_student_row(strbuf *b, const class_results *c, const student_result *s) {
     strbuf_add(b, "<tr><td>");
     if (s->has_feedback) {
@@ -198,6 +215,7 @@ static void add_student_row(strbuf *b, const class_results *c, const student_res
     }
     strbuf_add(b, "</td><td>");
     grading_html_escape(b, s->status);
+    if (s->unsandboxed) strbuf_add(b, " <span class=\"error\">(no sandbox)</span>");
     if (s->has_score) strbuf_addf(b, "</td><td class=\"num\">%g / %g", s->score, s->max_score);
     else strbuf_add(b, "</td><td>");
     for (size_t q = 0; q < c->question_count; q++) {
@@ -227,9 +245,11 @@ char *overview_html(const class_results *c, const char *source) {
     const char *slash = strrchr(source, '/');
     strbuf_add(&b, "<h1>Class overview: ");
     grading_html_escape(&b, slash ? slash + 1 : source);
-    strbuf_addf(&b, "</h1>\n<p>%zu submissions, %zu graded, %zu not graded. Charts and figures count the "
+    strbuf_add(&b, "</h1>\n");
+    add_sandbox_warning(&b, c);
+    strbuf_addf(&b, "<p>%zu submission%s, %zu graded, %zu not graded. Charts and figures count the "
                     "graded submissions only.</p>\n<h2>Questions</h2>\n",
-                c->student_count, graded, c->student_count - graded);
+                c->student_count, c->student_count == 1 ? "" : "s", graded, c->student_count - graded);
     add_totals(&b, c);
     for (size_t q = 0; q < c->question_count; q++) add_question_section(&b, c, q);
     add_errors(&b, c);

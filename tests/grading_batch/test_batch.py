@@ -318,6 +318,33 @@ def test_resume_regrades_a_submission_graded_with_other_options(graded_class, tm
     assert "s001_correct: already graded" in run.stderr, run.stderr
 
 
+def test_grading_without_a_sandbox_is_said_where_the_instructor_looks(graded_class, tmp_path):
+    subs, source = copy_class(graded_class, tmp_path, {"s001_correct", "s002_correct"})
+    outdir = str(tmp_path / "graded")
+    no_bwrap = tmp_path / "bin"  # a PATH without bwrap: the grader falls back to no sandbox
+    no_bwrap.mkdir()
+    run = grade(subs, "--source", source, "-o", outdir, "--jobs", "1", "--timeout", CELL_TIMEOUT,
+                env=dict(os.environ, PATH=str(no_bwrap)))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("WITHOUT a sandbox") == 1, run.stderr  # once per batch, with the count
+    assert "2 submissions were graded WITHOUT a sandbox" in run.stderr, run.stderr
+    summary = json.load(open(os.path.join(outdir, "summary.json")))
+    assert summary["counts"]["unsandboxed"] == 2
+    assert [s["sandboxed"] for s in summary["students"]] == [False, False]
+    page = open(os.path.join(outdir, "overview.html")).read()
+    assert 'class="warning"' in page and "without a sandbox" in page and "s002_correct" in page.split("<h2>")[0]
+
+
+def test_a_sandboxed_class_has_no_sandbox_warning(graded_class):
+    if not shutil.which("bwrap"):
+        pytest.skip("bwrap is not installed here")
+    summary = json.load(open(os.path.join(graded_class["outdir"], "summary.json")))
+    assert summary["counts"]["unsandboxed"] == 0
+    assert all(s["sandboxed"] is not False for s in summary["students"])
+    assert 'class="warning"' not in open(os.path.join(graded_class["outdir"], "overview.html")).read()
+    assert "WITHOUT a sandbox" not in graded_class["log"]
+
+
 def grade_odd_names(source, tmp_path):
     """A batch of empty files (unreadable at once, no code to run) whose names are the point."""
     subs = tmp_path / "batch"
