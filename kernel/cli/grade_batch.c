@@ -34,7 +34,8 @@ static const char batch_usage[] =
     "process: a crash, hang or broken file costs that submission only. DIR holds one file per\n"
     "student (alice.ipynb) or, as nbgrader lays it out, one folder per student (alice/hw1.ipynb).\n"
     "Each student's reports go to OUTDIR/<student>/; the class's to OUTDIR/summary.csv,\n"
-    "OUTDIR/summary.json and OUTDIR/overview.html.\n"
+    "OUTDIR/summary.json and OUTDIR/overview.html. In summary.csv, a text cell starting with =, +,\n"
+    "-, @, a tab or a carriage return gets a leading ' so a spreadsheet does not run it as a formula.\n"
     "\n"
     "options:\n"
     "  -o, --output OUTDIR          where reports go (default: graded)\n"
@@ -88,6 +89,15 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
     return 1;
 }
 
+/* "batch/" names the same folder as "batch"; without the slash, paths built from it read
+ * batch/alice.ipynb, not batch//alice.ipynb (in reports and their replay commands). */
+static const char *without_trailing_slashes(const char *path) {
+    char *p = (char *)path; /* an argv string: ours to change */
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/') p[--n] = '\0';
+    return p;
+}
+
 static bool parse_positive(const char *text, double *out) {
     char *end;
     errno = 0;
@@ -130,7 +140,7 @@ static int parse_valued(batch_options *o, int argc, char **argv, int *i) {
     int n;
     if ((took = take_value(argc, argv, i, "-o", &v)) || (took = take_value(argc, argv, i, "--output", &v))) {
         if (took < 0 || !*v) return usage_error("-o needs a folder", NULL);
-        o->outdir = v;
+        o->outdir = without_trailing_slashes(v);
     } else if ((took = take_value(argc, argv, i, "--source", &v))) {
         if (took < 0 || !*v) return usage_error("--source needs the instructor notebook", NULL);
         o->source = v;
@@ -173,7 +183,7 @@ static int parse_options(int argc, char **argv, batch_options *o) {
         int handled;
         if (arg[0] != '-') {
             if (o->dir) return usage_error("one folder at a time: ", arg);
-            o->dir = arg;
+            o->dir = without_trailing_slashes(arg);
         } else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             return 1;
         } else if (!strcmp(arg, "--force")) {

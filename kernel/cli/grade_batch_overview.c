@@ -88,8 +88,8 @@ static void add_chart(strbuf *out, const char *id, const char *title, const bins
         char label[48];
         bin_label(label, sizeof label, b, i);
         strbuf_addf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#0072B2\">"
-                         "<title>%s points: %zu students</title></rect>\n",
-                    x, MARGIN_T + plot_h - h, w, h, label, b->height[i]);
+                         "<title>%s points: %zu student%s</title></rect>\n",
+                    x, MARGIN_T + plot_h - h, w, h, label, b->height[i], b->height[i] == 1 ? "" : "s");
         if (b->height[i])
             strbuf_addf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\" fill=\"#222\">%zu</text>\n",
                         x + w / 2, MARGIN_T + plot_h - h - 2, b->height[i]);

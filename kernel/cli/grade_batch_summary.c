@@ -207,8 +207,17 @@ question_stats question_stats_of(const class_results *c, size_t q) {
 
 /* ---- summary.csv -------------------------------------------------------------------------- */
 
+/* A text cell a spreadsheet would take for a formula (=, +, -, @, or a tab or carriage return
+ * before one) gets a leading single quote, as OWASP's CSV-injection advice says: a student's file
+ * name must not run as a formula on the instructor's machine. Numbers are written unguarded. */
+static bool looks_like_formula(const char *text) {
+    return text && text[0] && strchr("=+-@\t\r", text[0]);
+}
+
 /* RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
 static void csv_field(strbuf *b, const char *text, bool last) {
+    char *guarded = looks_like_formula(text) ? xasprintf("'%s", text) : NULL;
+    if (guarded) text = guarded;
     if (text && strpbrk(text, ",\"\r\n")) {
         strbuf_add(b, "\"");
         for (const char *p = text; *p; p++) strbuf_add(b, *p == '"' ? "\"\"" : (char[]){*p, '\0'});
@@ -217,6 +226,7 @@ static void csv_field(strbuf *b, const char *text, bool last) {
         strbuf_add(b, text);
     }
     strbuf_add(b, last ? "\r\n" : ",");
+    free(guarded);
 }
 
 static void csv_number(strbuf *b, double v, bool present) {

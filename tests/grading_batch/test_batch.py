@@ -5,6 +5,7 @@ each submission deserves come from make_class.py, graded once per session (conft
 test runs the real conclab binary on real files and reads what it leaves on disk.
 """
 import html.parser
+import csv
 import json
 import os
 import pty
@@ -361,3 +362,14 @@ def test_the_overview_drops_control_characters_as_feedback_does(graded_class, tm
     outdir, _ = grade_odd_names(graded_class["source"], tmp_path)
     page = open(os.path.join(outdir, "overview.html")).read()
     assert "\x07" not in page and "bellname" in page
+
+
+def test_csv_cells_cannot_be_formulas_and_paths_have_no_double_slash(graded_class, tmp_path):
+    outdir, run = grade_odd_names(graded_class["source"], tmp_path)
+    assert "1 failed" in run.stderr and "1 submissions" not in run.stderr, run.stderr
+    assert "//" not in run.stderr, run.stderr  # batch/plain.ipynb, not batch//plain.ipynb
+    with open(os.path.join(outdir, "summary.csv"), newline="") as f:
+        students = [row[0] for row in csv.reader(f)][1:]
+    assert students == ["'+1", "'-2", "'=HYPERLINK(1)", "'@SUM(A1)", "bell\x07name", "plain"], students
+    page = open(os.path.join(outdir, "overview.html")).read()
+    assert "6 submissions," in page and "1 students" not in page
