@@ -34,7 +34,8 @@ static const char batch_usage[] =
     "process: a crash, hang or broken file costs that submission only. DIR holds one file per\n"
     "student (alice.ipynb) or, as nbgrader lays it out, one folder per student (alice/hw1.ipynb).\n"
     "Each student's reports go to OUTDIR/<student>/; the class's to OUTDIR/summary.csv,\n"
-    "OUTDIR/summary.json and OUTDIR/overview.html.\n"
+    "OUTDIR/summary.json and OUTDIR/overview.html. In summary.csv, a text cell starting with =, +,\n"
+    "-, @, a tab or a carriage return gets a leading ' so a spreadsheet does not run it as a formula.\n"
     "\n"
     "options:\n"
     "  -o, --output OUTDIR          where reports go (default: graded)\n"
@@ -52,9 +53,10 @@ static const char batch_usage[] =
     "      --timeout S, --repeat N, --seed S, --stderr-fails, --sandbox, --no-sandbox\n"
     "\n"
     "Resuming: a submission whose OUTDIR/<student>/results.json is newer than both the submission\n"
-    "and the source is skipped as already graded, so after Ctrl-C, a crash or a reboot the same\n"
-    "command carries on where it stopped. Ctrl-C stops the graders at once; only complete reports\n"
-    "are kept.\n"
+    "and the source, and was graded with the same grader options (recorded in batch-options.json),\n"
+    "is skipped as already graded, so after Ctrl-C, a crash or a reboot the same command carries on\n"
+    "where it stopped; other options regrade it. Ctrl-C stops the graders at once; only complete\n"
+    "reports are kept. A regrade moves the old report aside (results.previous.json).\n"
     "\n"
     "exit status: 0 every submission graded or its error recorded (a broken submission is not a\n"
     "failure of the batch), 1 the batch itself failed, 2 usage error, 130 interrupted.\n";
@@ -85,6 +87,15 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
     if (*i + 1 >= argc) return -1;
     *value = argv[++*i];
     return 1;
+}
+
+/* "batch/" names the same folder as "batch"; without the slash, paths built from it read
+ * batch/alice.ipynb, not batch//alice.ipynb (in reports and their replay commands). */
+static const char *without_trailing_slashes(const char *path) {
+    char *p = (char *)path; /* an argv string: ours to change */
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/') p[--n] = '\0';
+    return p;
 }
 
 static bool parse_positive(const char *text, double *out) {
@@ -129,7 +140,7 @@ static int parse_valued(batch_options *o, int argc, char **argv, int *i) {
     int n;
     if ((took = take_value(argc, argv, i, "-o", &v)) || (took = take_value(argc, argv, i, "--output", &v))) {
         if (took < 0 || !*v) return usage_error("-o needs a folder", NULL);
-        o->outdir = v;
+        o->outdir = without_trailing_slashes(v);
     } else if ((took = take_value(argc, argv, i, "--source", &v))) {
         if (took < 0 || !*v) return usage_error("--source needs the instructor notebook", NULL);
         o->source = v;
@@ -172,7 +183,7 @@ static int parse_options(int argc, char **argv, batch_options *o) {
         int handled;
         if (arg[0] != '-') {
             if (o->dir) return usage_error("one folder at a time: ", arg);
-            o->dir = arg;
+            o->dir = without_trailing_slashes(arg);
         } else if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
             return 1;
         } else if (!strcmp(arg, "--force")) {
@@ -219,19 +230,38 @@ static size_t count_state(const roster *r, submission_state state) {
 
 static void choose_submissions(roster *r, const batch_options *o) {
     if (o->shard_count) roster_keep_shard(r, o->shard_index, o->shard_count);
-    if (!o->force && !o->only_count) roster_skip_graded(r, o->source, o->outdir);
+    if (!o->force && !o->only_count) roster_skip_graded(r, o->source, o->outdir, o->grader_args, o->grader_argc);
 }
 
 static void report_skipped(const roster *r, progress *p) {
     for (size_t i = 0; i < r->count; i++) {
         const submission *s = &r->items[i];
         if (s->state == SUBMISSION_ALREADY_GRADED) progress_skipped(p, s, "already graded");
+        if (s->state == SUBMISSION_TO_GRADE && s->options_changed) progress_note(p, s, "options changed: regrading");
         if (s->state == SUBMISSION_BROKEN) {
             char *why = xasprintf("error: %s", s->error);
             progress_skipped(p, s, why);
             free(why);
         }
     }
+}
+
+static const char *plural(size_t n, const char *one, const char *many) {
+    return n == 1 ? one : many;
+}
+
+/* The last line: what was actually done, not what was planned (an interrupt stops midway). */
+static void report_done(const roster *r, const pool_counts *done, size_t to_grade, double seconds, int jobs) {
+    size_t skipped = count_state(r, SUBMISSION_ALREADY_GRADED);
+    size_t failed = done->failed + count_state(r, SUBMISSION_BROKEN);
+    size_t ran = done->graded + done->failed;
+    size_t not_reached = to_grade - ran;
+    fprintf(stderr, "conclab grade: %zu %s graded, %zu failed, %zu already graded", done->graded,
+            plural(done->graded, "submission", "submissions"), failed, skipped);
+    if (not_reached) fprintf(stderr, ", %zu not reached", not_reached);
+    fprintf(stderr, " in %.1f s", seconds);
+    if (ran) fprintf(stderr, " (%.2f s each, %d at a time)", seconds / (double)ran, jobs);
+    fputc('\n', stderr);
 }
 
 static int grade_all(const roster *r, const batch_options *o) {
@@ -246,12 +276,12 @@ static int grade_all(const roster *r, const batch_options *o) {
     report_skipped(r, p);
     pool_options po = {.jobs = o->jobs, .submission_timeout_s = o->submission_timeout_s, .source = o->source,
                        .outdir = o->outdir, .grader_args = o->grader_args, .grader_argc = o->grader_argc};
-    pool_result result = pool_run(r, &po, p);
+    pool_counts done;
+    pool_result result = pool_run(r, &po, p, &done);
     progress_end(p);
     double seconds = monotonic_seconds() - started;
-    if (to_grade && !o->quiet && (result == POOL_DONE || result == POOL_INTERRUPTED))
-        fprintf(stderr, "conclab grade: %zu submissions graded in %.1f s (%.2f s each, %d at a time)\n", to_grade,
-                seconds, seconds / (double)to_grade, o->jobs);
+    if (!o->quiet && (result == POOL_DONE || result == POOL_INTERRUPTED))
+        report_done(r, &done, to_grade, seconds, o->jobs);
     if (result == POOL_INTERRUPTED) fprintf(stderr, "conclab grade: interrupted; run the same command to resume\n");
     switch (result) {
     case POOL_DONE: return BATCH_OK;

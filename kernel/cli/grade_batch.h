@@ -24,6 +24,7 @@ typedef struct submission {
     char *path;     /* the notebook (or whatever file) to grade; NULL when BROKEN before that */
     char *error;    /* why it is BROKEN */
     submission_state state;
+    bool options_changed; /* graded before, with other grader options: graded again */
 } submission;
 
 typedef struct roster {
@@ -45,8 +46,13 @@ void roster_keep_shard(roster *r, int index, int count);
 int roster_keep_only(roster *r, char **names, size_t count);
 
 /* Marks TO_GRADE submissions whose OUTDIR/<student>/results.json is newer than both the
- * submission and the source as ALREADY_GRADED. */
-void roster_skip_graded(roster *r, const char *source, const char *outdir);
+ * submission and the source, and was graded with the same grader options (args), as
+ * ALREADY_GRADED; those graded with other options are marked options_changed. */
+void roster_skip_graded(roster *r, const char *source, const char *outdir, char **args, size_t argc);
+
+/* Records in OUTDIR/<student>/batch-options.json the grader options a submission is graded with.
+ * 0, or -1 with a message printed. */
+int grader_options_write(const char *outdir, const char *student, char **args, size_t argc);
 
 /* OUTDIR/<student>/<name>, allocated. */
 char *student_file(const char *outdir, const char *student, const char *name);
@@ -81,15 +87,22 @@ typedef enum pool_result {
     POOL_FAILED,         /* the batch could not start children */
 } pool_result;
 
+/* What a pool run actually did (an interrupted run did not reach every submission). */
+typedef struct pool_counts {
+    size_t graded; /* the grader wrote a report of a graded submission */
+    size_t failed; /* no report, or the submission was unreadable */
+} pool_counts;
+
 /* Grades every TO_GRADE submission, o->jobs at a time; each outcome goes to the progress
  * display and, for a submission without a report, into OUTDIR/<student>/batch-error.json. */
-pool_result pool_run(const roster *r, const pool_options *o, progress *p);
+pool_result pool_run(const roster *r, const pool_options *o, progress *p, pool_counts *counts);
 
 /* ---- progress (grade_batch_progress.c) ---------------------------------------------------- */
 
 /* A bar redrawn in place on a terminal; one line per submission otherwise. */
 progress *progress_start(size_t total, bool quiet);
 void progress_skipped(progress *p, const submission *sub, const char *why);
+void progress_note(progress *p, const submission *sub, const char *what); /* a line, not counted */
 void progress_started(progress *p, const submission *sub);
 void progress_finished(progress *p, const grading_outcome *o, const char *outdir);
 void progress_tick(progress *p); /* redraws the bar (elapsed time moves) */
@@ -113,6 +126,7 @@ typedef struct student_result {
     double *points;      /* per question; NAN when the report has no such test */
     char **test_status;  /* per question: passed, failed, timeout, ... or NULL */
     bool has_feedback;   /* OUTDIR/<student>/feedback.html exists */
+    bool unsandboxed;    /* its report notes that its code ran without the sandbox */
 } student_result;
 
 typedef struct class_results {
@@ -121,6 +135,7 @@ typedef struct class_results {
     student_result *students;
     size_t student_count;
     double max_score;    /* the source's total */
+    size_t unsandboxed;  /* how many students' code ran without the sandbox */
 } class_results;
 
 /* Writes OUTDIR/summary.csv, summary.json and overview.html from every student's report.

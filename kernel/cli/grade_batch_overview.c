@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "grade_batch.h"
+#include "grading.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -21,19 +22,6 @@
 #define MARGIN_B 34
 #define MARGIN_T 16
 #define MAX_BINS 20
-
-static void add_escaped(strbuf *b, const char *text) {
-    for (const char *p = text; *p; p++) {
-        switch (*p) {
-        case '&': strbuf_add(b, "&amp;"); break;
-        case '<': strbuf_add(b, "&lt;"); break;
-        case '>': strbuf_add(b, "&gt;"); break;
-        case '"': strbuf_add(b, "&quot;"); break;
-        case '\'': strbuf_add(b, "&#39;"); break;
-        default: strbuf_addn(b, p, 1);
-        }
-    }
-}
 
 /* A student's folder name as a relative URL: unreserved bytes kept, the rest %XX. */
 static void add_url_path(strbuf *b, const char *text) {
@@ -89,7 +77,7 @@ static void add_chart(strbuf *out, const char *id, const char *title, const bins
     strbuf_addf(out, "<svg class=\"chart\" role=\"img\" aria-labelledby=\"%s-t\" width=\"%d\" height=\"%d\" "
                      "viewBox=\"0 0 %d %d\" xmlns=\"http://www.w3.org/2000/svg\">\n<title id=\"%s-t\">",
                 id, CHART_W, CHART_H, CHART_W, CHART_H, id);
-    add_escaped(out, title);
+    grading_html_escape(out, title);
     strbuf_add(out, "</title>\n");
     strbuf_addf(out, "<line x1=\"%d\" y1=\"%g\" x2=\"%d\" y2=\"%g\" stroke=\"#444\"/>\n", MARGIN_L,
                 MARGIN_T + plot_h, CHART_W - 8, MARGIN_T + plot_h);
@@ -100,8 +88,8 @@ static void add_chart(strbuf *out, const char *id, const char *title, const bins
         char label[48];
         bin_label(label, sizeof label, b, i);
         strbuf_addf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#0072B2\">"
-                         "<title>%s points: %zu students</title></rect>\n",
-                    x, MARGIN_T + plot_h - h, w, h, label, b->height[i]);
+                         "<title>%s points: %zu student%s</title></rect>\n",
+                    x, MARGIN_T + plot_h - h, w, h, label, b->height[i], b->height[i] == 1 ? "" : "s");
         if (b->height[i])
             strbuf_addf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" text-anchor=\"middle\" fill=\"#222\">%zu</text>\n",
                         x + w / 2, MARGIN_T + plot_h - h - 2, b->height[i]);
@@ -123,6 +111,7 @@ static const char page_head[] =
     "section.question{display:inline-block;vertical-align:top;width:440px;margin:0 2em 2em 0}\n"
     "table{border-collapse:collapse}td,th{border:1px solid #bbb;padding:.2em .5em;text-align:left}\n"
     "td.num{text-align:right}.error{color:#a00000}a{color:#005a9c}\n"
+    ".warning{border:2px solid #a00000;padding:.5em 1em;color:#a00000;font-weight:bold}\n"
     "</style>\n</head>\n<body>\n";
 
 static void add_question_section(strbuf *b, const class_results *c, size_t q) {
@@ -134,7 +123,7 @@ static void add_question_section(strbuf *b, const class_results *c, size_t q) {
         if (strcmp(s->status, "graded") == 0 && !isnan(s->points[q])) bin_add(&bn, s->points[q]);
     }
     strbuf_add(b, "<section class=\"question\">\n<h3>");
-    add_escaped(b, qu->grade_id);
+    grading_html_escape(b, qu->grade_id);
     strbuf_addf(b, " <small>(%g points)</small></h3>\n", qu->max_points);
     char *id = xasprintf("q%zu", q + 1);
     char *title = xasprintf("%s: number of students per score, %zu graded", qu->grade_id, st.graded);
@@ -185,16 +174,32 @@ static void add_errors(strbuf *b, const class_results *c) {
         const student_result *s = &c->students[i];
         if (strcmp(s->status, "graded") == 0) continue;
         strbuf_add(b, n++ ? "<li>" : "<ul>\n<li>");
-        add_escaped(b, s->student);
+        grading_html_escape(b, s->student);
         strbuf_add(b, ": <span class=\"error\">");
-        add_escaped(b, s->status);
+        grading_html_escape(b, s->status);
         if (s->error) {
             strbuf_add(b, ": ");
-            add_escaped(b, s->error);
+            grading_html_escape(b, s->error);
         }
         strbuf_add(b, "</span></li>\n");
     }
     strbuf_add(b, n ? "</ul>\n" : "<p>none: every submission was graded</p>\n");
+}
+
+/* Code that ran outside the sandbox could have read or changed anything the grader can: that
+ * must be the first thing the instructor sees, with whose. */
+static void add_sandbox_warning(strbuf *b, const class_results *c) {
+    if (!c->unsandboxed) return;
+    strbuf_addf(b, "<p class=\"warning\" id=\"unsandboxed\">Warning: %zu %s graded without a sandbox (it could "
+                   "not start on this machine), so the students' code could read and write whatever the grader "
+                   "can: ", c->unsandboxed, c->unsandboxed == 1 ? "submission was" : "submissions were");
+    size_t n = 0;
+    for (size_t i = 0; i < c->student_count; i++) {
+        if (!c->students[i].unsandboxed) continue;
+        if (n++) strbuf_add(b, ", ");
+        grading_html_escape(b, c->students[i].student);
+    }
+    strbuf_add(b, ".</p>\n");
 }
 
 static void add_student_row(strbuf *b, const class_results *c, const student_result *s) {
@@ -203,13 +208,14 @@ static void add_student_row(strbuf *b, const class_results *c, const student_res
         strbuf_add(b, "<a href=\"");
         add_url_path(b, s->student);
         strbuf_add(b, "/feedback.html\">");
-        add_escaped(b, s->student);
+        grading_html_escape(b, s->student);
         strbuf_add(b, "</a>");
     } else {
-        add_escaped(b, s->student);
+        grading_html_escape(b, s->student);
     }
     strbuf_add(b, "</td><td>");
-    add_escaped(b, s->status);
+    grading_html_escape(b, s->status);
+    if (s->unsandboxed) strbuf_add(b, " <span class=\"error\">(no sandbox)</span>");
     if (s->has_score) strbuf_addf(b, "</td><td class=\"num\">%g / %g", s->score, s->max_score);
     else strbuf_add(b, "</td><td>");
     for (size_t q = 0; q < c->question_count; q++) {
@@ -223,7 +229,7 @@ static void add_students(strbuf *b, const class_results *c) {
     strbuf_add(b, "<h2>Students</h2>\n<table>\n<thead><tr><th>student</th><th>status</th><th>score</th>");
     for (size_t q = 0; q < c->question_count; q++) {
         strbuf_add(b, "<th>");
-        add_escaped(b, c->questions[q].grade_id);
+        grading_html_escape(b, c->questions[q].grade_id);
         strbuf_add(b, "</th>");
     }
     strbuf_add(b, "</tr></thead>\n<tbody>\n");
@@ -238,10 +244,12 @@ char *overview_html(const class_results *c, const char *source) {
     strbuf_add(&b, page_head);
     const char *slash = strrchr(source, '/');
     strbuf_add(&b, "<h1>Class overview: ");
-    add_escaped(&b, slash ? slash + 1 : source);
-    strbuf_addf(&b, "</h1>\n<p>%zu submissions, %zu graded, %zu not graded. Charts and figures count the "
+    grading_html_escape(&b, slash ? slash + 1 : source);
+    strbuf_add(&b, "</h1>\n");
+    add_sandbox_warning(&b, c);
+    strbuf_addf(&b, "<p>%zu submission%s, %zu graded, %zu not graded. Charts and figures count the "
                     "graded submissions only.</p>\n<h2>Questions</h2>\n",
-                c->student_count, graded, c->student_count - graded);
+                c->student_count, c->student_count == 1 ? "" : "s", graded, c->student_count - graded);
     add_totals(&b, c);
     for (size_t q = 0; q < c->question_count; q++) add_question_section(&b, c, q);
     add_errors(&b, c);

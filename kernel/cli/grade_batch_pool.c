@@ -82,11 +82,30 @@ static void exec_grader(const submission *sub, const pool_options *o, const sigs
     _exit(127);
 }
 
+/* Before a regrade: the last report is moved aside (results.previous.json, feedback.previous.html),
+ * so a regrade that ends without a report (killed, over its time limit, crashed) shows as an
+ * error in the summary instead of the old score passing for a current one, and the student's
+ * feedback page is not a stale one. */
+static void retire_old_report(const pool_options *o, const submission *sub) {
+    static const char *const moved[][2] = {{"results.json", "results.previous.json"},
+                                           {"feedback.html", "feedback.previous.html"}};
+    for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
+        char *from = student_file(o->outdir, sub->student, moved[i][0]);
+        char *to = student_file(o->outdir, sub->student, moved[i][1]);
+        if (rename(from, to) != 0 && errno != ENOENT)
+            fprintf(stderr, "conclab grade: cannot move %s aside: %s\n", from, strerror(errno));
+        free(from);
+        free(to);
+    }
+}
+
 static int start_child(running *slot, const submission *sub, const pool_options *o, const sigset_t *old_mask) {
     if (make_student_dir(o->outdir, sub->student) != 0) {
         fprintf(stderr, "conclab grade: cannot create %s/%s: %s\n", o->outdir, sub->student, strerror(errno));
         return -1;
     }
+    retire_old_report(o, sub);
+    if (grader_options_write(o->outdir, sub->student, o->grader_args, o->grader_argc) != 0) return -1;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -227,7 +246,8 @@ static size_t next_to_grade(const roster *r, size_t from) {
     return from;
 }
 
-pool_result pool_run(const roster *r, const pool_options *o, progress *p) {
+pool_result pool_run(const roster *r, const pool_options *o, progress *p, pool_counts *counts) {
+    *counts = (pool_counts){0};
     sigset_t watched, old_mask;
     sigemptyset(&watched);
     sigaddset(&watched, SIGCHLD);
@@ -260,6 +280,8 @@ pool_result pool_run(const roster *r, const pool_options *o, progress *p) {
         grading_outcome g;
         while (reap_one(slots, o->jobs, &g, o)) {
             record_error(o, &g);
+            if (g.error || g.exit_status != GRADER_GRADED) counts->failed++;
+            else counts->graded++;
             progress_finished(p, &g, o->outdir);
             if (g.exit_status == GRADER_USAGE && result == POOL_DONE) {
                 /* the source or an option is bad: every other child would say the same */

@@ -79,6 +79,13 @@ void progress_skipped(progress *p, const submission *sub, const char *why) {
     free(line);
 }
 
+void progress_note(progress *p, const submission *sub, const char *what) {
+    if (p->quiet) return;
+    char *line = xasprintf("%s: %s", sub->student, what);
+    say(p, line);
+    free(line);
+}
+
 void progress_started(progress *p, const submission *sub) {
     p->current = sub->student;
     draw_bar(p);

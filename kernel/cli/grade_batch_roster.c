@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* asprintf */
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,15 +179,53 @@ static bool newer(const struct stat *a, const struct stat *b) {
            (a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec > b->st_mtim.tv_nsec);
 }
 
-void roster_skip_graded(roster *r, const char *source, const char *outdir) {
+/* ---- the options a report was graded with ------------------------------------------------ */
+
+#define OPTIONS_FILE "batch-options.json"
+
+static json_t *options_array(char **args, size_t argc) {
+    json_t *a = json_array();
+    for (size_t i = 0; i < argc; i++) json_array_append_new(a, json_string(args[i]));
+    return a;
+}
+
+int grader_options_write(const char *outdir, const char *student, char **args, size_t argc) {
+    char *path = student_file(outdir, student, OPTIONS_FILE);
+    json_t *j = json_pack("{s:s, s:o}", "schema", "conclab-grade-batch-options/1", "grader_options",
+                          options_array(args, argc));
+    int rc = j && json_dump_file(j, path, JSON_INDENT(1)) == 0 ? 0 : -1;
+    if (rc != 0) fprintf(stderr, "conclab grade: cannot write %s\n", path);
+    json_decref(j);
+    free(path);
+    return rc;
+}
+
+/* A report graded with other grader options (--timeout, --repeat, --seed, --stderr-fails, the
+ * sandbox's) is not the one this run would write. A report without the record (graded by hand,
+ * or by an older batch) counts as graded with none. */
+static bool options_differ(const char *outdir, const char *student, char **args, size_t argc) {
+    char *path = student_file(outdir, student, OPTIONS_FILE);
+    json_t *j = json_load_file(path, 0, NULL);
+    free(path);
+    json_t *recorded = json_object_get(j, "grader_options");
+    json_t *now = options_array(args, argc);
+    bool differ = recorded ? !json_equal(recorded, now) : argc > 0;
+    json_decref(now);
+    json_decref(j);
+    return differ;
+}
+
+void roster_skip_graded(roster *r, const char *source, const char *outdir, char **args, size_t argc) {
     struct stat source_st, sub_st, report_st;
     if (stat(source, &source_st) != 0) return;
     for (size_t i = 0; i < r->count; i++) {
         submission *s = &r->items[i];
         if (s->state != SUBMISSION_TO_GRADE || stat(s->path, &sub_st) != 0) continue;
         char *report = student_file(outdir, s->student, "results.json");
-        if (stat(report, &report_st) == 0 && newer(&report_st, &sub_st) && newer(&report_st, &source_st))
-            s->state = SUBMISSION_ALREADY_GRADED;
+        if (stat(report, &report_st) == 0 && newer(&report_st, &sub_st) && newer(&report_st, &source_st)) {
+            if (options_differ(outdir, s->student, args, argc)) s->options_changed = true;
+            else s->state = SUBMISSION_ALREADY_GRADED;
+        }
         free(report);
     }
 }

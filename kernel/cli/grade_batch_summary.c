@@ -51,7 +51,23 @@ static void questions_from_source(class_results *c, const char *source) {
 
 /* ---- one student -------------------------------------------------------------------------- */
 
+/* The single grader falls back to no sandbox when bwrap cannot run here, and says so only in
+ * its report's notes: the batch must say it where the instructor looks. */
+#define UNSANDBOXED_NOTE "graded without a sandbox"
+
+static bool noted_unsandboxed(json_t *report) {
+    size_t i;
+    json_t *note;
+    json_array_foreach(json_object_get(report, "notes"), i, note) {
+        const char *text = json_string_value(note);
+        if (text && strstr(text, UNSANDBOXED_NOTE)) return true;
+    }
+    return false;
+}
+
 static void fill_from_report(class_results *c, student_result *s, json_t *report) {
+    s->unsandboxed = noted_unsandboxed(report);
+    c->unsandboxed += s->unsandboxed;
     const char *status = json_string_value(json_object_get(report, "status"));
     s->status = status && strcmp(status, "graded") == 0 ? "graded" : "unreadable";
     const char *error = json_string_value(json_object_get(report, "error"));
@@ -191,8 +207,17 @@ question_stats question_stats_of(const class_results *c, size_t q) {
 
 /* ---- summary.csv -------------------------------------------------------------------------- */
 
+/* A text cell a spreadsheet would take for a formula (=, +, -, @, or a tab or carriage return
+ * before one) gets a leading single quote, as OWASP's CSV-injection advice says: a student's file
+ * name must not run as a formula on the instructor's machine. Numbers are written unguarded. */
+static bool looks_like_formula(const char *text) {
+    return text && text[0] && strchr("=+-@\t\r", text[0]);
+}
+
 /* RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
 static void csv_field(strbuf *b, const char *text, bool last) {
+    char *guarded = looks_like_formula(text) ? xasprintf("'%s", text) : NULL;
+    if (guarded) text = guarded;
     if (text && strpbrk(text, ",\"\r\n")) {
         strbuf_add(b, "\"");
         for (const char *p = text; *p; p++) strbuf_add(b, *p == '"' ? "\"\"" : (char[]){*p, '\0'});
@@ -201,6 +226,7 @@ static void csv_field(strbuf *b, const char *text, bool last) {
         strbuf_add(b, text);
     }
     strbuf_add(b, last ? "\r\n" : ",");
+    free(guarded);
 }
 
 static void csv_number(strbuf *b, double v, bool present) {
@@ -244,11 +270,12 @@ static json_t *student_json(const class_results *c, const student_result *s) {
     for (size_t q = 0; q < c->question_count; q++)
         json_object_set_new(points, c->questions[q].grade_id, number_or_null(s->points[q], s->has_score));
     char *feedback = xasprintf("%s/feedback.html", s->student);
-    json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "student", s->student, "status", s->status,
+    json_t *j = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "student", s->student, "status", s->status,
                           "score", number_or_null(s->score, s->has_score), "max_score",
                           number_or_null(s->has_score ? s->max_score : c->max_score, true), "points", points,
                           "error", s->error ? json_string(s->error) : json_null(), "feedback",
-                          s->has_feedback ? json_string(feedback) : json_null());
+                          s->has_feedback ? json_string(feedback) : json_null(), "sandboxed",
+                          s->has_score ? json_boolean(!s->unsandboxed) : json_null());
     free(feedback);
     return j;
 }
@@ -265,11 +292,11 @@ static char *summary_json(const class_results *c, const char *source) {
                : strcmp(s->status, "error") == 0      ? 2
                                                       : 3]++;
     }
-    json_t *j = json_pack("{s:s, s:s, s:f, s:{s:I, s:I, s:I, s:I, s:I}, s:o, s:o}", "schema",
+    json_t *j = json_pack("{s:s, s:s, s:f, s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o}", "schema",
                           "conclab-grade-summary/1", "source", source, "max_score", c->max_score, "counts",
                           "students", (json_int_t)c->student_count, "graded", (json_int_t)counts[0], "unreadable",
                           (json_int_t)counts[1], "error", (json_int_t)counts[2], "not_graded", (json_int_t)counts[3],
-                          "questions", questions, "students", students);
+                          "unsandboxed", (json_int_t)c->unsandboxed, "questions", questions, "students", students);
     char *text = json_dumps(j, JSON_INDENT(1));
     json_decref(j);
     strbuf b = {0};
@@ -313,6 +340,12 @@ int summary_write(const roster *r, const char *source, const char *outdir) {
     char *csv = summary_csv(&c), *json = summary_json(&c, source), *html = overview_html(&c, source);
     int rc = write_atomically(outdir, "summary.csv", csv) | write_atomically(outdir, "summary.json", json) |
              write_atomically(outdir, "overview.html", html);
+    if (c.unsandboxed)
+        fprintf(stderr,
+                "conclab grade: WARNING: %zu %s graded WITHOUT a sandbox (it could not start here): "
+                "their code could read and write what you can (see summary.json's \"sandboxed\" and each "
+                "student's grader.log)\n",
+                c.unsandboxed, c.unsandboxed == 1 ? "submission was" : "submissions were");
     free(csv);
     free(json);
     free(html);

@@ -36,9 +36,7 @@ char *report_csv(const grade_report *r) {
     return strbuf_take(&b);
 }
 
-/* Text for XML and HTML: markup characters escaped, control characters (not allowed in XML 1.0)
- * dropped. */
-static void escaped(strbuf *b, const char *text) {
+void grading_html_escape(strbuf *b, const char *text) {
     for (const char *p = text ? text : ""; *p; p++) {
         switch (*p) {
         case '<': strbuf_add(b, "&lt;"); break;
@@ -67,9 +65,9 @@ static const char *const SKIPPED[] = {"manual", NULL};
 
 static void junit_case(strbuf *b, const grade_report *r, const grade_item *it) {
     strbuf_add(b, "    <testcase classname=\"");
-    escaped(b, r->submission);
+    grading_html_escape(b, r->submission);
     strbuf_add(b, "\" name=\"");
-    escaped(b, it->name);
+    grading_html_escape(b, it->name);
     strbuf_add(b, "\">\n");
     const char *tag = NULL;
     for (const char *const *s = FAILURES; *s; s++) if (strcmp(it->status, *s) == 0) tag = "failure";
@@ -77,20 +75,20 @@ static void junit_case(strbuf *b, const grade_report *r, const grade_item *it) {
     if (strcmp(it->status, "manual") == 0) tag = "skipped";
     if (tag) {
         strbuf_addf(b, "      <%s type=\"%s\" message=\"", tag, it->status);
-        escaped(b, it->message);
+        grading_html_escape(b, it->message);
         strbuf_addf(b, "\">%g of %g points\n", it->points, it->max_points);
-        escaped(b, it->output);
+        grading_html_escape(b, it->output);
         strbuf_addf(b, "</%s>\n", tag);
     }
     strbuf_add(b, "      <system-out>");
-    escaped(b, it->output);
+    grading_html_escape(b, it->output);
     strbuf_add(b, "</system-out>\n    </testcase>\n");
 }
 
 char *report_junit(const grade_report *r) {
     strbuf b = {0};
     strbuf_add(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"");
-    escaped(&b, r->submission);
+    grading_html_escape(&b, r->submission);
     strbuf_addf(&b, "\" tests=\"%zu\" failures=\"%d\" errors=\"%d\" skipped=\"%d\" time=\"%.3f\">\n", r->n_items,
                 count_status(r, FAILURES), count_status(r, ERRORS), count_status(r, SKIPPED), r->seconds);
     for (size_t i = 0; i < r->n_items; i++) junit_case(&b, r, &r->items[i]);
@@ -107,31 +105,31 @@ static const char STYLE[] =
 char *report_html(const grade_report *r) {
     strbuf b = {0};
     strbuf_add(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Feedback: ");
-    escaped(&b, r->submission);
+    grading_html_escape(&b, r->submission);
     strbuf_addf(&b, "</title><style>%s</style></head><body>\n<h1>Feedback: ", STYLE);
-    escaped(&b, r->submission);
+    grading_html_escape(&b, r->submission);
     strbuf_addf(&b, "</h1>\n<p>Score: <b>%g</b> of %g", r->score, r->max_score);
     if (r->manual_pending > 0) strbuf_addf(&b, " (%g points still to be graded by hand)", r->manual_pending);
     strbuf_add(&b, "</p>\n");
     if (r->error) {
         strbuf_add(&b, "<p class=\"error\">The submission could not be graded: ");
-        escaped(&b, r->error);
+        grading_html_escape(&b, r->error);
         strbuf_add(&b, "</p>\n");
     }
     for (size_t i = 0; i < r->n_items; i++) {
         const grade_item *it = &r->items[i];
         strbuf_add(&b, "<section><h2>");
-        escaped(&b, it->name);
+        grading_html_escape(&b, it->name);
         strbuf_addf(&b, "</h2>\n<p>%g of %g points: <span class=\"%s\">%s</span>", it->points, it->max_points,
                     it->status, it->status);
         if (strcmp(it->restored, "unchanged") != 0)
             strbuf_addf(&b, " (this cell was %s in the submission; the original was used)", it->restored);
         strbuf_add(&b, "</p>\n<p>");
-        escaped(&b, it->message);
+        grading_html_escape(&b, it->message);
         strbuf_add(&b, "</p>\n");
         if (it->output && it->output[0]) {
             strbuf_add(&b, "<pre>");
-            escaped(&b, it->output);
+            grading_html_escape(&b, it->output);
             strbuf_add(&b, "</pre>\n");
         }
         strbuf_add(&b, "</section>\n");

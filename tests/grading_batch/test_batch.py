@@ -5,9 +5,11 @@ each submission deserves come from make_class.py, graded once per session (conft
 test runs the real conclab binary on real files and reads what it leaves on disk.
 """
 import html.parser
+import csv
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -177,6 +179,11 @@ def test_an_interrupted_batch_resumes_without_regrading(graded_class, tmp_path):
     assert "interrupted" in log
     first = results_mtimes(outdir)
     assert 4 <= len(first) < len(chosen), log  # stopped midway
+    # the last line counts what was done, not what was planned
+    done = re.search(r"conclab grade: (\d+) submissions? graded, (\d+) failed, 0 already graded, (\d+) not reached", log)
+    assert done, log
+    graded, failed, not_reached = map(int, done.groups())
+    assert graded <= len(first) and not_reached >= 1 and graded + failed + not_reached == len(chosen), log
     # no grader of this batch is left running
     out = subprocess.run(["pgrep", "-f", outdir], capture_output=True, text=True).stdout
     assert out.strip() == "", out
@@ -185,6 +192,7 @@ def test_an_interrupted_batch_resumes_without_regrading(graded_class, tmp_path):
     assert run.returncode == 0, run.stderr
     after = results_mtimes(outdir)
     assert len(after) == len(chosen)
+    assert "%d already graded" % len(first) in run.stderr, run.stderr
     for student, mtime in first.items():
         assert after[student] == mtime, student + " was graded again"
         assert "%s: already graded" % student in run.stderr
@@ -206,7 +214,8 @@ def test_a_submission_over_its_time_limit_is_an_error_and_the_batch_goes_on(grad
     assert left.strip() == "", left
     # no report: the next run grades it again (with the whole-submission limit raised, in full)
     run = grade(subs, "--source", source, "-o", outdir, "--timeout", CELL_TIMEOUT)
-    assert "s051_deadlocking: 5/7" in run.stderr and "s001_correct: already graded" in run.stderr, run.stderr
+    assert "s051_deadlocking: 5/7" in run.stderr, run.stderr
+    assert "s001_correct: options changed: regrading" in run.stderr, run.stderr  # --timeout 30 before
     assert read_summary(outdir)["s051_deadlocking"]["status"] == "graded"
 
 
@@ -274,3 +283,93 @@ def test_usage_errors(graded_class, tmp_path, args, message):
     run = grade(graded_class["subs"], "-o", str(tmp_path / "out"), *args)
     assert run.returncode == 2 and message in run.stderr, run.stderr
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_a_failed_regrade_shows_as_an_error_not_the_old_score(graded_class, tmp_path):
+    subs, source = copy_class(graded_class, tmp_path, {"s001_correct"})
+    outdir = str(tmp_path / "graded")
+    shutil.copytree(os.path.join(graded_class["outdir"], "s001_correct"), os.path.join(outdir, "s001_correct"))
+    assert grade(subs, "--source", source, "-o", outdir, "--summary-only").returncode == 0
+    assert read_summary(outdir)["s001_correct"]["status"] == "graded"
+    os.utime(source)  # the source was fixed: the regrade is killed before it can write a report
+    run = grade(subs, "--source", source, "-o", outdir, "--submission-timeout", "0.05")
+    assert "s001_correct: error:" in run.stderr, run.stderr
+    row = read_summary(outdir)["s001_correct"]
+    assert row["status"] == "error" and row["score"] == "" and "longer than" in row["error"], row
+    student = os.path.join(outdir, "s001_correct")
+    assert not os.path.exists(os.path.join(student, "results.json"))
+    assert not os.path.exists(os.path.join(student, "feedback.html"))  # no stale page for the student
+    assert os.path.exists(os.path.join(student, "results.previous.json"))
+    students = {s["student"]: s for s in json.load(open(os.path.join(outdir, "summary.json")))["students"]}
+    assert students["s001_correct"]["status"] == "error" and students["s001_correct"]["score"] is None
+
+
+def test_resume_regrades_a_submission_graded_with_other_options(graded_class, tmp_path):
+    subs, source = copy_class(graded_class, tmp_path, {"s001_correct"})
+    outdir = str(tmp_path / "graded")
+    shutil.copytree(os.path.join(graded_class["outdir"], "s001_correct"), os.path.join(outdir, "s001_correct"))
+    same = ["--timeout", CELL_TIMEOUT]
+    run = grade(subs, "--source", source, "-o", outdir, *same)
+    assert "s001_correct: already graded" in run.stderr, run.stderr
+    before = results_mtimes(outdir)["s001_correct"]
+    run = grade(subs, "--source", source, "-o", outdir, *same, "--seed", "7")
+    assert "s001_correct: options changed: regrading" in run.stderr, run.stderr
+    assert "s001_correct: already graded" not in run.stderr and results_mtimes(outdir)["s001_correct"] != before
+    run = grade(subs, "--source", source, "-o", outdir, *same, "--seed", "7")
+    assert "s001_correct: already graded" in run.stderr, run.stderr
+
+
+def test_grading_without_a_sandbox_is_said_where_the_instructor_looks(graded_class, tmp_path):
+    subs, source = copy_class(graded_class, tmp_path, {"s001_correct", "s002_correct"})
+    outdir = str(tmp_path / "graded")
+    no_bwrap = tmp_path / "bin"  # a PATH without bwrap: the grader falls back to no sandbox
+    no_bwrap.mkdir()
+    run = grade(subs, "--source", source, "-o", outdir, "--jobs", "1", "--timeout", CELL_TIMEOUT,
+                env=dict(os.environ, PATH=str(no_bwrap)))
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("WITHOUT a sandbox") == 1, run.stderr  # once per batch, with the count
+    assert "2 submissions were graded WITHOUT a sandbox" in run.stderr, run.stderr
+    summary = json.load(open(os.path.join(outdir, "summary.json")))
+    assert summary["counts"]["unsandboxed"] == 2
+    assert [s["sandboxed"] for s in summary["students"]] == [False, False]
+    page = open(os.path.join(outdir, "overview.html")).read()
+    assert 'class="warning"' in page and "without a sandbox" in page and "s002_correct" in page.split("<h2>")[0]
+
+
+def test_a_sandboxed_class_has_no_sandbox_warning(graded_class):
+    if not shutil.which("bwrap"):
+        pytest.skip("bwrap is not installed here")
+    summary = json.load(open(os.path.join(graded_class["outdir"], "summary.json")))
+    assert summary["counts"]["unsandboxed"] == 0
+    assert all(s["sandboxed"] is not False for s in summary["students"])
+    assert 'class="warning"' not in open(os.path.join(graded_class["outdir"], "overview.html")).read()
+    assert "WITHOUT a sandbox" not in graded_class["log"]
+
+
+def grade_odd_names(source, tmp_path):
+    """A batch of empty files (unreadable at once, no code to run) whose names are the point."""
+    subs = tmp_path / "batch"
+    subs.mkdir()
+    for name in ["=HYPERLINK(1)", "+1", "-2", "@SUM(A1)", "bell\x07name", "plain"]:
+        (subs / (name + ".ipynb")).write_text("")
+    outdir = str(tmp_path / "graded")
+    run = grade(str(subs) + "//", "--source", source, "-o", outdir + "/", "--only", "plain")
+    assert run.returncode == 0, run.stderr
+    return outdir, run
+
+
+def test_the_overview_drops_control_characters_as_feedback_does(graded_class, tmp_path):
+    outdir, _ = grade_odd_names(graded_class["source"], tmp_path)
+    page = open(os.path.join(outdir, "overview.html")).read()
+    assert "\x07" not in page and "bellname" in page
+
+
+def test_csv_cells_cannot_be_formulas_and_paths_have_no_double_slash(graded_class, tmp_path):
+    outdir, run = grade_odd_names(graded_class["source"], tmp_path)
+    assert "1 failed" in run.stderr and "1 submissions" not in run.stderr, run.stderr
+    assert "//" not in run.stderr, run.stderr  # batch/plain.ipynb, not batch//plain.ipynb
+    with open(os.path.join(outdir, "summary.csv"), newline="") as f:
+        students = [row[0] for row in csv.reader(f)][1:]
+    assert students == ["'+1", "'-2", "'=HYPERLINK(1)", "'@SUM(A1)", "bell\x07name", "plain"], students
+    page = open(os.path.join(outdir, "overview.html")).read()
+    assert "6 submissions," in page and "1 students" not in page

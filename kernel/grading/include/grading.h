@@ -169,6 +169,11 @@ char *report_csv(const grade_report *r);
 char *report_junit(const grade_report *r);
 char *report_html(const grade_report *r);
 
+/* Appends text for HTML or XML: markup characters (& < > " ') escaped, control characters other
+ * than line feed and tab (not allowed in XML 1.0) dropped; NULL is empty. */
+struct strbuf;
+void grading_html_escape(struct strbuf *b, const char *text);
+
 /* A submission larger than this is not read (a notebook of homework is kilobytes). */
 #define GRADING_MAX_NOTEBOOK_BYTES (20 << 20)
 
