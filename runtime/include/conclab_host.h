@@ -53,11 +53,11 @@ void cl_host_share_waits(void *board, unsigned long size);
 /* What the threads on board are doing, in words, into out (NUL-terminated). */
 unsigned long cl_host_waits_report(const void *board, int cell_pid, char *out, unsigned long size, int *deadlock);
 
-/* The same for a caller in another PID namespace than the cells (a kernel outside a sandbox):
- * alive(pid, tid, ctx) says whether the thread the board numbers (pid, tid) is still alive, where
- * the report would signal it with tgkill. NULL alive: that tgkill. */
-unsigned long cl_host_waits_report_alive(const void *board, int cell_pid, char *out, unsigned long size, int *deadlock,
-                                         int (*alive)(int pid, int tid, void *ctx), void *ctx);
+/* For a caller in another PID namespace than the cells (a kernel outside a sandbox), alive(pid,
+ * tid, ctx) says whether the thread the board numbers (pid, tid) is still alive, where the report
+ * would signal it with tgkill (NULL alive: that tgkill). */
+/* The same report, with the caller's own test of which threads are alive. */
+unsigned long cl_host_waits_report_alive(const void *board, int cell_pid, char *out, unsigned long size, int *deadlock, int (*alive)(int pid, int tid, void *ctx), void *ctx);
 
 /* A libc function that may block (`name`), and the runtime's version of it (`function`, of the
  * same type) for cell code: it lets go of the emulated GIL while it waits, as CPython's own calls
