@@ -393,8 +393,12 @@ async function main() {
       assert(before.running, 'the loop stopped by itself');
       const clicked = Date.now();
       await page.locator('#maintoolbar button[data-jupyter-action="jupyter-notebook:interrupt-kernel"]').click();
-      const cell = await waitCellDone(page, i, 10000);
+      await waitCellDone(page, i, 10000);
       const took = Date.now() - clicked;
+      // The server relays the kernel's shell and iopub sockets separately: the reply that ends the
+      // cell may reach the page just before the error output it follows. Give that a moment.
+      await page.waitForSelector(cellSel(i) + ' .output_error', { timeout: 3000 }).catch(() => {});
+      const cell = await readCell(page, i);
       assert(cell.error, `no error output after the interrupt: ${JSON.stringify(cell)}`);
       await waitKernelIdle(page, 10000);
       return `stopped ${took} ms after the click: ${JSON.stringify(cell.error.trim())}`;
