@@ -21,13 +21,7 @@
 
 enum { STUB_SIZE = 32, PAGE_STUBS = 4096 / STUB_SIZE };
 
-/* A stub and the name its code points at (kept here so that the name is owned somewhere). */
-typedef struct stub {
-    char *name;
-    unsigned char *code;
-} stub;
-
-static strmap stubs;  /* name -> stub */
+static strmap stubs;  /* name -> its stub's code */
 static unsigned char *page;
 static size_t page_used = PAGE_STUBS;
 
@@ -48,6 +42,26 @@ __asm__(".text\n"
         "  ud2\n");
 void trampoline_undefined_shim(void);
 
+/* The handler runs in the executor, which receives the arena's bytes but not this process's
+ * heap: the name a stub hands it is copied into the arena, names packed one after another. */
+static const char *name_in_arena(const char *name) {
+    static char *names;
+    static size_t names_left;
+    size_t size = strlen(name) + 1;
+    if (size > names_left) {
+        size_t block = size > 4096 ? size : 4096;
+        names = code_arena_alloc(block);
+        if (!names) abort();  /* as for the stubs' pages */
+        names_left = block;
+    }
+    char *copy = names;
+    memcpy(copy, name, size);
+    code_arena_note_written(copy, size);
+    names += size;
+    names_left -= size;
+    return copy;
+}
+
 static unsigned char *new_stub(const char *name) {
     if (page_used == PAGE_STUBS) {
         page = code_arena_alloc(STUB_SIZE * PAGE_STUBS);
@@ -55,7 +69,7 @@ static unsigned char *new_stub(const char *name) {
         page_used = 0;
     }
     unsigned char *code = page + STUB_SIZE * page_used++;
-    uint64_t name_ptr = (uint64_t)(uintptr_t)name;
+    uint64_t name_ptr = (uint64_t)(uintptr_t)name_in_arena(name);
     code[0] = 0x49, code[1] = 0xBB;  /* movabs r11, imm64 */
     memcpy(code + 2, &name_ptr, 8);
     code[10] = 0xFF, code[11] = 0x25;  /* jmp [rip+0] */
@@ -67,13 +81,11 @@ static unsigned char *new_stub(const char *name) {
 }
 
 void *trampoline_for(const char *name) {
-    stub *s = strmap_get(&stubs, name);
-    if (s) return s->code;
-    s = malloc(sizeof *s);
-    if (!s || !(s->name = strdup(name))) abort();  /* the stub names it for as long as it exists */
-    s->code = new_stub(s->name);
-    strmap_put(&stubs, name, s);
-    return s->code;
+    unsigned char *code = strmap_get(&stubs, name);
+    if (code) return code;
+    code = new_stub(name);
+    strmap_put(&stubs, name, code);
+    return code;
 }
 
 void trampoline_bind(const char *name, void *target) {
@@ -84,9 +96,8 @@ void trampoline_bind(const char *name, void *target) {
 }
 
 void *trampoline_target(const char *name) {
-    stub *s = strmap_get(&stubs, name);
-    if (!s) return NULL;
-    unsigned char *code = s->code;
+    unsigned char *code = strmap_get(&stubs, name);
+    if (!code) return NULL;
     uint64_t t;
     memcpy(&t, code + 16, 8);
     return t == (uint64_t)(uintptr_t)trampoline_undefined_shim ? NULL : (void *)(uintptr_t)t;

@@ -339,15 +339,31 @@ static size_t declarator_name(const splitter *sp, size_t a, size_t b) {
     return (size_t)-1;
 }
 
-/* Is the declarator [a, b) with its name at `name` a function: name followed by a parameter
- * list, possibly through parentheses like `(f)(int)`? `(*fp)(int)` is a pointer, not a function. */
+/* Is the declarator [a, b) with its name at `name` a function? C reads a declarator from the
+ * name outwards, suffixes before prefixes: the name is a function when the first thing applied to
+ * it is a parameter list. A `*` in parentheses around the name comes first (`(*fp)(int)`: a
+ * pointer to a function); a `*` outside them comes last (`*worker(void *arg)` and
+ * `(*pick(int))(int)`: functions returning pointers). */
 static int declarator_is_function(const splitter *sp, size_t a, size_t b, size_t name) {
+    size_t group_start = name;  /* the leftmost token of the parentheses around the name so far */
     size_t i = name + 1;
-    while (i < b && is(sp, i, ")")) i++;
-    if (!is(sp, i, "(")) return 0;
-    for (size_t k = a; k < name; k++)
-        if (is(sp, k, "*")) return 0;
-    return 1;
+    while (i < b && is(sp, i, ")")) {
+        int depth = 0;
+        for (size_t k = group_start; k-- > a;) {
+            if (is(sp, k, ")")) {
+                depth++;
+            } else if (is(sp, k, "(")) {
+                if (depth-- == 0) {
+                    group_start = k;
+                    break;
+                }
+            } else if (depth == 0 && is(sp, k, "*")) {
+                return 0;  /* a pointer inside the parentheses: applied before what follows them */
+            }
+        }
+        i++;
+    }
+    return i < b && is(sp, i, "(");
 }
 
 /* Specifier text with storage classes dropped: `static inline int` -> `int`. The body of a

@@ -41,6 +41,16 @@ static void test_kinds(void) {
     expect_one("static inline int sq(int x) { return x * x; }", ITEM_FUNCTION, "sq");
     expect_one("struct p make(void) { struct p r = {0}; return r; }", ITEM_FUNCTION, "make");
     expect_one("int twice(int);", ITEM_PROTOTYPE, "twice");
+    /* prototypes of functions returning pointers: a `*` outside the name's parentheses */
+    expect_one("void *worker(void *arg);", ITEM_PROTOTYPE, "worker");
+    expect_one("char*tight(void);", ITEM_PROTOTYPE, "tight");
+    expect_one("const char **names_of(void);", ITEM_PROTOTYPE, "names_of");
+    expect_one("struct pair *find_pair(int key);", ITEM_PROTOTYPE, "find_pair");
+    expect_one("int (*pick(int which))(int);", ITEM_PROTOTYPE, "pick");
+    expect_one("int *(plain)(int);", ITEM_PROTOTYPE, "plain");
+    expect_one("int (*fp)(int);", ITEM_VARIABLE, "fp");
+    expect_one("int (**table)(int);", ITEM_VARIABLE, "table");
+    expect_one("int (*handlers[4])(int);", ITEM_VARIABLE, "handlers");
     expect_one("void (*handler)(int) = 0;", ITEM_VARIABLE, "handler");
     expect_one("pthread_t tid;", ITEM_VARIABLE, "tid");
     expect_one("cl_thread *t = cl_thread_start(f, NULL);", ITEM_VARIABLE, "t");

@@ -1,16 +1,18 @@
-"""test_cross_cell.py — globals give gcc's answers whichever cell uses them.
+"""test_cross_cell.py — globals and functions give gcc's answers whichever cell uses them.
 
-The matrix (cross_cell_matrix.py) runs twice: cell by cell through a real kernel, and as one
-program compiled by gcc. Every line of output must match: the expression's type and its value to
-the last bit. This is the test that would have caught `3.0 / y` of an earlier cell's
-`double y` printing 6.5e+296.
+Each matrix (cross_cell_matrix.py for globals, function_matrix.py for functions declared before
+they are defined) runs twice: cell by cell through a real kernel, and as one program compiled by
+gcc. Every line of output must match: the expression's type and its value to the last bit. The
+first is the test that would have caught `3.0 / y` of an earlier cell's `double y` printing
+6.5e+296; the second, `void *worker(void *arg);` in one cell leaving `worker` undefined for good.
 """
 import difflib
 import os
 import subprocess
 import tempfile
 
-from cross_cell_matrix import build
+import cross_cell_matrix
+import function_matrix
 from kernel_session import describe_failure, stream_text
 
 
@@ -33,13 +35,32 @@ def run_in_kernel(kernel, cells):
     return "".join(out)
 
 
-def test_every_global_gives_gccs_answer_in_every_cell(kernel):
-    cells, program = build()
+def expect_gccs_output(kernel, matrix, at_least):
+    cells, program = matrix.build()
     expected = run_with_gcc(program).splitlines()
     got = run_in_kernel(kernel, cells).splitlines()
-    assert len(expected) > 3000, "the matrix shrank: %d lines" % len(expected)
+    assert len(expected) > at_least, "the matrix shrank: %d lines" % len(expected)
     if got != expected:
         diff = list(difflib.unified_diff(expected, got, "gcc", "conclab", lineterm="", n=0))
         wrong = sum(1 for line in diff if line.startswith("+") and not line.startswith("+++"))
         raise AssertionError("%d of %d lines differ from gcc's:\n%s"
                              % (wrong, len(expected), "\n".join(diff[:60])))
+
+
+def test_every_global_gives_gccs_answer_in_every_cell(kernel):
+    expect_gccs_output(kernel, cross_cell_matrix, 3000)
+
+
+def test_functions_declared_before_their_definition_give_gccs_answers(kernel):
+    expect_gccs_output(kernel, function_matrix, 80)
+
+
+def test_a_call_before_the_definition_names_the_function_and_loses_nothing(kernel):
+    kernel.run("long pending_total = 40;\nvoid *not_written_yet(void *arg);")
+    content, msgs = kernel.run("not_written_yet(NULL);")
+    assert content["status"] == "error", describe_failure("not_written_yet(NULL);", content, msgs)
+    assert "function 'not_written_yet' is declared but has no definition yet" in stream_text(msgs, "stderr")
+    content, msgs = kernel.run("void *not_written_yet(void *arg) { pending_total += 2; return arg; }\n"
+                               "not_written_yet(NULL);\nprintf(\"%ld\\n\", pending_total);")
+    assert content["status"] == "ok", describe_failure("the definition", content, msgs)
+    assert stream_text(msgs) == "42\n"
