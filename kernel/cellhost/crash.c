@@ -16,15 +16,18 @@
 
 #include "codemap.h"
 
-enum { PAGE_SIZE = 8192, NOTE_OFFSET = 64, CHECK_SIZE = 512, NOTE_SIZE = PAGE_SIZE - NOTE_OFFSET - CHECK_SIZE,
-       CHECK_OFFSET = PAGE_SIZE - CHECK_SIZE, MAX_FRAMES = 256, STACK_SPAN = 64 << 20 };
+enum { PAGE_SIZE = 8192, NOTE_OFFSET = 64, CHECK_SIZE = 512, UNDEFINED_SIZE = 256,
+       NOTE_SIZE = PAGE_SIZE - NOTE_OFFSET - CHECK_SIZE - UNDEFINED_SIZE,
+       CHECK_OFFSET = PAGE_SIZE - CHECK_SIZE, UNDEFINED_OFFSET = CHECK_OFFSET - UNDEFINED_SIZE,
+       MAX_FRAMES = 256, STACK_SPAN = 64 << 20 };
 
 static char *page;            /* shared with the holder: [size_t failed allocation][int lost descriptor]
                                  [int descriptors left open][int their limit][...][note]
-                                 [the failed check's text] */
+                                 [the undefined function's name][the failed check's text] */
 static char *note;
 static int armed_cell;
 static pid_t armed_pid;             /* the cell's process: processes it forks are not the cell */
+static bool death_reported;         /* a holder reports the cell's death from this page */
 static pid_t armed_tid;             /* its main thread: a fault elsewhere is in a thread of a cell */
 static __thread int thread_cell;    /* in a thread a cell started: which cell (0: not one) */
 static uintptr_t armed_stack_top;   /* frames above this belong to the executor, not the cell */
@@ -165,6 +168,7 @@ void crash_prepare(void) {
     }
     note[0] = '\0';
     page[CHECK_OFFSET] = '\0';
+    page[UNDEFINED_OFFSET] = '\0';
     *(volatile size_t *)(void *)page = 0;
     *lost_descriptor_slot() = -1;
     open_descriptors_slot()[0] = open_descriptors_slot()[1] = 0;
@@ -202,6 +206,18 @@ void crash_note_check_failed(const char *message) {
 }
 
 const char *crash_check_failed(void) { return page ? page + CHECK_OFFSET : ""; }
+
+void crash_note_death_reported(bool reported) { death_reported = reported; }
+
+bool crash_note_undefined_function(const char *name) {
+    if (!page || getpid() != armed_pid || !death_reported) return false;
+    size_t n = 0;
+    for (; name[n] && n < UNDEFINED_SIZE - 1; n++) page[UNDEFINED_OFFSET + n] = name[n];
+    page[UNDEFINED_OFFSET + n] = '\0';
+    return true;
+}
+
+const char *crash_undefined_function(void) { return page ? page + UNDEFINED_OFFSET : ""; }
 
 /* exit() from a cell (or from bounds checking, which exits with 255): where it was called. */
 static void note_exit_location(void) {

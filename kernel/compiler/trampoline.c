@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "code_arena.h"
+#include "crash.h"
 #include "strmap.h"
 
 enum { STUB_SIZE = 32, PAGE_STUBS = 4096 / STUB_SIZE };
@@ -25,11 +26,14 @@ static strmap stubs;  /* name -> its stub's code */
 static unsigned char *page;
 static size_t page_used = PAGE_STUBS;
 
-/* Called (via the asm shim below) when a declared-but-undefined function is called. */
+/* Called (via the asm shim below) when a declared-but-undefined function is called. The cell's
+ * process leaves the name for its error (crash.h); a process it forked says it on stderr. */
 void trampoline_report_undefined(const char *name) {
     fflush(stdout);
-    fprintf(stderr, "\nerror: function '%s' is declared but has no definition yet\n", name);
-    fflush(stderr);
+    if (!crash_note_undefined_function(name)) {
+        fprintf(stderr, "\nerror: function '%s' is declared but has no definition yet\n", name);
+        fflush(stderr);
+    }
     raise(SIGABRT);
 }
 

@@ -206,6 +206,10 @@ static void report_death(const jit_cell *c, int status, bool bounds) {
         snprintf(evalue, sizeof evalue, "the cell closed or replaced descriptor %d, conclab's own channel to "
                  "the kernel, so its process could not go on holding the notebook (close only what you opened)",
                  lost);
+    } else if (crash_undefined_function()[0] && WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) {
+        ename = "UndefinedFunction";
+        snprintf(evalue, sizeof evalue, "function '%s', declared but not defined yet, was called",
+                 crash_undefined_function());
     } else if (crash_check_failed()[0] && WIFEXITED(status)) {
         ename = "CheckFailed";
         snprintf(evalue, sizeof evalue, "%s", crash_check_failed());
@@ -264,6 +268,7 @@ static void join_cell_cgroup(int number) {
 
 static void run_cell(const jit_cell *c, int number, int allow_stdin, bool in_place) {
     running_in_place = in_place;
+    crash_note_death_reported(!in_place);
     crash_note_check_failed("");  /* a claim only this cell may fail */
     join_cell_cgroup(number);
     crash_arm(number);  /* before "running": from then on the client may send a snapshot signal */

@@ -8,6 +8,7 @@ first is the test that would have caught `3.0 / y` of an earlier cell's `double 
 """
 import difflib
 import os
+import re
 import subprocess
 import tempfile
 
@@ -56,10 +57,21 @@ def test_functions_declared_before_their_definition_give_gccs_answers(kernel):
 
 
 def test_a_call_before_the_definition_names_the_function_and_loses_nothing(kernel):
-    kernel.run("long pending_total = 40;\nvoid *not_written_yet(void *arg);")
+    kernel.run("long pending_total = 40;\nvoid *not_written_yet(void *arg);\nint child_not_written_yet(void *arg);")
     content, msgs = kernel.run("not_written_yet(NULL);")
-    assert content["status"] == "error", describe_failure("not_written_yet(NULL);", content, msgs)
-    assert "function 'not_written_yet' is declared but has no definition yet" in stream_text(msgs, "stderr")
+    assert content["status"] == "error" and content["ename"] == "UndefinedFunction", \
+        describe_failure("not_written_yet(NULL);", content, msgs)
+    assert re.fullmatch(r"function 'not_written_yet', declared but not defined yet, was called at cell\[\d+\], "
+                        r"line 1", content["evalue"]), content["evalue"]
+    # from a thread, the same
+    content, msgs = kernel.run("cl_thread_join(cl_thread_start(not_written_yet, NULL));")
+    assert content["ename"] == "UndefinedFunction", describe_failure("in a thread", content, msgs)
+    # from a forked process, which cannot name it in the cell's error: on its stderr
+    content, msgs = kernel.run("cl_process *child = cl_process_start(child_not_written_yet, NULL);\n"
+                               "cl_process_join(child);\nprintf(\"%d\\n\", cl_process_exitcode(child));")
+    assert content["status"] == "ok", describe_failure("in a process", content, msgs)
+    assert "function 'child_not_written_yet' is declared but has no definition yet" in stream_text(msgs, "stderr")
+    assert stream_text(msgs) == "-6\n"
     content, msgs = kernel.run("void *not_written_yet(void *arg) { pending_total += 2; return arg; }\n"
                                "not_written_yet(NULL);\nprintf(\"%ld\\n\", pending_total);")
     assert content["status"] == "ok", describe_failure("the definition", content, msgs)

@@ -6,6 +6,7 @@
 #define CONCLAB_CRASH_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* In the holder, before forking a cell: makes the shared page (once) and empties it. */
@@ -48,5 +49,16 @@ int crash_descriptors_left(int *limit);
  * reads the claim back ("": none). */
 void crash_note_check_failed(const char *message);
 const char *crash_check_failed(void);
+
+/* In the cell's process, before it runs: whether a holder will report the cell's death from this
+ * page (a forked cell), or nobody will (a cell running in place dies with the holder; a %%chaos
+ * trial is reported from its output). */
+void crash_note_death_reported(bool reported);
+
+/* In the cell: it called a function that is declared but not defined yet (trampoline.h), and is
+ * about to stop itself. False when no holder will read it: a process the cell forked, or
+ * crash_note_death_reported(false). The holder reads the name back ("": none). */
+bool crash_note_undefined_function(const char *name);
+const char *crash_undefined_function(void);
 
 #endif
