@@ -198,7 +198,7 @@ static void *take_then_wait(void *arg) {  /* holds one lock, then waits (bounded
     cl_lock **pair = arg;
     cl_lock_acquire(pair[0]);
     cl_sleep(0.05);
-    if (cl_lock_acquire_timeout(pair[1], 1.0)) cl_lock_release(pair[1]);
+    if (cl_lock_acquire_timeout(pair[1], 2.0)) cl_lock_release(pair[1]);
     cl_lock_release(pair[0]);
     return NULL;
 }
@@ -207,10 +207,16 @@ static unsigned char *board_read_at;
 static char board_text[8192];
 static int board_deadlock;
 
-static void *report_later(void *arg) {  /* what the process stopping a cell does, 0.3 s in */
+/* What the process stopping a cell does: reads the board. It reads until every thread's wait is
+ * there (the deadlock and the main thread's join), up to 1.5 s, well inside the movers' 2 s
+ * timeouts: under TSan on a busy machine the main thread can take a while to reach its join. */
+static void *report_later(void *arg) {
     (void)arg;
-    cl_sleep(0.3);
-    cl_host_waits_report(board_read_at, (int)getpid(), board_text, sizeof board_text, &board_deadlock);
+    double until = cl_now() + 1.5;
+    do {
+        cl_sleep(0.02);
+        cl_host_waits_report(board_read_at, (int)getpid(), board_text, sizeof board_text, &board_deadlock);
+    } while (!(board_deadlock && strstr(board_text, "to end")) && cl_now() < until);
     return NULL;
 }
 
