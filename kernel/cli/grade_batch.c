@@ -255,9 +255,10 @@ static void report_done(const roster *r, const pool_counts *done, size_t to_grad
     size_t skipped = count_state(r, SUBMISSION_ALREADY_GRADED);
     size_t failed = done->failed + count_state(r, SUBMISSION_BROKEN);
     size_t ran = done->graded + done->failed;
-    size_t not_reached = to_grade - ran;
+    size_t not_reached = to_grade - ran - done->busy;
     fprintf(stderr, "conclab grade: %zu %s graded, %zu failed, %zu already graded", done->graded,
             plural(done->graded, "submission", "submissions"), failed, skipped);
+    if (done->busy) fprintf(stderr, ", %zu left to another conclab grade grading them", done->busy);
     if (not_reached) fprintf(stderr, ", %zu not reached", not_reached);
     fprintf(stderr, " in %.1f s", seconds);
     if (ran) fprintf(stderr, " (%.2f s each, %d at a time)", seconds / (double)ran, jobs);

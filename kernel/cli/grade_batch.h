@@ -91,6 +91,7 @@ typedef enum pool_result {
 typedef struct pool_counts {
     size_t graded; /* the grader wrote a report of a graded submission */
     size_t failed; /* no report, or the submission was unreadable */
+    size_t busy;   /* left to another batch that was grading them (their .grading.lock) */
 } pool_counts;
 
 /* Grades every TO_GRADE submission, o->jobs at a time; each outcome goes to the progress

@@ -6,6 +6,12 @@
  * a student's forked processes that escaped the grader's own clean-up) is killed with it when
  * it exits, overruns the submission's time limit, or the batch is interrupted.
  *
+ * Another batch over the same output (a second terminal, Slurm array tasks whose shards overlap)
+ * must not grade a student at the same time: while its child runs, the batch holds a lock on the
+ * student's folder (flock on OUTDIR/<student>/.grading.lock), and a batch that finds it taken
+ * leaves that student to the batch that holds it. The kernel drops the lock when the batch ends,
+ * however it ends.
+ *
  * SIGCHLD, SIGINT, SIGTERM and SIGHUP are blocked and taken with sigtimedwait, so one loop waits for
  * a child to end, for Ctrl-C, and for the next redraw of the progress bar, without races. */
 #define _GNU_SOURCE /* sigtimedwait, execv */
@@ -16,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,6 +44,7 @@ enum {
 
 typedef struct running {
     pid_t pid; /* also the process group's id */
+    int lock_fd; /* the student's .grading.lock, held while the child runs */
     const submission *sub;
     double started, deadline;
     bool timed_out;
@@ -99,24 +107,56 @@ static void retire_old_report(const pool_options *o, const submission *sub) {
     }
 }
 
-static int start_child(running *slot, const submission *sub, const pool_options *o, const sigset_t *old_mask) {
+/* The student's lock (close-on-exec: the grader and the submission never see it): its
+ * descriptor, -1 when another batch holds it, or -2 when it cannot be had (reported). */
+static int lock_student(const pool_options *o, const submission *sub) {
+    char *path = student_file(o->outdir, sub->student, ".grading.lock");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) fprintf(stderr, "conclab grade: cannot open %s: %s\n", path, strerror(errno));
+    free(path);
+    if (fd < 0) return -2;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+    int error = errno;
+    close(fd);
+    if (error == EWOULDBLOCK) return -1;
+    fprintf(stderr, "conclab grade: cannot lock %s/%s: %s\n", o->outdir, sub->student, strerror(error));
+    return -2;
+}
+
+typedef enum start_result { STARTED, START_FAILED, STUDENT_BUSY } start_result;
+
+static start_result start_child(running *slot, const submission *sub, const pool_options *o,
+                                const sigset_t *old_mask) {
     if (make_student_dir(o->outdir, sub->student) != 0) {
         fprintf(stderr, "conclab grade: cannot create %s/%s: %s\n", o->outdir, sub->student, strerror(errno));
-        return -1;
+        return START_FAILED;
     }
+    int lock_fd = lock_student(o, sub);
+    if (lock_fd < 0) return lock_fd == -1 ? STUDENT_BUSY : START_FAILED;
     retire_old_report(o, sub);
-    if (grader_options_write(o->outdir, sub->student, o->grader_args, o->grader_argc) != 0) return -1;
+    if (grader_options_write(o->outdir, sub->student, o->grader_args, o->grader_argc) != 0) {
+        close(lock_fd);
+        return START_FAILED;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "conclab grade: cannot start a grader: %s\n", strerror(errno));
-        return -1;
+        close(lock_fd);
+        return START_FAILED;
     }
     if (pid == 0) exec_grader(sub, o, old_mask);
     setpgid(pid, pid); /* also here, so a kill right after fork already reaches the group */
     double now = monotonic_seconds();
-    *slot = (running){.pid = pid, .sub = sub, .started = now, .deadline = now + o->submission_timeout_s};
-    return 0;
+    *slot = (running){.pid = pid, .lock_fd = lock_fd, .sub = sub, .started = now,
+                      .deadline = now + o->submission_timeout_s};
+    return STARTED;
+}
+
+/* The slot's child is reaped: its student is free for another batch. */
+static void free_slot(running *slot) {
+    close(slot->lock_fd);
+    slot->pid = 0;
 }
 
 /* The last line the grader printed, for an error that has no report to explain it. */
@@ -193,7 +233,7 @@ static int reap_one(running *slots, int jobs, grading_outcome *g, const pool_opt
             .seconds = monotonic_seconds() - slots[i].started,
             .error = outcome_error(&slots[i], status, o),
         };
-        slots[i].pid = 0;
+        free_slot(&slots[i]);
         return 1;
     }
     return 0; /* not one of ours (cannot happen: the batch starts no other children) */
@@ -227,7 +267,7 @@ static void stop_all(running *slots, int jobs) {
             if (late) stop_group(slots[i].pid, SIGKILL);
             if (waitpid(slots[i].pid, NULL, WNOHANG) == slots[i].pid || (late && waitpid(slots[i].pid, NULL, 0) > 0)) {
                 stop_group(slots[i].pid, SIGKILL);
-                slots[i].pid = 0;
+                free_slot(&slots[i]);
             }
         }
         nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
@@ -262,11 +302,18 @@ pool_result pool_run(const roster *r, const pool_options *o, progress *p, pool_c
     for (;;) {
         for (int i = 0; i < o->jobs && next < r->count && result == POOL_DONE; i++) {
             if (slots[i].pid) continue;
-            if (start_child(&slots[i], &r->items[next], o, &old_mask) != 0) {
+            start_result started = start_child(&slots[i], &r->items[next], o, &old_mask);
+            if (started == START_FAILED) {
                 result = POOL_FAILED;
                 break;
             }
-            progress_started(p, &r->items[next]);
+            if (started == STUDENT_BUSY) {
+                progress_skipped(p, &r->items[next], "another conclab grade is grading it now: left to it");
+                counts->busy++;
+                i--; /* the slot is still free */
+            } else {
+                progress_started(p, &r->items[next]);
+            }
             next = next_to_grade(r, next + 1);
         }
         if (count_running(slots, o->jobs) == 0) break;

@@ -6,6 +6,7 @@ test runs the real conclab binary on real files and reads what it leaves on disk
 """
 import html.parser
 import csv
+import fcntl
 import json
 import os
 import pty
@@ -162,6 +163,32 @@ def test_two_shards_then_the_summary_equal_the_unsharded_batch(graded_class, tmp
     whole = without_folder(read_summary(graded_class["outdir"]), graded_class["subs"])
     sharded = without_folder(read_summary(outdir), subs)
     assert sharded == {s: whole[s] for s in chosen}
+
+
+def test_a_student_another_batch_is_grading_is_left_to_it(graded_class, tmp_path):
+    """A second `conclab grade` over the same output (another terminal, overlapping Slurm shards)
+    leaves alone the student whose grading the first holds: here the test holds that lock."""
+    chosen = {s for s in graded_class["expected"] if s < "s005"}
+    subs, source = copy_class(graded_class, tmp_path, chosen)
+    outdir = str(tmp_path / "graded")
+    busy = sorted(chosen)[1]
+    os.makedirs(os.path.join(outdir, busy))
+    with open(os.path.join(outdir, busy, ".grading.lock"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        run = grade(subs, "--source", source, "-o", outdir, "--jobs", "2", "--timeout", CELL_TIMEOUT)
+        assert run.returncode == 0, run.stderr
+        assert "%s: another conclab grade is grading it now: left to it" % busy in run.stderr, run.stderr
+        assert "1 left to another conclab grade grading them" in run.stderr, run.stderr
+        assert not os.path.exists(os.path.join(outdir, busy, "results.json"))
+        assert all(os.path.exists(os.path.join(outdir, s, "results.json")) for s in chosen - {busy})
+    # the lock let go (the other batch ended): the next run grades that student, and only them
+    before = results_mtimes(outdir)
+    run = grade(subs, "--source", source, "-o", outdir, "--jobs", "2", "--timeout", CELL_TIMEOUT)
+    assert run.returncode == 0, run.stderr
+    after = results_mtimes(outdir)
+    assert [s for s in after if after.get(s) != before.get(s)] == [busy], run.stderr
+    rows = read_summary(outdir)
+    assert rows[busy]["status"] == graded_class["expected"][busy][1]
 
 
 def test_an_interrupted_batch_resumes_without_regrading(graded_class, tmp_path):
