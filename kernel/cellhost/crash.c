@@ -28,6 +28,7 @@ static char *note;
 static int armed_cell;
 static pid_t armed_pid;             /* the cell's process: processes it forks are not the cell */
 static bool death_reported;         /* a holder reports the cell's death from this page */
+static bool noted_before_signal;    /* crash_note_stopped_at wrote the note: the signal keeps it */
 static pid_t armed_tid;             /* its main thread: a fault elsewhere is in a thread of a cell */
 static __thread int thread_cell;    /* in a thread a cell started: which cell (0: not one) */
 static uintptr_t armed_stack_top;   /* frames above this belong to the executor, not the cell */
@@ -140,7 +141,7 @@ static void put_thread(writer *w) {
 static void on_fatal_signal(int sig, siginfo_t *info, void *context) {
     /* A process the cell started (conclab's cl_process, a pool worker, a raw fork) dies of its
      * signal like any other: its parent sees the exit status; the cell itself did not crash. */
-    if (!note || getpid() != armed_pid) {
+    if (!note || getpid() != armed_pid || noted_before_signal) {
         die_of_it_if_sent(sig, info);
         return;
     }
@@ -218,6 +219,17 @@ bool crash_note_undefined_function(const char *name) {
 }
 
 const char *crash_undefined_function(void) { return page ? page + UNDEFINED_OFFSET : ""; }
+
+void crash_note_stopped_at(uintptr_t return_address, uintptr_t frame) {
+    if (!note || getpid() != armed_pid) return;
+    writer w = {note, 0, NOTE_SIZE};
+    bool in_thread = (pid_t)syscall(SYS_gettid) != armed_tid;
+    if (in_thread) put_thread(&w);
+    else put_location(&w);
+    walk_frames(&w, return_address - 1, frame, (uintptr_t)__builtin_frame_address(0),
+                in_thread ? 0 : armed_stack_top);
+    noted_before_signal = true;
+}
 
 /* exit() from a cell (or from bounds checking, which exits with 255): where it was called. */
 static void note_exit_location(void) {

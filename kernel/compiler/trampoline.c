@@ -26,21 +26,28 @@ static strmap stubs;  /* name -> its stub's code */
 static unsigned char *page;
 static size_t page_used = PAGE_STUBS;
 
-/* Called (via the asm shim below) when a declared-but-undefined function is called. The cell's
- * process leaves the name for its error (crash.h); a process it forked says it on stderr. */
-void trampoline_report_undefined(const char *name) {
+/* Called (via the asm shim below) when a declared-but-undefined function is called, with the
+ * caller's return address and frame. The cell's process leaves the name and the caller's frames
+ * for its error (crash.h); a process it forked says it on stderr. */
+void trampoline_report_undefined(const char *name, uintptr_t called_from, uintptr_t caller_frame) {
     fflush(stdout);
-    if (!crash_note_undefined_function(name)) {
+    if (crash_note_undefined_function(name)) {
+        crash_note_stopped_at(called_from, caller_frame);
+    } else {
         fprintf(stderr, "\nerror: function '%s' is declared but has no definition yet\n", name);
         fflush(stderr);
     }
     raise(SIGABRT);
 }
 
+/* The stub jumped here rather than calling, so the top of the stack is still the return address
+ * into the caller, and rbp the caller's frame. */
 __asm__(".text\n"
         ".globl trampoline_undefined_shim\n"
         "trampoline_undefined_shim:\n"
         "  mov %r11, %rdi\n"
+        "  mov (%rsp), %rsi\n"
+        "  mov %rbp, %rdx\n"
         "  and $-16, %rsp\n"
         "  call trampoline_report_undefined\n"
         "  ud2\n");

@@ -63,6 +63,12 @@ def test_a_call_before_the_definition_names_the_function_and_loses_nothing(kerne
         describe_failure("not_written_yet(NULL);", content, msgs)
     assert re.fullmatch(r"function 'not_written_yet', declared but not defined yet, was called at cell\[\d+\], "
                         r"line 1", content["evalue"]), content["evalue"]
+    # called by a function of an earlier cell: that function is among the frames shown
+    kernel.run("int doubled_later(int x);\nint use_doubled(int x) { return 2 * doubled_later(x); }")
+    content, msgs = kernel.run("int twice_three = use_doubled(3);")
+    assert content["ename"] == "UndefinedFunction", describe_failure("through a function", content, msgs)
+    assert any(re.search(r"in use_doubled\(\) from cell\[\d+\]", line) for line in content["traceback"]), \
+        content["traceback"]
     # from a thread, the same
     content, msgs = kernel.run("cl_thread_join(cl_thread_start(not_written_yet, NULL));")
     assert content["ename"] == "UndefinedFunction", describe_failure("in a thread", content, msgs)

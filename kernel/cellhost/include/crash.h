@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* In the holder, before forking a cell: makes the shared page (once) and empties it. */
 void crash_prepare(void);
@@ -60,5 +61,10 @@ void crash_note_death_reported(bool reported);
  * crash_note_death_reported(false). The holder reads the name back ("": none). */
 bool crash_note_undefined_function(const char *name);
 const char *crash_undefined_function(void);
+
+/* In the cell, about to stop itself (raise) at a call it cannot make: the note, written now from
+ * the caller's return address and frame pointer, since the signal's own context is inside the
+ * executor and says nothing of the cell's frames. The signal then keeps this note. */
+void crash_note_stopped_at(uintptr_t return_address, uintptr_t frame);
 
 #endif
