@@ -226,8 +226,13 @@ void crash_note_stopped_at(uintptr_t return_address, uintptr_t frame) {
     bool in_thread = (pid_t)syscall(SYS_gettid) != armed_tid;
     if (in_thread) put_thread(&w);
     else put_location(&w);
-    walk_frames(&w, return_address - 1, frame, (uintptr_t)__builtin_frame_address(0),
-                in_thread ? 0 : armed_stack_top);
+    /* Only notebook code (tcc keeps frame pointers) is sure to have left a frame in rbp; a call
+     * from the runtime (a thread started on the function) leaves the first line alone. */
+    const char *name;
+    int cell;
+    if (codemap_lookup(return_address - 1, &name, &cell))
+        walk_frames(&w, return_address - 1, frame, (uintptr_t)__builtin_frame_address(0),
+                    in_thread ? 0 : armed_stack_top);
     noted_before_signal = true;
 }
 
@@ -248,6 +253,7 @@ void crash_arm(int cell) {
     if (!exit_hook) exit_hook = atexit(note_exit_location) == 0;
     armed_cell = cell;
     armed_pid = getpid();
+    noted_before_signal = false;  /* a cell that caught its SIGABRT lived on: this cell notes its own */
     armed_tid = (pid_t)syscall(SYS_gettid);
     codemap_running(cell);
     armed_stack_top = (uintptr_t)__builtin_frame_address(0);

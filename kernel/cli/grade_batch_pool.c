@@ -10,7 +10,7 @@
  * must not grade a student at the same time: while its child runs, the batch holds a lock on the
  * student's folder (flock on OUTDIR/<student>/.grading.lock), and a batch that finds it taken
  * leaves that student to the batch that holds it. The kernel drops the lock when the batch ends,
- * however it ends.
+ * however it ends, and a batch that dies takes its graders with it (PR_SET_PDEATHSIG).
  *
  * SIGCHLD, SIGINT, SIGTERM and SIGHUP are blocked and taken with sigtimedwait, so one loop waits for
  * a child to end, for Ctrl-C, and for the next redraw of the progress bar, without races. */
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -44,7 +45,7 @@ enum {
 
 typedef struct running {
     pid_t pid; /* also the process group's id */
-    int lock_fd; /* the student's .grading.lock, held while the child runs */
+    int lock_fd; /* the student's .grading.lock, held while the child runs (NO_LOCK: none to be had) */
     const submission *sub;
     double started, deadline;
     bool timed_out;
@@ -59,8 +60,11 @@ static int make_student_dir(const char *outdir, const char *student) {
 }
 
 /* In the child: a group of its own, the batch's signal mask undone, its output to a log. */
-static void exec_grader(const submission *sub, const pool_options *o, const sigset_t *old_mask) {
+static void exec_grader(const submission *sub, const pool_options *o, const sigset_t *old_mask, pid_t batch) {
     setpgid(0, 0);
+    /* a batch that dies (SIGKILL, a crash) takes its graders with it, as it does its locks */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != batch) _exit(127);
     sigprocmask(SIG_SETMASK, old_mask, NULL);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
@@ -71,7 +75,7 @@ static void exec_grader(const submission *sub, const pool_options *o, const sigs
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
     }
-    int null = open("/dev/null", O_RDONLY);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (null >= 0) dup2(null, STDIN_FILENO);
     char *outdir = xasprintf("%s/%s/", o->outdir, sub->student);
     size_t n = 0;
@@ -108,19 +112,30 @@ static void retire_old_report(const pool_options *o, const submission *sub) {
 }
 
 /* The student's lock (close-on-exec: the grader and the submission never see it): its
- * descriptor, -1 when another batch holds it, or -2 when it cannot be had (reported). */
+ * descriptor, LOCK_HELD_ELSEWHERE, or LOCK_FAILED (reported). A file system without locks
+ * (Lustre without -o flock, some NFS) is said once, and grading goes on without them. */
+enum { LOCK_HELD_ELSEWHERE = -1, LOCK_FAILED = -2, NO_LOCK = -3 };
+
 static int lock_student(const pool_options *o, const submission *sub) {
+    static bool no_locks_here;
+    if (no_locks_here) return NO_LOCK;
     char *path = student_file(o->outdir, sub->student, ".grading.lock");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (fd < 0) fprintf(stderr, "conclab grade: cannot open %s: %s\n", path, strerror(errno));
     free(path);
-    if (fd < 0) return -2;
+    if (fd < 0) return LOCK_FAILED;
     if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
     int error = errno;
     close(fd);
-    if (error == EWOULDBLOCK) return -1;
+    if (error == EWOULDBLOCK) return LOCK_HELD_ELSEWHERE;
+    if (error == ENOSYS || error == EOPNOTSUPP || error == ENOLCK) {
+        fprintf(stderr, "conclab grade: %s cannot lock files (%s): grading without locks, so do not run two "
+                "batches on it at once\n", o->outdir, strerror(error));
+        no_locks_here = true;
+        return NO_LOCK;
+    }
     fprintf(stderr, "conclab grade: cannot lock %s/%s: %s\n", o->outdir, sub->student, strerror(error));
-    return -2;
+    return LOCK_FAILED;
 }
 
 typedef enum start_result { STARTED, START_FAILED, STUDENT_BUSY } start_result;
@@ -132,20 +147,21 @@ static start_result start_child(running *slot, const submission *sub, const pool
         return START_FAILED;
     }
     int lock_fd = lock_student(o, sub);
-    if (lock_fd < 0) return lock_fd == -1 ? STUDENT_BUSY : START_FAILED;
+    if (lock_fd == LOCK_HELD_ELSEWHERE) return STUDENT_BUSY;
+    if (lock_fd == LOCK_FAILED) return START_FAILED;
     retire_old_report(o, sub);
     if (grader_options_write(o->outdir, sub->student, o->grader_args, o->grader_argc) != 0) {
-        close(lock_fd);
+        if (lock_fd >= 0) close(lock_fd);
         return START_FAILED;
     }
     fflush(NULL);
-    pid_t pid = fork();
+    pid_t batch = getpid(), pid = fork();
     if (pid < 0) {
         fprintf(stderr, "conclab grade: cannot start a grader: %s\n", strerror(errno));
-        close(lock_fd);
+        if (lock_fd >= 0) close(lock_fd);
         return START_FAILED;
     }
-    if (pid == 0) exec_grader(sub, o, old_mask);
+    if (pid == 0) exec_grader(sub, o, old_mask, batch);
     setpgid(pid, pid); /* also here, so a kill right after fork already reaches the group */
     double now = monotonic_seconds();
     *slot = (running){.pid = pid, .lock_fd = lock_fd, .sub = sub, .started = now,
@@ -155,7 +171,7 @@ static start_result start_child(running *slot, const submission *sub, const pool
 
 /* The slot's child is reaped: its student is free for another batch. */
 static void free_slot(running *slot) {
-    close(slot->lock_fd);
+    if (slot->lock_fd >= 0) close(slot->lock_fd);
     slot->pid = 0;
 }
 

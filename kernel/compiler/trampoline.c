@@ -38,6 +38,7 @@ void trampoline_report_undefined(const char *name, uintptr_t called_from, uintpt
         fflush(stderr);
     }
     raise(SIGABRT);
+    abort();  /* the cell caught SIGABRT and returned: the call still cannot be made */
 }
 
 /* The stub jumped here rather than calling, so the top of the stack is still the return address

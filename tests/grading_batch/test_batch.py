@@ -191,6 +191,33 @@ def test_a_student_another_batch_is_grading_is_left_to_it(graded_class, tmp_path
     assert rows[busy]["status"] == graded_class["expected"][busy][1]
 
 
+def test_a_batch_killed_outright_takes_its_graders_and_locks_with_it(graded_class, tmp_path):
+    """SIGKILL leaves the batch no say: its graders die with it (they would otherwise grade on,
+    unlocked, beside the next batch), and the next run finds every student free."""
+    chosen = {s for s in graded_class["expected"] if "deadlocking" in s}
+    subs, source = copy_class(graded_class, tmp_path, chosen)
+    outdir = str(tmp_path / "graded")
+    # a deadlocked cell keeps its grader busy for the whole 30 s cell limit: long after the checks below
+    args = [CONCLAB, "grade", subs, "--source", source, "-o", outdir, "--jobs", "2", "--timeout", "30"]
+    batch = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(
+            [f for f in (os.listdir(outdir) if os.path.isdir(outdir) else []) if f.startswith("s")]) < 2:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the two graders are into the deadlocking cell
+    batch.kill()
+    batch.wait(timeout=10)
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline and subprocess.run(["pgrep", "-f", outdir], capture_output=True).returncode == 0:
+        time.sleep(0.1)
+    left = subprocess.run(["pgrep", "-a", "-f", outdir], capture_output=True, text=True).stdout
+    assert left.strip() == "", left
+    run = grade(subs, "--source", source, "-o", outdir, "--jobs", "2", "--timeout", CELL_TIMEOUT)
+    assert run.returncode == 0, run.stderr
+    assert "grading it now" not in run.stderr, run.stderr
+    assert len(results_mtimes(outdir)) == len(chosen), run.stderr
+
+
 def test_an_interrupted_batch_resumes_without_regrading(graded_class, tmp_path):
     chosen = {s for s in graded_class["expected"] if s < "s017"}
     subs, source = copy_class(graded_class, tmp_path, chosen)

@@ -240,7 +240,7 @@ static void test_board_names_the_cycle(void) {
     CHECK(strstr(text, "waits for lock `second` held by mover-2") != NULL);
     CHECK(strstr(text, "waits for lock `first` held by mover-1") != NULL);
     CHECK(strstr(text, "waits for thread 'mover-1' to end") != NULL);  /* the main thread's join */
-    n = cl_host_waits_report(board, (int)getpid(), text, sizeof text, &deadlock);
+    n = cl_host_waits_report(board, (int)getpid(), text, sizeof board_text, &deadlock);
     CHECK(!deadlock && strstr(text, "mover-") == NULL);  /* ended threads leave the board */
 }
 
